@@ -1,0 +1,125 @@
+"""Composition root: the one module that knows whether the hardware is real or simulated."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Mapping
+from importlib.resources import files
+from pathlib import Path
+
+from aiohttp import web
+
+from pi_dashboard.config import Config, load_config, parse_config
+from pi_dashboard.hw import Hardware
+from pi_dashboard.hw.gpio import default_factory
+from pi_dashboard.hw.i2c import I2CBusOpener
+from pi_dashboard.polling import Poller
+from pi_dashboard.sensors.base import SensorType
+from pi_dashboard.sensors.registry import TYPES
+from pi_dashboard.sim.world import SimWorld
+from pi_dashboard.state import State
+from pi_dashboard.web import keys
+from pi_dashboard.web.live import LiveNamespace, broadcaster, create_sio, shutdown
+from pi_dashboard.web.routes import errors_and_headers, setup_routes, static_dir
+
+log = logging.getLogger(__name__)
+
+SIM_TICK_S = 0.5
+
+
+def demo_config(types: Mapping[str, SensorType] = TYPES) -> Config:
+    """The built-in configuration `make run` uses when no config file is given."""
+    import tomllib
+
+    text = files("pi_dashboard").joinpath("demo.toml").read_text(encoding="utf-8")
+    return parse_config(tomllib.loads(text), types, source="<built-in demo config>")
+
+
+def load(path: str | Path | None, types: Mapping[str, SensorType] = TYPES) -> Config:
+    return demo_config(types) if path is None else load_config(path, types)
+
+
+def real_hardware() -> tuple[Hardware, I2CBusOpener]:
+    opener = I2CBusOpener()
+    factory_cache: list[object] = []
+
+    def pin_factory():  # created on first use: a Pi without GPIO sensors never opens gpiochip
+        if not factory_cache:
+            factory_cache.append(default_factory())
+        return factory_cache[0]
+
+    return Hardware(i2c=opener, pin_factory=pin_factory, root=Path("/"), mock=False), opener
+
+
+def create_app(
+    config: Config,
+    *,
+    mock: bool = False,
+    world: SimWorld | None = None,
+    types: Mapping[str, SensorType] = TYPES,
+    max_backoff: float = 30.0,
+) -> web.Application:
+    """Build the whole daemon as an aiohttp Application; the CLI and the tests both start here.
+
+    Raises ConfigError for anything the config gets wrong, before a port is bound.
+    """
+    closers: list[object] = []
+    if mock or world is not None:
+        mock = True
+        if world is None:
+            world = SimWorld()
+            world.populate(config)
+            closers.append(world)
+        hardware = world.hardware()
+    else:
+        hardware, opener = real_hardware()
+        closers.append(opener)
+
+    state = State()
+    poller = Poller(config, types, hardware, state, max_backoff=max_backoff)
+
+    app = web.Application(middlewares=[errors_and_headers])
+    app[keys.CONFIG] = config
+    app[keys.STATE] = state
+    app[keys.STATIC_DIR] = static_dir()
+    app[keys.CLIENTS] = set()
+    app[keys.MOCK] = mock
+    sio = create_sio()
+    app[keys.SIO] = sio
+    sio.register_namespace(LiveNamespace(state, app[keys.CLIENTS]))
+    sio.attach(app)
+    setup_routes(app)
+
+    async def hardware_ctx(_app: web.Application) -> AsyncIterator[None]:
+        ticker = None
+        if world is not None:
+            ticker = asyncio.create_task(_tick(world), name="sim-world")
+        yield
+        if ticker is not None:
+            ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await ticker
+        for c in closers:
+            c.close()  # type: ignore[attr-defined]
+
+    async def poller_ctx(_app: web.Application) -> AsyncIterator[None]:
+        poller.start()
+        yield
+        await poller.stop()
+
+    app.cleanup_ctx.extend([hardware_ctx, poller_ctx, broadcaster])
+    app.on_shutdown.append(shutdown)
+    return app
+
+
+async def _tick(world: SimWorld) -> None:
+    """Advance the simulated room off the event loop: it writes files, as the kernel would."""
+    loop = asyncio.get_running_loop()
+    while True:
+        await asyncio.sleep(SIM_TICK_S)
+        try:
+            await loop.run_in_executor(None, world.tick, SIM_TICK_S)
+        except Exception:
+            log.exception("simulated world tick failed")

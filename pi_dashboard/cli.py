@@ -1,0 +1,162 @@
+"""Command line: `pi-dashboard run | check-config | scan`. Exit codes: 0 ok, 1 runtime failure, 2 config error.
+
+Expected failures (bad config, port in use, no permission) print one line, never a traceback,
+unless `--debug` is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import errno
+import logging
+import os
+import signal
+import socket
+import sys
+from collections.abc import Sequence
+
+from pi_dashboard import __version__
+from pi_dashboard.errors import ConfigError, PiDashboardError
+
+log = logging.getLogger("pi_dashboard")
+
+EXIT_OK, EXIT_FAILURE, EXIT_CONFIG = 0, 1, 2
+
+
+def setup_logging(debug: bool) -> None:
+    """Under systemd (JOURNAL_STREAM set) journald adds timestamps, so we leave them out."""
+    fmt = "%(levelname)s %(name)s: %(message)s"
+    if not os.environ.get("JOURNAL_STREAM"):
+        fmt = "%(asctime)s " + fmt
+    logging.basicConfig(level=logging.DEBUG if debug else logging.INFO, format=fmt, stream=sys.stderr)
+    for noisy in ("aiohttp.access", "engineio", "socketio"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="pi-dashboard", description=__doc__.splitlines()[0])
+    p.add_argument("--version", action="version", version=f"pi-dashboard {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser("run", help="start the daemon")
+    run.add_argument("--config", "-c", metavar="FILE",
+                     help="TOML config (default: the built-in demo config, in mock mode)")
+    run.add_argument("--mock", action="store_true", help="simulate every bus instead of using hardware")
+    run.add_argument("--host", help="listen address (overrides [server] host)")
+    run.add_argument("--port", type=int, help="listen port (overrides [server] port)")
+    run.add_argument("--debug", action="store_true", help="debug logging and full tracebacks")
+
+    check = sub.add_parser("check-config", help="validate a config file and exit")
+    check.add_argument("file", metavar="FILE")
+    check.add_argument("--debug", action="store_true")
+
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_CONFIG
+    debug = getattr(args, "debug", False)
+    try:
+        if args.command == "check-config":
+            return cmd_check_config(args)
+        if args.command == "run":
+            return cmd_run(args)
+        parser.error(f"unknown command {args.command}")
+    except ConfigError as e:
+        if debug:
+            raise
+        print(f"config error: {e}", file=sys.stderr)
+        return EXIT_CONFIG
+    except PiDashboardError as e:
+        if debug:
+            raise
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        return EXIT_OK
+    return EXIT_OK
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    from pi_dashboard.app import load
+    from pi_dashboard.polling import validate
+    from pi_dashboard.sensors.registry import TYPES
+
+    config = load(args.file)
+    validate(config, TYPES)
+    print(f"{args.file}: ok ({len(config.sensors)} sensors)")
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    setup_logging(args.debug)
+    from dataclasses import replace
+
+    from pi_dashboard.app import create_app, load
+
+    config = load(args.config)
+    mock = args.mock or args.config is None
+    if args.config is None:
+        log.info("no --config given: running the built-in demo configuration in mock mode")
+    server = config.server
+    if args.host is not None:
+        server = replace(server, host=args.host)
+    if args.port is not None:
+        if not 0 <= args.port <= 65535:
+            raise ConfigError(f"{args.port} is not a TCP port (0-65535)", field="--port")
+        server = replace(server, port=args.port)
+    config = replace(config, server=server)
+    app = create_app(config, mock=mock)
+    try:
+        return asyncio.run(_serve(app, server.host, server.port, mock, len(config.sensors)))
+    except OSError as e:
+        if args.debug:
+            raise
+        print(f"error: {_listen_error(e, server.host, server.port)}", file=sys.stderr)
+        return EXIT_FAILURE
+
+
+def _listen_error(e: OSError, host: str, port: int) -> str:
+    if e.errno == errno.EADDRINUSE:
+        return (f"port {port} on {host} is already in use: stop the other process "
+                "or choose another with --port")
+    if e.errno == errno.EACCES:
+        return f"no permission to listen on port {port}: use a port above 1023"
+    if e.errno == errno.EADDRNOTAVAIL:
+        return f"cannot listen on {host}: not an address of this machine"
+    return f"cannot listen on {host}:{port}: {e.strerror or e}"
+
+
+def _display_url(host: str, port: int) -> str:
+    if host in ("0.0.0.0", "::", ""):
+        return f"http://{socket.gethostname()}:{port}/ (all interfaces)"
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}/"
+
+
+async def _serve(app, host: str, port: int, mock: bool, n_sensors: int) -> int:
+    from aiohttp import web
+
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, host, port, reuse_address=True)
+        await site.start()
+        if port == 0:  # tests ask for any free port and read it from this line
+            port = runner.addresses[0][1]
+        mode = "mock mode" if mock else "hardware"
+        log.info("pi-dashboard %s serving %s (%s, %d sensors)", __version__,
+                 _display_url(host, port), mode, n_sensors)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        log.info("shutting down")
+    finally:
+        await runner.cleanup()
+    return EXIT_OK

@@ -1,0 +1,326 @@
+"""TOML config (stdlib tomllib) -> frozen dataclasses. Every error names the field a user can find.
+
+Sensor types add their own keys (`bus`, `address`, `pin`, ...) as an options dataclass; this module
+validates those too, through the `SensorSchema` protocol, without importing any sensor code.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from pi_dashboard.errors import ConfigError, FieldError
+
+ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+class SensorSchema(Protocol):
+    """What the loader needs from a sensor type (`sensors.base.SensorType` satisfies it)."""
+
+    @property
+    def options(self) -> type: ...
+
+    @property
+    def default_interval(self) -> float: ...
+
+    @property
+    def min_interval(self) -> float: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServerConfig:
+    host: str = "0.0.0.0"
+    port: int = 8080
+    title: str = "pi-dashboard"
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.port <= 65535:
+            raise FieldError("port", f"{self.port} is not a TCP port (0-65535)")
+        if not self.host:
+            raise FieldError("host", "must not be empty")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChannelConfig:
+    """Per-channel processing: calibration, then filters, then the deadband."""
+
+    name: str | None = None
+    offset: float = 0.0
+    scale: float = 1.0
+    deadband: float | None = None
+    throttle: float = 0.0
+    heartbeat: float = 0.0
+    unit: str | None = None
+    filters: tuple[dict[str, Any], ...] = ()
+    hidden: bool = False
+
+    def __post_init__(self) -> None:
+        if self.deadband is not None and self.deadband < 0:
+            raise FieldError("deadband", f"must be >= 0, got {self.deadband}")
+        for name in ("throttle", "heartbeat"):
+            if getattr(self, name) < 0:
+                raise FieldError(name, f"must be >= 0 seconds, got {getattr(self, name)}")
+        if self.scale == 0:
+            raise FieldError("scale", "must not be 0")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SensorConfig:
+    """The keys every sensor has; `options` holds the type's own keys as its dataclass."""
+
+    id: str
+    type: str
+    name: str
+    interval: float
+    deadband: float = 0.0
+    timeout: float | None = None
+    enabled: bool = True
+    channels: Mapping[str, ChannelConfig] = field(default_factory=dict)
+    options: Any = None
+
+    @property
+    def read_timeout(self) -> float:
+        """A hung bus must not stall the sensor forever: default to the interval, clamped."""
+        if self.timeout is not None:
+            return self.timeout
+        return min(max(self.interval, 2.0), 30.0)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Config:
+    server: ServerConfig = field(default_factory=ServerConfig)
+    sensors: tuple[SensorConfig, ...] = ()
+    source: str = "<memory>"
+
+
+# --- generic table -> dataclass --------------------------------------------------------------
+
+
+def _type_name(tp: Any) -> str:
+    origin = typing.get_origin(tp)
+    if tp is float:
+        return "a number"
+    if tp is int:
+        return "an integer"
+    if tp is str:
+        return "a string"
+    if tp is bool:
+        return "true or false"
+    if origin is Literal:
+        return "one of " + ", ".join(repr(a) for a in typing.get_args(tp))
+    if origin in (tuple, list):
+        return "a list"
+    if dataclasses.is_dataclass(tp) or origin in (dict, Mapping):
+        return "a table"
+    return str(tp)
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value)
+
+
+def convert(tp: Any, value: Any, path: str) -> Any:
+    """Check `value` against the annotation `tp` and convert it (lists -> tuples, tables -> dataclasses)."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return convert(arg, value, path)
+            except ConfigError as e:
+                errors.append(e)
+        if len(errors) == 1:
+            raise errors[0]
+        names = " or ".join(_type_name(a) for a in args if a is not type(None))
+        raise ConfigError(f"must be {names}, got {_show(value)}", field=path)
+    if tp is Any:
+        return value
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+    elif tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if not math.isfinite(value):
+                raise ConfigError(f"must be a finite number, got {value}", field=path)
+            return float(value)
+    elif tp is str:
+        if isinstance(value, str):
+            return value
+    elif origin is Literal:
+        if value in typing.get_args(tp):
+            return value
+    elif origin is tuple:
+        if isinstance(value, list):
+            args = typing.get_args(tp)
+            if len(args) == 2 and args[1] is Ellipsis:
+                return tuple(convert(args[0], v, f"{path}[{i}]") for i, v in enumerate(value))
+            if len(args) != len(value):
+                raise ConfigError(f"must be a list of {len(args)} items, got {len(value)}", field=path)
+            return tuple(convert(a, v, f"{path}[{i}]") for i, (a, v) in enumerate(zip(args, value)))
+    elif origin in (dict, Mapping):
+        if isinstance(value, dict):
+            _, vt = typing.get_args(tp)
+            return {k: convert(vt, v, f"{path}.{k}") for k, v in value.items()}
+    elif dataclasses.is_dataclass(tp):
+        if isinstance(value, dict):
+            return from_table(tp, value, path)
+    else:
+        raise TypeError(f"unsupported annotation {tp!r} at {path}")
+    raise ConfigError(f"must be {_type_name(tp)}, got {_show(value)}", field=path)
+
+
+def from_table(cls: type, table: Mapping[str, Any], path: str, *, skip: frozenset[str] = frozenset()) -> Any:
+    """Build dataclass `cls` from a TOML table: unknown keys and wrong types are errors naming `path`."""
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    prefix = f"{path}." if path else ""
+    for key in table:
+        if key not in fields and key not in skip:
+            known = ", ".join(sorted(f for f in fields if f not in skip))
+            raise ConfigError(f"unknown key (known keys: {known})", field=f"{prefix}{key}")
+    kwargs = {}
+    for name, f in fields.items():
+        if name in table:
+            kwargs[name] = convert(hints[name], table[name], f"{prefix}{name}")
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            raise ConfigError("is required", field=f"{prefix}{name}")
+    try:
+        return cls(**kwargs)
+    except FieldError as e:
+        raise ConfigError(e.message, field=f"{prefix}{e.field}") from None
+
+
+# --- the config file ---------------------------------------------------------------------------
+
+_COMMON = frozenset({"id", "type", "name", "interval", "deadband", "timeout", "enabled", "channels"})
+
+
+def parse_config(
+    data: Mapping[str, Any], types_: Mapping[str, SensorSchema], *, source: str = "<memory>"
+) -> Config:
+    """Validate a parsed TOML document; raises ConfigError naming the field (and `source`)."""
+    try:
+        return _parse(data, types_, source)
+    except ConfigError as e:
+        e.file = e.file or source
+        raise
+
+
+def _parse(data: Mapping[str, Any], types_: Mapping[str, SensorSchema], source: str) -> Config:
+    for key in data:
+        if key not in ("server", "sensors"):
+            raise ConfigError("unknown section (known: server, sensors)", field=key)
+    server_raw = data.get("server", {})
+    if not isinstance(server_raw, dict):
+        raise ConfigError(f"must be a table, got {_show(server_raw)}", field="server")
+    server = from_table(ServerConfig, server_raw, "server")
+    raw_sensors = data.get("sensors", [])
+    if not isinstance(raw_sensors, list):
+        raise ConfigError("must be an array of tables ([[sensors]])", field="sensors")
+    sensors: list[SensorConfig] = []
+    seen: dict[str, int] = {}
+    for i, raw in enumerate(raw_sensors):
+        path = f"sensors[{i}]"
+        if not isinstance(raw, dict):
+            raise ConfigError(f"must be a table, got {_show(raw)}", field=path)
+        sensor = _parse_sensor(raw, types_, path)
+        if sensor.id in seen:
+            raise ConfigError(
+                f'duplicate id "{sensor.id}" (also sensors[{seen[sensor.id]}])', field=f"{path}.id"
+            )
+        seen[sensor.id] = i
+        sensors.append(sensor)
+    return Config(server=server, sensors=tuple(sensors), source=source)
+
+
+def _parse_sensor(raw: Mapping[str, Any], types_: Mapping[str, SensorSchema], path: str) -> SensorConfig:
+    if "type" not in raw:
+        raise ConfigError("is required", field=f"{path}.type")
+    type_name = raw["type"]
+    if not isinstance(type_name, str):
+        raise ConfigError(f"must be a string, got {_show(type_name)}", field=f"{path}.type")
+    schema = types_.get(type_name)
+    if schema is None:
+        known = ", ".join(sorted(types_))
+        raise ConfigError(f'unknown sensor type "{type_name}" (known: {known})', field=f"{path}.type")
+    if "id" not in raw:
+        raise ConfigError("is required", field=f"{path}.id")
+    sid = convert(str, raw["id"], f"{path}.id")
+    if not ID_RE.match(sid):
+        raise ConfigError(
+            f'"{sid}" is not a valid id (lower-case letters, digits, "_" and "-", at most 64)',
+            field=f"{path}.id",
+        )
+    name = convert(str, raw.get("name", sid), f"{path}.name")
+    interval = convert(float, raw.get("interval", schema.default_interval), f"{path}.interval")
+    if interval <= 0:
+        raise ConfigError(f"must be > 0 seconds, got {interval:g}", field=f"{path}.interval")
+    if interval < schema.min_interval:
+        raise ConfigError(
+            f"{interval:g} s is too short for {type_name} (at least {schema.min_interval:g} s)",
+            field=f"{path}.interval",
+        )
+    deadband = convert(float, raw.get("deadband", 0.0), f"{path}.deadband")
+    if deadband < 0:
+        raise ConfigError(f"must be >= 0, got {deadband:g}", field=f"{path}.deadband")
+    timeout = convert(float | None, raw.get("timeout"), f"{path}.timeout")
+    if timeout is not None and timeout <= 0:
+        raise ConfigError(f"must be > 0 seconds, got {timeout:g}", field=f"{path}.timeout")
+    enabled = convert(bool, raw.get("enabled", True), f"{path}.enabled")
+    channels = convert(dict[str, ChannelConfig], raw.get("channels", {}), f"{path}.channels")
+    options = from_table(schema.options, raw, path, skip=_COMMON)
+    return SensorConfig(
+        id=sid,
+        type=type_name,
+        name=name,
+        interval=interval,
+        deadband=deadband,
+        timeout=timeout,
+        enabled=enabled,
+        channels=channels,
+        options=options,
+    )
+
+
+def load_config(path: str | Path, types_: Mapping[str, SensorSchema]) -> Config:
+    """Read and validate a TOML file; every failure is a one-line ConfigError naming file and field."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError("no such file", file=str(p)) from None
+    except IsADirectoryError:
+        raise ConfigError("is a directory, not a config file", file=str(p)) from None
+    except PermissionError:
+        raise ConfigError("permission denied", file=str(p)) from None
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"not UTF-8 text ({e.reason} at byte {e.start})", file=str(p)) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"invalid TOML: {e}", file=str(p)) from None
+    return parse_config(data, types_, source=str(p))

@@ -1,0 +1,24 @@
+"""Hardware backends. Drivers receive a `Hardware` and never know whether it is real or simulated."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from gpiozero import Factory
+
+from pi_dashboard.hw.i2c import I2CBus
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Hardware:
+    """Everything a sensor may touch, injected by the composition root (`app.py`)."""
+
+    i2c: Callable[[int], I2CBus]
+    """Open (or reuse) I2C bus N; one shared handle per bus, as smbus2's best practices advise."""
+    pin_factory: Callable[[], Factory]
+    """gpiozero pin factory, created on first use so a laptop without GPIO never touches one."""
+    root: Path = Path("/")
+    """Where /sys and /proc live: `/` on a Pi, a generated tree in mock mode."""
+    mock: bool = False

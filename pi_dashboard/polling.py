@@ -1,0 +1,294 @@
+"""One task per sensor on its own drift-free schedule, one worker thread per bus, timeouts, backoff.
+
+Isolation in the spirit of Home Assistant's setup guards: each sensor's setup and read run inside
+their own try/except, a failure marks only that sensor `error` (logged once when it starts, and
+"recovered" once when it ends), and the sensor is retried with backoff while the others keep going.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+
+from pi_dashboard.config import Config, SensorConfig
+from pi_dashboard.errors import ConfigError, SensorError
+from pi_dashboard.filters import Pipeline, build_filter, canonical_unit, unit_converter
+from pi_dashboard.hw import Hardware
+from pi_dashboard.model import ChannelMeta, Value
+from pi_dashboard.sensors.base import Sensor, SensorType
+from pi_dashboard.state import State
+
+log = logging.getLogger(__name__)
+
+
+# --- building sensors from config ------------------------------------------------------------
+
+
+def check_channels(cfg: SensorConfig, known: tuple[str, ...] | None, path: str) -> None:
+    """`[sensors.channels.X]` must name a channel the type has (typos must not pass silently)."""
+    if known is None:
+        return
+    for cid in cfg.channels:
+        if cid not in known:
+            raise ConfigError(
+                f"unknown channel (known: {', '.join(known)})", field=f"{path}.channels.{cid}"
+            )
+
+
+def validate(config: Config, types: Mapping[str, SensorType]) -> None:
+    """Everything check-config can know without touching hardware: channel keys, filters, units."""
+    for i, cfg in enumerate(config.sensors):
+        t = types[cfg.type]
+        path = f"sensors[{i}]"
+        check_channels(cfg, t.channel_ids(cfg.options) if t.channel_ids else None, path)
+        for cid, ch in cfg.channels.items():
+            for j, spec in enumerate(ch.filters):
+                build_filter(spec, f"{path}.channels.{cid}.filters[{j}]")
+
+
+def display_meta(meta: ChannelMeta, cfg: SensorConfig) -> ChannelMeta:
+    """The channel as browsers see it: the user's name and unit choice applied."""
+    ch = cfg.channels.get(meta.id)
+    if ch is None:
+        return meta
+    unit = canonical_unit(ch.unit) if ch.unit else meta.unit
+    return replace(meta, name=ch.name or meta.name, unit=unit)
+
+
+def build_pipeline(meta: ChannelMeta, cfg: SensorConfig, path: str) -> Pipeline:
+    ch = cfg.channels.get(meta.id)
+    if ch is None:
+        return Pipeline(unit=meta.unit, precision=meta.precision, binary=meta.binary,
+                        deadband=cfg.deadband)
+    cpath = f"{path}.channels.{meta.id}"
+    return Pipeline(
+        unit=meta.unit,
+        precision=meta.precision,
+        binary=meta.binary,
+        deadband=cfg.deadband if ch.deadband is None else ch.deadband,
+        scale=ch.scale,
+        offset=ch.offset,
+        convert_to=unit_converter(meta.unit, ch.unit, f"{cpath}.unit"),
+        filters=tuple(build_filter(s, f"{cpath}.filters[{j}]") for j, s in enumerate(ch.filters)),
+        throttle=ch.throttle,
+        heartbeat=ch.heartbeat,
+    )
+
+
+# --- running them ----------------------------------------------------------------------------
+
+
+@dataclass(slots=True, eq=False)
+class Polled:
+    cfg: SensorConfig
+    sensor: Sensor
+    path: str
+    pipelines: dict[str, Pipeline] = field(default_factory=dict)
+    ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
+    failures: int = 0
+    ready: bool = False
+    watching: bool = False
+    inflight: asyncio.Future[Mapping[str, Value]] | None = None
+    reads: int = 0
+
+
+class Poller:
+    """Owns the sensors, their worker threads and tasks. Start with `start()`, stop with `stop()`."""
+
+    def __init__(
+        self,
+        config: Config,
+        types: Mapping[str, SensorType],
+        hardware: Hardware,
+        state: State,
+        *,
+        max_backoff: float = 30.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.state = state
+        self.hardware = hardware
+        self.max_backoff = max_backoff
+        self._clock = clock
+        self._executors: dict[str, ThreadPoolExecutor] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.polled: dict[str, Polled] = {}
+        validate(config, types)
+        for i, cfg in enumerate(config.sensors):
+            if not cfg.enabled:
+                continue
+            sensor = types[cfg.type].create(cfg, hardware)
+            p = Polled(cfg=cfg, sensor=sensor, path=f"sensors[{i}]")
+            self._adopt_channels(p)
+            self.polled[cfg.id] = p
+            state.add_sensor(id=cfg.id, type=cfg.type, name=cfg.name, interval=cfg.interval,
+                             channels=[display_meta(m, cfg) for m in sensor.channels])
+
+    def _adopt_channels(self, p: Polled) -> None:
+        for meta in p.sensor.channels:
+            if meta.id not in p.pipelines:
+                p.pipelines[meta.id] = build_pipeline(meta, p.cfg, p.path)
+            if meta.valid_range is not None:
+                p.ranges[meta.id] = meta.valid_range
+
+    def _executor(self, key: str) -> ThreadPoolExecutor:
+        ex = self._executors.get(key)
+        if ex is None:
+            ex = self._executors[key] = ThreadPoolExecutor(1, thread_name_prefix=f"bus-{key}")
+        return ex
+
+    def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        by_interval: dict[float, list[Polled]] = {}
+        for p in self.polled.values():
+            by_interval.setdefault(p.cfg.interval, []).append(p)
+        for interval, group in by_interval.items():
+            for k, p in enumerate(group):  # spread phases so reads do not all land on one tick
+                phase = interval * k / len(group)
+                self._tasks.append(asyncio.create_task(self._run(p, phase), name=f"poll-{p.cfg.id}"))
+
+    async def stop(self) -> None:
+        for t in self._tasks:
+            t.cancel()
+        for t in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await t
+        self._tasks.clear()
+        loop = asyncio.get_running_loop()
+        for p in self.polled.values():
+            try:
+                await self._call(loop, p, p.sensor.close)
+            except Exception as e:  # closing must never keep the daemon from exiting
+                log.warning("closing %s failed: %s", p.cfg.id, e)
+        for ex in self._executors.values():
+            ex.shutdown(wait=False, cancel_futures=True)
+        self._executors.clear()
+
+    async def _call(self, loop: asyncio.AbstractEventLoop, p: Polled, fn: Callable[[], object]) -> object:
+        if p.sensor.worker == "":
+            return fn()
+        return await loop.run_in_executor(self._executor(p.sensor.worker), fn)
+
+    async def _run(self, p: Polled, phase: float) -> None:
+        loop = asyncio.get_running_loop()
+        interval = p.cfg.interval
+        due = loop.time() + phase
+        while True:
+            delay = due - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            ok = await self._poll_once(loop, p)
+            if ok:
+                due += interval
+                now = loop.time()
+                if due <= now:  # fell behind (slow bus, suspended laptop): skip, do not burst
+                    due += math.ceil((now - due) / interval) * interval
+            else:
+                due = loop.time() + self.retry_delay(p)
+
+    def retry_delay(self, p: Polled) -> float:
+        """Exponential backoff from the interval, capped at max(interval, max_backoff)."""
+        return min(p.cfg.interval * 2 ** min(p.failures - 1, 16), max(p.cfg.interval, self.max_backoff))
+
+    async def _poll_once(self, loop: asyncio.AbstractEventLoop, p: Polled) -> bool:
+        sid = p.cfg.id
+        if p.inflight is not None and not p.inflight.done():
+            return True  # the previous read is still stuck in the bus thread: skip this tick
+        try:
+            if not p.ready:
+                await asyncio.wait_for(self._call(loop, p, p.sensor.setup), p.cfg.read_timeout)
+                p.ready = True
+                self._adopt_channels(p)
+                self.state.set_channels(sid, [display_meta(m, p.cfg) for m in p.sensor.channels])
+                if not p.watching:
+                    p.sensor.watch(self._pusher(loop, p))
+                    p.watching = True
+            ts = self._clock()
+            if p.sensor.worker == "":
+                raw = p.sensor.read()
+            else:
+                p.inflight = loop.run_in_executor(self._executor(p.sensor.worker), p.sensor.read)
+                raw = await asyncio.wait_for(asyncio.shield(p.inflight), p.cfg.read_timeout)
+            values = self._process(p, raw, loop.time())
+        except asyncio.CancelledError:
+            raise
+        except TimeoutError:
+            self._fail(p, f"no answer within {p.cfg.read_timeout:g} s")
+            return False
+        except (SensorError, OSError) as e:
+            self._fail(p, _describe(e))
+            return False
+        except Exception as e:
+            log.exception("sensor %s: unexpected error", sid)
+            self._fail(p, f"internal error: {type(e).__name__}: {e}")
+            return False
+        p.reads += 1
+        if p.failures:
+            p.failures = 0
+        self.state.publish_values(sid, ts, values)
+        return True
+
+    def _process(self, p: Polled, raw: Mapping[str, Value], now: float) -> dict[str, Value]:
+        for cid, v in raw.items():
+            rng = p.ranges.get(cid)
+            if rng is not None and not isinstance(v, bool) and not (rng[0] <= v <= rng[1]):
+                raise SensorError(
+                    f"impossible {cid} reading {v:g} (possible: {rng[0]:g} to {rng[1]:g})"
+                )
+        out: dict[str, Value] = {}
+        for cid, v in raw.items():
+            pipe = p.pipelines.get(cid)
+            if pipe is None:
+                continue
+            value = pipe.process(v, now)
+            if value is not None:
+                out[cid] = value
+        return out
+
+    def _fail(self, p: Polled, message: str) -> None:
+        p.failures += 1
+        if p.failures == 1:
+            log.warning("sensor %s failed: %s", p.cfg.id, message)
+        else:
+            log.debug("sensor %s still failing (%d): %s", p.cfg.id, p.failures, message)
+        p.ready = False  # re-run setup() before the next read: a replugged chip lost its config
+        for pipe in p.pipelines.values():
+            pipe.gate.reset()
+        self.state.publish_error(p.cfg.id, self._clock(), message)
+
+    def _pusher(self, loop: asyncio.AbstractEventLoop, p: Polled) -> Callable[[Mapping[str, Value]], None]:
+        """Edges arrive on gpiozero's threads; hop onto the loop before touching State."""
+
+        def on_loop(raw: Mapping[str, Value], ts: float) -> None:
+            if p.cfg.id not in self.state.sensors:
+                return
+            try:
+                values = self._process(p, raw, loop.time())
+            except SensorError as e:
+                self._fail(p, str(e))
+                return
+            self.state.publish_values(p.cfg.id, ts, values)
+
+        def push(raw: Mapping[str, Value]) -> None:
+            loop.call_soon_threadsafe(on_loop, dict(raw), self._clock())
+
+        return push
+
+
+def _describe(e: BaseException) -> str:
+    """One line a maker can act on: errno 121 means nothing answered at that address."""
+    if isinstance(e, OSError) and not isinstance(e, SensorError) and e.errno is not None:
+        if e.errno == 121:
+            return "no answer from the device (I2C NACK, errno 121): check wiring and address"
+        if e.errno == 2:
+            return f"not found: {e.filename or e.strerror}"
+        if e.errno == 13:
+            return f"permission denied: {e.filename or e.strerror} (is the user in the i2c/gpio group?)"
+        return f"{e.strerror} (errno {e.errno})" + (f": {e.filename}" if e.filename else "")
+    return str(e) or type(e).__name__

@@ -1,0 +1,1 @@
+"""Sensor types: config options + channel metadata + setup()/read() over a driver."""

@@ -1,0 +1,66 @@
+"""The contract every sensor type meets. Polling only ever sees `Sensor` and `SensorType`.
+
+Like gpiozero's `Device`, a sensor receives its hardware backend (`Hardware`) instead of finding it;
+like ESPHome's components, the type's config schema (`options`) lives apart from the driver.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from pi_dashboard.config import SensorConfig
+from pi_dashboard.hw import Hardware
+from pi_dashboard.model import ChannelMeta, Value
+
+Push = Callable[[Mapping[str, Value]], None]
+"""Called by edge-driven sensors from any thread with the channels that just changed."""
+
+
+class Sensor(ABC):
+    """One configured sensor. `setup`/`read`/`close` are synchronous and run in the bus's worker."""
+
+    worker: str = "io"
+    """Executor key: sensors sharing a key share one thread (one per I2C bus serialises access).
+    The empty string runs `read` on the event loop: only for reads that cannot block (`demo`)."""
+
+    def __init__(self, config: SensorConfig, hardware: Hardware) -> None:
+        self.config = config
+        self.hardware = hardware
+
+    @property
+    @abstractmethod
+    def channels(self) -> tuple[ChannelMeta, ...]:
+        """Channel metadata; may grow after `setup()` for sensors that discover (1-Wire `auto`)."""
+
+    def setup(self) -> None:  # noqa: B027 - optional hook
+        """Find and configure the hardware; raise (SensorError, OSError) to be retried with backoff.
+
+        Called again after any failed read (a replugged chip has lost its configuration), so it
+        must be idempotent: reuse pins and handles it already holds."""
+
+    @abstractmethod
+    def read(self) -> Mapping[str, Value]:
+        """Read every channel in base units; raise SensorError/OSError rather than return a guess."""
+
+    def watch(self, push: Push) -> None:  # noqa: B027 - optional hook
+        """Edge-driven sensors (button, motion) call `push` on every edge, between polls."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release pins, buses, child processes. Called once, from the worker."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SensorType:
+    """A registry entry: the type's name, its config keys and how to build it."""
+
+    name: str
+    options: type
+    """Frozen kw_only dataclass of the type's own config keys (validated by config.from_table)."""
+    create: Callable[[SensorConfig, Hardware], Sensor]
+    description: str
+    default_interval: float = 10.0
+    min_interval: float = 0.0
+    channel_ids: Callable[[object], tuple[str, ...] | None] | None = None
+    """Channel ids known from the options alone, to check `[sensors.channels.X]` keys at load time."""

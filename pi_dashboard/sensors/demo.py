@@ -1,0 +1,73 @@
+"""`demo`: a synthetic temperature/humidity/pressure sensor doing a random walk, for demos and benchmarks.
+
+It needs no hardware at all, so its read runs on the event loop (`worker = ""`).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from pi_dashboard.config import SensorConfig
+from pi_dashboard.errors import FieldError
+from pi_dashboard.hw import Hardware
+from pi_dashboard.model import ChannelMeta, DeviceClass, Value
+from pi_dashboard.sensors.base import Sensor, SensorType
+
+CHANNELS = (
+    ChannelMeta(id="temperature", name="Temperature", unit="°C",
+                device_class=DeviceClass.TEMPERATURE, precision=2, valid_range=(-40.0, 85.0)),
+    ChannelMeta(id="humidity", name="Humidity", unit="%",
+                device_class=DeviceClass.HUMIDITY, precision=1, valid_range=(0.0, 100.0)),
+    ChannelMeta(id="pressure", name="Pressure", unit="hPa",
+                device_class=DeviceClass.ATMOSPHERIC_PRESSURE, precision=1,
+                valid_range=(300.0, 1100.0)),
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DemoOptions:
+    temperature: float = 21.0
+    humidity: float = 45.0
+    pressure: float = 1013.0
+    step: float = 0.5
+    """Largest change per read; 0 makes a constant sensor (handy to test deadbands)."""
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.step < 0:
+            raise FieldError("step", f"must be >= 0, got {self.step}")
+
+
+class DemoSensor(Sensor):
+    worker = ""
+
+    def __init__(self, config: SensorConfig, hardware: Hardware) -> None:
+        super().__init__(config, hardware)
+        o: DemoOptions = config.options
+        self._rng = random.Random(o.seed)
+        self._step = o.step
+        self._values = {"temperature": o.temperature, "humidity": o.humidity, "pressure": o.pressure}
+
+    @property
+    def channels(self) -> tuple[ChannelMeta, ...]:
+        return CHANNELS
+
+    def read(self) -> Mapping[str, Value]:
+        rnd, step, v = self._rng.random, self._step, self._values
+        v["temperature"] = min(max(v["temperature"] + (rnd() - 0.5) * step, -20.0), 60.0)
+        v["humidity"] = min(max(v["humidity"] + (rnd() - 0.5) * step * 2, 0.0), 100.0)
+        v["pressure"] = min(max(v["pressure"] + (rnd() - 0.5) * step, 900.0), 1080.0)
+        return dict(v)
+
+
+TYPE = SensorType(
+    name="demo",
+    options=DemoOptions,
+    create=DemoSensor,
+    description="Synthetic temperature/humidity/pressure random walk (no hardware).",
+    default_interval=1.0,
+    min_interval=0.01,
+    channel_ids=lambda _o: tuple(c.id for c in CHANNELS),
+)

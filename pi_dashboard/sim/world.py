@@ -1,0 +1,128 @@
+"""The simulated room: slowly drifting physical quantities, the buses and pins that see them, and faults.
+
+Chips read the environment when they convert, so a driver sees plausible, changing values through
+the same registers a real chip has. `PLACERS` says, per sensor type, what to put on the simulated
+hardware for a configured sensor (a chip on a bus, a probe in sysfs, a pin wired to something).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import tempfile
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from gpiozero import Factory
+from gpiozero.pins.mock import MockFactory
+
+from pi_dashboard.config import Config, SensorConfig
+from pi_dashboard.hw import Hardware
+from pi_dashboard.sim.bus import SimI2CBus
+from pi_dashboard.sim.fs import SimFS
+
+
+@dataclass(slots=True)
+class Quantity:
+    """A random walk around a set point with a day-like slow swing; `value` is what chips measure."""
+
+    value: float
+    center: float
+    spread: float
+    lo: float
+    hi: float
+    noise: float
+
+    def step(self, rng: random.Random, t: float, dt: float) -> None:
+        target = self.center + self.spread * math.sin(t / 300.0 + self.center)
+        self.value += (target - self.value) * min(dt / 60.0, 1.0) + rng.gauss(0, self.noise) * math.sqrt(dt)
+        self.value = min(max(self.value, self.lo), self.hi)
+
+
+class Environment:
+    """Physical quantities in base units: °C, %RH, hPa, lux, m, V."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        self.t = 0.0
+        self.quantities: dict[str, Quantity] = {
+            "temperature": Quantity(21.5, 21.5, 1.5, -40, 85, 0.05),
+            "humidity": Quantity(45.0, 45.0, 5.0, 0, 100, 0.2),
+            "pressure": Quantity(1013.25, 1013.25, 3.0, 300, 1100, 0.05),
+            "illuminance": Quantity(320.0, 320.0, 150.0, 0, 65000, 5.0),
+            "distance": Quantity(1.2, 1.2, 0.5, 0.05, 3.9, 0.02),
+            "soil_voltage": Quantity(1.65, 1.65, 0.3, 0.0, 3.3, 0.01),
+            "water_temperature": Quantity(18.0, 18.0, 1.0, -10, 100, 0.03),
+            "cpu_temperature": Quantity(48.0, 48.0, 4.0, 20, 90, 0.3),
+        }
+
+    def __getattr__(self, name: str) -> float:
+        try:
+            return self.__dict__["quantities"][name].value
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def set(self, name: str, value: float) -> None:
+        """Tests pin a quantity to an exact value (a drift step moves it again)."""
+        self.quantities[name].value = value
+
+    def step(self, dt: float) -> None:
+        self.t += dt
+        for q in self.quantities.values():
+            q.step(self.rng, self.t, dt)
+
+
+Placer = Callable[["SimWorld", SensorConfig], None]
+
+PLACERS: dict[str, Placer] = {}
+"""Sensor type -> what mock mode puts on the simulated hardware for it (one line per type)."""
+
+
+class SimWorld:
+    def __init__(self, root: Path | None = None, *, seed: int | None = None, frozen: bool = False) -> None:
+        self.rng = random.Random(seed)
+        self.env = Environment(self.rng)
+        self.frozen = frozen
+        """Frozen: tick() leaves the environment alone, so tests see exact values."""
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        if root is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="pi-dashboard-sim-")
+            root = Path(self._tmp.name)
+        self.root = root
+        self.fs = SimFS(root, self.env)
+        self.buses: dict[int, SimI2CBus] = {}
+        self.factory: Factory = MockFactory()
+        self.tickers: list[Callable[[float], None]] = []
+        """Extra per-tick behaviour added by placers (a button pressed now and then)."""
+        self._lock = threading.Lock()
+
+    def bus(self, number: int) -> SimI2CBus:
+        with self._lock:
+            if number not in self.buses:
+                self.buses[number] = SimI2CBus(number)
+            return self.buses[number]
+
+    def hardware(self) -> Hardware:
+        return Hardware(i2c=self.bus, pin_factory=lambda: self.factory, root=self.root, mock=True)
+
+    def populate(self, config: Config) -> None:
+        """Put a simulated device behind every configured sensor that needs one."""
+        for s in config.sensors:
+            placer = PLACERS.get(s.type)
+            if placer is not None and s.enabled:
+                placer(self, s)
+
+    def tick(self, dt: float) -> None:
+        if not self.frozen:
+            self.env.step(dt)
+        self.fs.update(dt)
+        for fn in self.tickers:
+            fn(dt)
+
+    def close(self) -> None:
+        self.factory.close()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None

@@ -1,0 +1,125 @@
+"""Latest value per channel, with timestamps and status, and fan-out of changes to subscribers.
+
+Only the event loop touches State: polling applies readings here, the web layer reads snapshots and
+subscribes to changes. Nothing here blocks or awaits.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from pi_dashboard.model import ChannelMeta, Reading, Status, Value
+
+log = logging.getLogger(__name__)
+
+Subscriber = Callable[[Reading], None]
+
+
+@dataclass(slots=True, kw_only=True)
+class ChannelState:
+    meta: ChannelMeta
+    value: Value | None = None
+    ts: float | None = None
+
+
+@dataclass(slots=True, kw_only=True)
+class SensorState:
+    id: str
+    type: str
+    name: str
+    interval: float
+    channels: dict[str, ChannelState] = field(default_factory=dict)
+    status: Status = Status.PENDING
+    error: str | None = None
+    ts: float | None = None
+    """When the hardware was last read successfully (epoch s)."""
+    error_since: float | None = None
+
+    def to_json(self) -> dict[str, object]:
+        out: dict[str, object] = {
+            "id": self.id,
+            "type": self.type,
+            "name": self.name,
+            "interval": self.interval,
+            "status": self.status.value,
+            "ts": self.ts,
+            "channels": [
+                {**c.meta.to_json(), "value": c.value, "ts": c.ts, "status": self.status.value}
+                for c in self.channels.values()
+            ],
+        }
+        if self.error is not None:
+            out["error"] = self.error
+        return out
+
+
+class State:
+    def __init__(self) -> None:
+        self.sensors: dict[str, SensorState] = {}
+        self._subscribers: list[Subscriber] = []
+        self.started = time.time()
+
+    def add_sensor(
+        self, *, id: str, type: str, name: str, interval: float, channels: Iterable[ChannelMeta]
+    ) -> SensorState:
+        s = SensorState(id=id, type=type, name=name, interval=interval)
+        s.channels = {c.id: ChannelState(meta=c) for c in channels}
+        self.sensors[id] = s
+        return s
+
+    def set_channels(self, sensor: str, channels: Iterable[ChannelMeta]) -> None:
+        """Channels discovered at setup (1-Wire `auto`): keep values of channels that stay."""
+        s = self.sensors[sensor]
+        s.channels = {c.id: s.channels.get(c.id) or ChannelState(meta=c) for c in channels}
+        for c in channels:
+            s.channels[c.id].meta = c
+
+    def subscribe(self, fn: Subscriber) -> Callable[[], None]:
+        self._subscribers.append(fn)
+        return lambda: self._subscribers.remove(fn)
+
+    def publish_values(self, sensor: str, ts: float, values: dict[str, Value]) -> None:
+        """A good read whose `values` passed their gates (possibly none of them)."""
+        s = self.sensors[sensor]
+        s.ts = ts
+        recovered = s.status is not Status.OK
+        for cid, v in values.items():
+            ch = s.channels.get(cid)
+            if ch is not None:
+                ch.value, ch.ts = v, ts
+        if recovered:
+            if s.status is Status.ERROR:
+                log.info("sensor %s recovered", sensor)
+            s.status, s.error, s.error_since = Status.OK, None, None
+        if values or recovered:
+            self._emit(Reading(sensor=sensor, ts=ts, values=values, status=Status.OK))
+
+    def publish_error(self, sensor: str, ts: float, message: str) -> None:
+        """A failed read: one `reading` with status error when it starts or its message changes."""
+        s = self.sensors[sensor]
+        if s.status is Status.ERROR and s.error == message:
+            return
+        if s.status is not Status.ERROR:
+            s.error_since = ts
+        s.status, s.error = Status.ERROR, message
+        self._emit(Reading(sensor=sensor, ts=ts, values={}, status=Status.ERROR, error=message))
+
+    def _emit(self, reading: Reading) -> None:
+        for fn in self._subscribers:
+            try:
+                fn(reading)
+            except Exception:
+                log.exception("subscriber %r failed", fn)
+
+    def snapshot(self) -> list[dict[str, object]]:
+        return [s.to_json() for s in self.sensors.values()]
+
+    def counts(self) -> dict[str, int]:
+        out = {st.value: 0 for st in Status}
+        for s in self.sensors.values():
+            out[s.status.value] += 1
+        out["total"] = len(self.sensors)
+        return out

@@ -1,0 +1,99 @@
+"""The Socket.IO live feed: a `snapshot` to each client after it connects, then every change.
+
+Payloads and versioning are documented in docs/protocol.md. The snapshot is sent from a task the
+connect handler starts: an emit from inside the handler would go out before python-socketio's CONNECT
+packet, and strict clients (socket.io-client v4) drop events that arrive before it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+import socketio
+from aiohttp import web
+
+from pi_dashboard import PROTOCOL_VERSION
+from pi_dashboard.model import Reading
+from pi_dashboard.state import State
+from pi_dashboard.web.keys import CLIENTS, SIO, STATE
+
+log = logging.getLogger(__name__)
+
+
+class OrjsonCodec:
+    """python-socketio's `json=` hook: orjson encodes several times faster than the stdlib."""
+
+    @staticmethod
+    def dumps(obj: Any, *args: Any, **kwargs: Any) -> str:
+        return orjson.dumps(obj).decode()
+
+    @staticmethod
+    def loads(s: str | bytes, *args: Any, **kwargs: Any) -> Any:
+        return orjson.loads(s)
+
+
+def snapshot_payload(state: State) -> dict[str, object]:
+    return {"protocol": PROTOCOL_VERSION, "sensors": state.snapshot(), "server_time": time.time()}
+
+
+class LiveNamespace(socketio.AsyncNamespace):
+    def __init__(self, state: State, clients: set[str]) -> None:
+        super().__init__("/")
+        self.state = state
+        self.clients = clients
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        self.clients.add(sid)
+        log.info("client connected (%d open)", len(self.clients))
+        task = asyncio.create_task(self._send_snapshot(sid))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _send_snapshot(self, sid: str) -> None:
+        await self.emit("snapshot", snapshot_payload(self.state), to=sid)
+
+    async def on_disconnect(self, sid: str, reason: Any = None) -> None:
+        self.clients.discard(sid)
+        log.info("client disconnected (%d open)", len(self.clients))
+
+
+def create_sio() -> socketio.AsyncServer:
+    """Same-origin only (the default): the page is served from this very port."""
+    return socketio.AsyncServer(async_mode="aiohttp", json=OrjsonCodec, logger=False,
+                                engineio_logger=False)
+
+
+async def broadcaster(app: web.Application) -> AsyncIterator[None]:
+    """cleanup_ctx: forward every change State publishes to all clients, in order."""
+    sio = app[SIO]
+    queue: asyncio.Queue[Reading] = asyncio.Queue()
+    unsubscribe = app[STATE].subscribe(queue.put_nowait)
+
+    async def run() -> None:
+        while True:
+            reading = await queue.get()
+            if app[CLIENTS]:
+                try:
+                    await sio.emit("reading", reading.to_json())
+                except Exception:
+                    log.exception("emitting a reading failed")
+
+    task = asyncio.create_task(run(), name="broadcaster")
+    yield
+    unsubscribe()
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        pass
+
+
+async def shutdown(app: web.Application) -> None:
+    """on_shutdown: tell clients we are going, so browsers show 'offline' at once."""
+    await app[SIO].shutdown()
