@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import NoReturn
 
 from pi_dashboard.config import Config, SensorConfig
 from pi_dashboard.errors import ConfigError, SensorError
@@ -42,14 +44,38 @@ def check_channels(cfg: SensorConfig, known: tuple[str, ...] | None, path: str) 
 
 
 def validate(config: Config, types: Mapping[str, SensorType]) -> None:
-    """Everything check-config can know without touching hardware: channel keys, filters, units."""
-    for i, cfg in enumerate(config.sensors):
-        t = types[cfg.type]
-        path = f"sensors[{i}]"
-        check_channels(cfg, t.channel_ids(cfg.options) if t.channel_ids else None, path)
-        for cid, ch in cfg.channels.items():
-            for j, spec in enumerate(ch.filters):
-                build_filter(spec, f"{path}.channels.{cid}.filters[{j}]")
+    """Everything check-config can know without touching hardware: channel keys, filters, units.
+
+    Builds every sensor and pipeline exactly as the daemon does, over hardware that is never
+    touched (a sensor's constructor must not open buses or pins; `setup()` does that)."""
+    inert = Hardware(i2c=_no_hardware, pin_factory=_no_hardware, root=Path("/nonexistent"))
+    build(config, types, inert)
+
+
+def _no_hardware(*_args: object) -> NoReturn:
+    raise RuntimeError("a sensor touched hardware in its constructor; do that in setup()")
+
+
+def build(config: Config, types: Mapping[str, SensorType], hardware: Hardware) -> list[Polled]:
+    """Config -> sensors with their channel pipelines; ConfigError names file and field."""
+    out: list[Polled] = []
+    try:
+        for i, cfg in enumerate(config.sensors):
+            if not cfg.enabled:
+                continue
+            t = types[cfg.type]
+            path = f"sensors[{i}]"
+            check_channels(cfg, t.channel_ids(cfg.options) if t.channel_ids else None, path)
+            for cid, ch in cfg.channels.items():
+                for j, spec in enumerate(ch.filters):
+                    build_filter(spec, f"{path}.channels.{cid}.filters[{j}]")
+            p = Polled(cfg=cfg, sensor=t.create(cfg, hardware), path=path)
+            p.adopt_channels()
+            out.append(p)
+    except ConfigError as e:
+        e.file = e.file or config.source
+        raise
+    return out
 
 
 def display_meta(meta: ChannelMeta, cfg: SensorConfig) -> ChannelMeta:
@@ -97,6 +123,14 @@ class Polled:
     inflight: asyncio.Future[Mapping[str, Value]] | None = None
     reads: int = 0
 
+    def adopt_channels(self) -> None:
+        """Pipelines for every channel the sensor has now (discovering sensors add some at setup)."""
+        for meta in self.sensor.channels:
+            if meta.id not in self.pipelines:
+                self.pipelines[meta.id] = build_pipeline(meta, self.cfg, self.path)
+            if meta.valid_range is not None:
+                self.ranges[meta.id] = meta.valid_range
+
 
 class Poller:
     """Owns the sensors, their worker threads and tasks. Start with `start()`, stop with `stop()`."""
@@ -119,23 +153,11 @@ class Poller:
         self._tasks: list[asyncio.Task[None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self.polled: dict[str, Polled] = {}
-        validate(config, types)
-        for i, cfg in enumerate(config.sensors):
-            if not cfg.enabled:
-                continue
-            sensor = types[cfg.type].create(cfg, hardware)
-            p = Polled(cfg=cfg, sensor=sensor, path=f"sensors[{i}]")
-            self._adopt_channels(p)
-            self.polled[cfg.id] = p
-            state.add_sensor(id=cfg.id, type=cfg.type, name=cfg.name, interval=cfg.interval,
-                             channels=[display_meta(m, cfg) for m in sensor.channels])
-
-    def _adopt_channels(self, p: Polled) -> None:
-        for meta in p.sensor.channels:
-            if meta.id not in p.pipelines:
-                p.pipelines[meta.id] = build_pipeline(meta, p.cfg, p.path)
-            if meta.valid_range is not None:
-                p.ranges[meta.id] = meta.valid_range
+        for p in build(config, types, hardware):
+            self.polled[p.cfg.id] = p
+            state.add_sensor(id=p.cfg.id, type=p.cfg.type, name=p.cfg.name,
+                             interval=p.cfg.interval,
+                             channels=[display_meta(m, p.cfg) for m in p.sensor.channels])
 
     def _executor(self, key: str) -> ThreadPoolExecutor:
         ex = self._executors.get(key)
@@ -204,7 +226,7 @@ class Poller:
             if not p.ready:
                 await asyncio.wait_for(self._call(loop, p, p.sensor.setup), p.cfg.read_timeout)
                 p.ready = True
-                self._adopt_channels(p)
+                p.adopt_channels()
                 self.state.set_channels(sid, [display_meta(m, p.cfg) for m in p.sensor.channels])
                 if not p.watching:
                     p.sensor.watch(self._pusher(loop, p))

@@ -26,6 +26,7 @@ class Sensor(ABC):
     The empty string runs `read` on the event loop: only for reads that cannot block (`demo`)."""
 
     def __init__(self, config: SensorConfig, hardware: Hardware) -> None:
+        """Must not touch hardware (check-config builds sensors too); `setup()` does that."""
         self.config = config
         self.hardware = hardware
 

@@ -48,17 +48,21 @@ class DemoSensor(Sensor):
         o: DemoOptions = config.options
         self._rng = random.Random(o.seed)
         self._step = o.step
-        self._values = {"temperature": o.temperature, "humidity": o.humidity, "pressure": o.pressure}
+        self._centers = {"temperature": o.temperature, "humidity": o.humidity, "pressure": o.pressure}
+        self._values = dict(self._centers)
 
     @property
     def channels(self) -> tuple[ChannelMeta, ...]:
         return CHANNELS
 
     def read(self) -> Mapping[str, Value]:
-        rnd, step, v = self._rng.random, self._step, self._values
-        v["temperature"] = min(max(v["temperature"] + (rnd() - 0.5) * step, -20.0), 60.0)
-        v["humidity"] = min(max(v["humidity"] + (rnd() - 0.5) * step * 2, 0.0), 100.0)
-        v["pressure"] = min(max(v["pressure"] + (rnd() - 0.5) * step, 900.0), 1080.0)
+        """A random walk pulled gently back to its configured centre, so it never wanders off.
+
+        No clamping: a centre outside a channel's valid range (temperature = 200) is how tests
+        and demos show an impossible reading becoming a sensor error."""
+        rnd, step, v, c = self._rng.random, self._step, self._values, self._centers
+        for key, k in (("temperature", 1.0), ("humidity", 2.0), ("pressure", 1.0)):
+            v[key] += (rnd() - 0.5) * step * k + (c[key] - v[key]) * 0.02
         return dict(v)
 
 

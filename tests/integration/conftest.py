@@ -1,0 +1,27 @@
+"""Real servers on loopback ports: the same `create_app` the daemon uses, on a simulated world."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import pytest
+from aiohttp.test_utils import TestServer
+
+from pi_dashboard.app import create_app
+from pi_dashboard.config import Config
+from pi_dashboard.sim.world import SimWorld
+
+StartServer = Callable[[str], Awaitable[TestServer]]
+
+
+@pytest.fixture
+def start_server(aiohttp_server, world: SimWorld, make_config) -> StartServer:
+    """TOML text -> a running server (its URL is `str(server.make_url("/"))`)."""
+
+    async def start(text: str) -> TestServer:
+        config: Config = make_config(text)
+        world.populate(config)
+        app = create_app(config, world=world, max_backoff=0.5)
+        return await aiohttp_server(app)
+
+    return start

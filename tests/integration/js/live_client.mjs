@@ -1,0 +1,21 @@
+// The real JavaScript socket.io-client (from the npm registry, through package-lock.json) against
+// the real server: connect, record every event for a while, print them as one JSON line.
+// usage: node live_client.mjs URL SECONDS [websocket|polling]
+import { io } from "socket.io-client";
+
+const [url, seconds = "1", transport = "websocket"] = process.argv.slice(2);
+const events = [];
+const socket = io(url, { transports: [transport], reconnection: false, timeout: 5000 });
+socket.on("snapshot", (data) => events.push(["snapshot", data]));
+socket.on("reading", (data) => events.push(["reading", data]));
+socket.on("connect_error", (err) => {
+  console.error(`connect_error: ${err.message}`);
+  process.exit(2);
+});
+socket.on("connect", () => {
+  setTimeout(() => {
+    socket.disconnect();
+    process.stdout.write(JSON.stringify({ transport: socket.io.engine ? transport : null, events }) + "\n");
+    process.exit(0);
+  }, Number(seconds) * 1000);
+});

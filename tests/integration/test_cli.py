@@ -1,0 +1,135 @@
+"""The CLI as a user runs it: a subprocess, its exit code and the one line it prints."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+GOOD = """
+[server]
+port = 8080
+
+[[sensors]]
+id = "a"
+type = "demo"
+interval = 1
+"""
+
+# (name, config text or None for a missing file, text the one line must contain)
+BAD = [
+    ("wrong type", '[[sensors]]\nid = "a"\ntype = "demo"\ninterval = "ten"\n',
+     'sensors[0].interval: must be a number, got "ten"'),
+    ("unknown key", '[[sensors]]\nid = "a"\ntype = "demo"\nintervall = 1\n',
+     "sensors[0].intervall: unknown key"),
+    ("duplicate id", '[[sensors]]\nid = "a"\ntype = "demo"\n\n[[sensors]]\nid = "a"\ntype = "demo"\n',
+     'sensors[1].id: duplicate id "a" (also sensors[0])'),
+    ("bad port", "[server]\nport = 99999\n", "server.port: 99999 is not a TCP port"),
+    ("bad TOML", '[[sensors]]\nid = "a\n', "invalid TOML"),
+    ("missing file", None, "no such file"),
+    ("unknown type", '[[sensors]]\nid = "a"\ntype = "bme281"\n', 'sensors[0].type: unknown sensor type "bme281"'),
+    ("negative interval", '[[sensors]]\nid = "a"\ntype = "demo"\ninterval = -1\n',
+     "sensors[0].interval: must be > 0 seconds"),
+    ("bad id", '[[sensors]]\nid = "Living Room"\ntype = "demo"\n', 'sensors[0].id: "Living Room" is not a valid id'),
+    ("unknown channel", '[[sensors]]\nid = "a"\ntype = "demo"\n[sensors.channels.temprature]\noffset = 1\n',
+     "sensors[0].channels.temprature: unknown channel"),
+    ("bad filter", '[[sensors]]\nid = "a"\ntype = "demo"\n[sensors.channels.temperature]\n'
+     "filters = [{median = {window_size = 0}}]\n",
+     "sensors[0].channels.temperature.filters[0].median.window_size: must be >= 1"),
+    ("unknown section", '[sever]\nport = 1\n', "sever: unknown section"),
+    ("missing type", '[[sensors]]\nid = "a"\n', "sensors[0].type: is required"),
+    ("bool for number", '[[sensors]]\nid = "a"\ntype = "demo"\ndeadband = true\n',
+     "sensors[0].deadband: must be a number, got true"),
+    ("not utf-8", b"[server]\ntitle = \"\xff\"\n", "not UTF-8"),
+    ("bad unit", '[[sensors]]\nid = "a"\ntype = "demo"\n[sensors.channels.humidity]\nunit = "°F"\n',
+     'sensors[0].channels.humidity.unit: cannot convert % to "°F"'),
+]
+
+
+def cli(*args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "pi_dashboard", *args], capture_output=True,
+                          text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+@pytest.mark.parametrize(("name", "text", "expected"), BAD, ids=[b[0] for b in BAD])
+def test_bad_config_exits_2_with_one_line(tmp_path: Path, name, text, expected):
+    path = tmp_path / "my.toml"
+    if text is not None:
+        path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    for args in (["check-config", str(path)], ["run", "--config", str(path), "--port", "0"]):
+        r = cli(*args)
+        assert r.returncode == 2, (args, r.stderr)
+        lines = r.stderr.strip().splitlines()
+        assert len(lines) == 1 and "Traceback" not in r.stderr, r.stderr
+        assert lines[0].startswith(f"config error: {path}: "), lines[0]
+        assert expected in lines[0], lines[0]
+
+
+def test_good_config_checks(tmp_path: Path):
+    path = tmp_path / "ok.toml"
+    path.write_text(GOOD)
+    r = cli("check-config", str(path))
+    assert r.returncode == 0, r.stderr
+    assert "ok (1 sensors)" in r.stdout
+
+
+def test_demo_config_checks():
+    """The built-in demo config, which `make run` uses, is valid and names every sensor type."""
+    from pi_dashboard.app import demo_config
+    from pi_dashboard.sensors.registry import TYPES
+
+    config = demo_config()
+    assert {s.type for s in config.sensors} == set(TYPES)
+
+
+def test_port_in_use_is_one_line_exit_1(tmp_path: Path):
+    path = tmp_path / "ok.toml"
+    path.write_text(GOOD)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        r = cli("run", "--mock", "--config", str(path), "--host", "127.0.0.1", "--port", str(port))
+    assert r.returncode == 1
+    assert "Traceback" not in r.stderr
+    assert f"port {port} on 127.0.0.1 is already in use" in r.stderr.strip().splitlines()[-1]
+
+
+def test_run_serves_and_stops_on_sigterm(tmp_path: Path):
+    """`run` prints one line with the URL, serves, and exits 0 on SIGTERM (what systemd sends)."""
+    import json
+    import urllib.request
+
+    path = tmp_path / "ok.toml"
+    path.write_text(GOOD)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pi_dashboard", "run", "--mock", "--config", str(path),
+         "--host", "127.0.0.1", "--port", str(port)],
+        stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=1) as r:
+                    health = json.load(r)
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "server did not come up"
+                time.sleep(0.1)
+        assert health["mock"] is True
+        proc.terminate()
+        _, err = proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert f"serving http://127.0.0.1:{port}/ (mock mode, 1 sensors)" in err
+    assert "Traceback" not in err

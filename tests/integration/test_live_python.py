@@ -1,0 +1,78 @@
+"""python-socketio's AsyncClient against the real server: snapshot first, then only real changes."""
+
+from __future__ import annotations
+
+import asyncio
+
+import socketio
+
+CONFIG = """
+[[sensors]]
+id = "moving"
+type = "demo"
+interval = 0.1
+seed = 1
+
+[[sensors]]
+id = "quiet"
+type = "demo"
+interval = 0.1
+deadband = 1000   # every change is inside the deadband
+seed = 2
+"""
+
+
+async def collect(url: str, seconds: float) -> list[tuple[str, dict]]:
+    events: list[tuple[str, dict]] = []
+    client = socketio.AsyncClient(reconnection=False)
+    client.on("snapshot", lambda data: events.append(("snapshot", data)))
+    client.on("reading", lambda data: events.append(("reading", data)))
+    await client.connect(url, transports=["websocket"], wait_timeout=5)
+    await asyncio.sleep(seconds)
+    await client.disconnect()
+    return events
+
+
+async def test_snapshot_then_changed_readings_only(start_server):
+    server = await start_server(CONFIG)
+    await asyncio.sleep(0.3)  # both sensors have published their first value by now
+    events = await collect(str(server.make_url("/")), 1.2)
+
+    assert events, "no events at all"
+    kind, snap = events[0]
+    assert kind == "snapshot"
+    assert snap["protocol"] == 1
+    ids = {s["id"]: s for s in snap["sensors"]}
+    assert set(ids) == {"moving", "quiet"}
+    quiet_ch = {c["id"]: c for c in ids["quiet"]["channels"]}
+    assert quiet_ch["temperature"]["value"] is not None  # the first value always goes out
+    assert quiet_ch["temperature"]["unit"] == "°C"
+    assert quiet_ch["temperature"]["kind"] == "temperature"
+
+    readings = [data for kind, data in events[1:] if kind == "reading"]
+    assert all(kind == "reading" for kind, _ in events[1:])
+    moving = [r for r in readings if r["sensor"] == "moving"]
+    assert len(moving) >= 6, f"expected ~12 readings at 10 Hz, got {len(moving)}"
+    assert not [r for r in readings if r["sensor"] == "quiet"], "a change inside the deadband went out"
+    r = moving[0]
+    assert r["status"] == "ok"
+    assert set(r["values"]) <= {"temperature", "humidity", "pressure"}
+    assert isinstance(r["ts"], float)
+    assert abs(r["ts"] - snap["server_time"]) < 5
+    timestamps = [r["ts"] for r in moving]
+    assert timestamps == sorted(timestamps)
+
+
+async def test_sensor_error_is_a_reading_with_message(start_server):
+    """A physically impossible value is an error event, never a number on the screen."""
+    server = await start_server(
+        '[[sensors]]\nid = "hot"\ntype = "demo"\ninterval = 0.1\ntemperature = 200\nstep = 0\n'
+    )
+    await asyncio.sleep(0.3)
+    events = await collect(str(server.make_url("/")), 0.3)
+    kind, snap = events[0]
+    assert kind == "snapshot"
+    (hot,) = snap["sensors"]
+    assert hot["status"] == "error"
+    assert "impossible temperature reading 200" in hot["error"]
+    assert all(c["value"] is None for c in hot["channels"])

@@ -1,0 +1,89 @@
+"""The REST API over a real socket: shapes, filters, and JSON 4xx errors."""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp
+
+CONFIG = """
+[server]
+title = "Greenhouse"
+
+[[sensors]]
+id = "room"
+type = "demo"
+name = "Room"
+interval = 0.1
+
+[[sensors]]
+id = "broken"
+type = "demo"
+interval = 0.1
+temperature = -100
+step = 0
+"""
+
+
+async def get(server, path: str) -> tuple[int, dict | list, aiohttp.ClientResponse]:
+    async with aiohttp.ClientSession() as http, http.get(server.make_url(path)) as resp:
+        return resp.status, await resp.json(), resp
+
+
+async def test_sensors_shape(start_server):
+    server = await start_server(CONFIG)
+    await asyncio.sleep(0.3)
+    status, body, resp = await get(server, "/api/sensors")
+    assert status == 200
+    assert resp.content_type == "application/json"
+    room = body[0]
+    assert room["id"] == "room" and room["type"] == "demo" and room["name"] == "Room"
+    assert room["status"] == "ok"
+    for ch in room["channels"]:
+        assert set(ch) >= {"id", "unit", "value", "ts", "status", "kind", "precision"}
+        assert isinstance(ch["value"], float)
+    assert body[1]["status"] == "error"
+
+    status, body, _ = await get(server, "/api/sensors?status=error")
+    assert [s["id"] for s in body] == ["broken"]
+    status, body, _ = await get(server, "/api/sensors/room")
+    assert status == 200 and body["id"] == "room"
+
+
+async def test_health(start_server):
+    server = await start_server(CONFIG)
+    await asyncio.sleep(0.3)
+    status, body, _ = await get(server, "/api/health")
+    assert status == 200
+    assert body["title"] == "Greenhouse"
+    assert body["sensors"] == {"ok": 1, "error": 1, "pending": 0, "total": 2}
+    assert body["protocol"] == 1
+    assert body["uptime_s"] >= 0
+
+
+async def test_errors_are_json(start_server):
+    server = await start_server(CONFIG)
+    cases = {
+        "/nope": 404,
+        "/api/sensors/nope": 404,
+        "/api/sensors?status=bogus": 400,
+        "/api/sensors?colour=red": 400,
+        "/api/health?x=1": 400,
+    }
+    for path, code in cases.items():
+        status, body, resp = await get(server, path)
+        assert status == code, path
+        assert resp.content_type == "application/json", path
+        assert isinstance(body["error"], str) and body["error"], path
+    async with aiohttp.ClientSession() as http, http.post(server.make_url("/api/sensors")) as resp:
+        assert resp.status == 405
+        assert "error" in await resp.json()
+
+
+async def test_page_has_strict_csp(start_server):
+    server = await start_server(CONFIG)
+    async with aiohttp.ClientSession() as http, http.get(server.make_url("/")) as resp:
+        assert resp.status == 200
+        csp = resp.headers["Content-Security-Policy"]
+        assert "default-src 'self'" in csp
+        assert "unsafe-inline" not in csp

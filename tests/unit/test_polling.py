@@ -1,0 +1,193 @@
+"""The scheduler and isolation: one sensor's failure never stops the others.
+
+The sensor type here is defined by the test (a polling test needs a sensor whose failure it can
+switch on and off); the Poller, State and pipelines are the real ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pytest
+
+from pi_dashboard.config import parse_config
+from pi_dashboard.errors import SensorError
+from pi_dashboard.model import ChannelMeta, DeviceClass, Reading, Status, Value
+from pi_dashboard.polling import Poller
+from pi_dashboard.sensors.base import Sensor, SensorType
+from pi_dashboard.sensors.registry import TYPES
+from pi_dashboard.state import State
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProbeOptions:
+    hang: float = 0.0
+
+
+class Probe(Sensor):
+    """Counts reads; `broken` makes them fail like an unplugged chip; `hang` blocks the bus thread."""
+
+    instances: dict[str, Probe] = {}
+
+    def __init__(self, config, hardware):
+        super().__init__(config, hardware)
+        self.broken = False
+        self.reads: list[float] = []
+        self.setups = 0
+        self.worker = f"bus-{config.id}"
+        Probe.instances[config.id] = self
+
+    @property
+    def channels(self):
+        return (ChannelMeta(id="t", name="T", unit="°C", device_class=DeviceClass.TEMPERATURE,
+                            valid_range=(-40, 85)),)
+
+    def setup(self) -> None:
+        self.setups += 1
+
+    def read(self) -> Mapping[str, Value]:
+        self.reads.append(time.monotonic())
+        if self.broken:
+            raise OSError(121, "Remote I/O error")
+        if self.config.options.hang:
+            time.sleep(self.config.options.hang)
+        return {"t": 20.0 + len(self.reads) * 0.1}
+
+
+TEST_TYPES = {**TYPES, "probe": SensorType(name="probe", options=ProbeOptions, create=Probe,
+                                            description="test")}
+
+
+def make_poller(text: str, state: State, **kw) -> Poller:
+    config = parse_config(__import__("tomllib").loads(text), TEST_TYPES)
+    return Poller(config, TEST_TYPES, hardware=None, state=state, **kw)  # type: ignore[arg-type]
+
+
+async def wait_for(pred, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while not pred():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.01)
+
+
+CONFIG = """
+[[sensors]]
+id = "a"
+type = "probe"
+interval = 0.1
+
+[[sensors]]
+id = "b"
+type = "probe"
+interval = 0.1
+"""
+
+
+async def test_failure_is_isolated_and_recovers(caplog):
+    caplog.set_level("INFO")
+    state = State()
+    events: list[Reading] = []
+    state.subscribe(events.append)
+    poller = make_poller(CONFIG, state, max_backoff=0.2)
+    a, b = Probe.instances["a"], Probe.instances["b"]
+    poller.start()
+    try:
+        await wait_for(lambda: len(b.reads) >= 3 and len(a.reads) >= 3)
+        a.broken = True
+        await wait_for(lambda: state.sensors["a"].status is Status.ERROR)
+        errors = [e for e in events if e.sensor == "a" and e.status is Status.ERROR]
+        assert len(errors) == 1
+        assert "errno 121" in errors[0].error
+        n = len(b.reads)
+        await asyncio.sleep(0.5)
+        assert len(b.reads) >= n + 4, "the healthy sensor lost its schedule"
+        assert state.sensors["b"].status is Status.OK
+        assert len([e for e in events if e.sensor == "a" and e.status is Status.ERROR]) == 1
+        setups = a.setups
+        a.broken = False
+        await wait_for(lambda: state.sensors["a"].status is Status.OK)
+        assert a.setups > setups, "setup() must run again after a failure"
+        last = [e for e in events if e.sensor == "a"][-1]
+        assert last.status is Status.OK and "t" in last.values
+    finally:
+        await poller.stop()
+    assert "sensor a failed" in caplog.text
+    assert "sensor a recovered" in caplog.text
+
+
+async def test_schedule_is_drift_free_and_phases_spread():
+    state = State()
+    poller = make_poller(CONFIG, state)
+    a, b = Probe.instances["a"], Probe.instances["b"]
+    poller.start()
+    try:
+        await wait_for(lambda: len(a.reads) >= 11 and len(b.reads) >= 11)
+    finally:
+        await poller.stop()
+    span = a.reads[10] - a.reads[0]
+    assert span == pytest.approx(1.0, abs=0.05), "10 intervals of 0.1 s must take 1 s, not drift"
+    offset = (b.reads[0] - a.reads[0]) % 0.1
+    assert 0.03 < offset < 0.07, f"phases should be spread by half an interval, got {offset:.3f}"
+
+
+async def test_hung_read_times_out_without_blocking_others():
+    state = State()
+    poller = make_poller(
+        CONFIG.replace('id = "a"\ntype = "probe"\ninterval = 0.1',
+                       'id = "a"\ntype = "probe"\ninterval = 0.1\ntimeout = 0.2\nhang = 1.0'),
+        state,
+    )
+    b = Probe.instances["b"]
+    poller.start()
+    try:
+        await wait_for(lambda: state.sensors["a"].status is Status.ERROR)
+        assert state.sensors["a"].error == "no answer within 0.2 s"
+        n = len(b.reads)
+        await asyncio.sleep(0.3)
+        assert len(b.reads) >= n + 2
+    finally:
+        await poller.stop()
+
+
+async def test_impossible_value_is_an_error_not_a_number():
+    state = State()
+    poller = make_poller('[[sensors]]\nid = "d"\ntype = "demo"\ninterval = 0.05\n'
+                         "temperature = 150\nstep = 0\n", state)
+    poller.start()
+    try:
+        await wait_for(lambda: state.sensors["d"].status is Status.ERROR)
+    finally:
+        await poller.stop()
+    s = state.sensors["d"]
+    assert "impossible temperature reading 150" in s.error
+    assert s.channels["temperature"].value is None
+
+
+async def test_edges_pushed_from_other_threads_reach_state():
+    """watch(push) may be called from any thread (gpiozero's); State only changes on the loop."""
+
+    class Edge(Probe):
+        def watch(self, push):
+            self.push = push
+
+    types = {**TEST_TYPES, "edge": SensorType(name="edge", options=ProbeOptions, create=Edge,
+                                              description="test")}
+    state = State()
+    config = parse_config(__import__("tomllib").loads(
+        '[[sensors]]\nid = "e"\ntype = "edge"\ninterval = 60\n'), types)
+    poller = Poller(config, types, hardware=None, state=state)  # type: ignore[arg-type]
+    events: list[Reading] = []
+    state.subscribe(events.append)
+    poller.start()
+    try:
+        await wait_for(lambda: state.sensors["e"].status is Status.OK)
+        sensor = Probe.instances["e"]
+        threading.Thread(target=sensor.push, args=({"t": 42.0},)).start()
+        await wait_for(lambda: state.sensors["e"].channels["t"].value == 42.0, timeout=1)
+        assert events[-1].values == {"t": 42.0}
+    finally:
+        await poller.stop()
