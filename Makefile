@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+TSTAMP := $(VENV)/.installed-test
 VENDOR := static/vendor
 ARGS   ?=
 PYTEST_ARGS ?=
@@ -13,21 +14,26 @@ PYTEST_ARGS ?=
 run: $(STAMP) vendor
 	$(VENV)/bin/pi-dashboard run $(ARGS)
 
-test: $(STAMP) vendor
+test: $(TSTAMP) vendor
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-lint: $(STAMP)
+lint: $(TSTAMP)
 	$(VENV)/bin/ruff check pi_dashboard tests bench
 	$(VENV)/bin/ruff format --check pi_dashboard tests bench
 
-format: $(STAMP)
+format: $(TSTAMP)
 	$(VENV)/bin/ruff format pi_dashboard tests bench
 	$(VENV)/bin/ruff check --fix pi_dashboard tests bench
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+# `make run` installs only what the daemon needs; `make test` adds the test tools.
+$(STAMP): pyproject.toml setup.py
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --disable-pip-version-check -q -e .
+	@touch $@
+
+$(TSTAMP): $(STAMP)
 	$(PY) -m pip install --disable-pip-version-check -q -e '.[test]'
 	@touch $@
 

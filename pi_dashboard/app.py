@@ -16,6 +16,7 @@ from pi_dashboard.hw import Hardware
 from pi_dashboard.hw.gpio import default_factory
 from pi_dashboard.hw.i2c import I2CBusOpener
 from pi_dashboard.polling import Poller
+from pi_dashboard.scan import ScanResult
 from pi_dashboard.sensors.base import SensorType
 from pi_dashboard.sensors.registry import TYPES
 from pi_dashboard.sim.world import SimWorld
@@ -123,3 +124,46 @@ async def _tick(world: SimWorld) -> None:
             await loop.run_in_executor(None, world.tick, SIM_TICK_S)
         except Exception:
             log.exception("simulated world tick failed")
+
+
+def scan(*, mock: bool, config: Config | None = None) -> ScanResult:
+    """What answers on this machine's buses; in mock mode, on the simulated ones of `config`."""
+    from smbus2 import SMBus
+
+    from pi_dashboard.scan import scan_i2c
+
+    result = ScanResult()
+    world: SimWorld | None = None
+    if mock:
+        world = SimWorld()
+        world.populate(config or demo_config())
+        openers = {n: (lambda b=b: b) for n, b in world.buses.items()}
+        root = world.root
+    else:
+        root = Path("/")
+        openers = {}
+        for dev in sorted(Path("/dev").glob("i2c-*")):
+            suffix = dev.name.removeprefix("i2c-")
+            if suffix.isdigit():
+                openers[int(suffix)] = lambda n=int(suffix): SMBus(n)
+    try:
+        result.buses = sorted(openers)
+        result.i2c, result.bus_errors = scan_i2c(openers, TYPES)
+        result.buses = [b for b in result.buses if b not in result.bus_errors]
+        result.onewire, result.iio = _scan_sysfs(root)
+    finally:
+        if world is not None:
+            world.close()
+    return result
+
+
+def _scan_sysfs(root: Path) -> tuple[list[str], list[tuple[str, str]]]:
+    w1 = root / "sys/bus/w1/devices"
+    onewire = sorted(p.name for p in w1.glob("*-*") if not p.name.startswith("w1_bus_master"))
+    iio = []
+    for dev in sorted((root / "sys/bus/iio/devices").glob("iio:device*")):
+        try:
+            iio.append((dev.name, (dev / "name").read_text().strip()))
+        except OSError:
+            iio.append((dev.name, "?"))
+    return onewire, iio

@@ -51,6 +51,13 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("file", metavar="FILE")
     check.add_argument("--debug", action="store_true")
 
+    scan = sub.add_parser("scan", help="list I2C, 1-Wire and IIO devices and print a TOML block")
+    scan.add_argument("--mock", action="store_true",
+                      help="scan the simulated buses (of --config, else of the demo config)")
+    scan.add_argument("--config", "-c", metavar="FILE", help="with --mock: whose devices to simulate")
+    scan.add_argument("--toml", action="store_true", help="print only the TOML block")
+    scan.add_argument("--debug", action="store_true")
+
     return p
 
 
@@ -66,6 +73,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_check_config(args)
         if args.command == "run":
             return cmd_run(args)
+        if args.command == "scan":
+            return cmd_scan(args)
         parser.error(f"unknown command {args.command}")
     except ConfigError as e:
         if debug:
@@ -90,6 +99,23 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     config = load(args.file)
     validate(config, TYPES)
     print(f"{args.file}: ok ({len(config.sensors)} sensors)")
+    return EXIT_OK
+
+
+def cmd_scan(args: argparse.Namespace) -> int:
+    from pi_dashboard.app import load, scan
+    from pi_dashboard.scan import report, to_toml
+
+    config = load(args.config) if args.config else None
+    result = scan(mock=args.mock, config=config)
+    block = to_toml(result)
+    if args.toml:
+        print(block)
+        return EXIT_OK
+    print(report(result))
+    if block:
+        print("\n# Paste into your config (pi-dashboard check-config validates it):\n")
+        print(block)
     return EXIT_OK
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from pi_dashboard.config import SensorConfig
 from pi_dashboard.hw import Hardware
+from pi_dashboard.hw.i2c import I2CBus
 from pi_dashboard.model import ChannelMeta, Value
 
 Push = Callable[[Mapping[str, Value]], None]
@@ -65,3 +66,8 @@ class SensorType:
     min_interval: float = 0.0
     channel_ids: Callable[[object], tuple[str, ...] | None] | None = None
     """Channel ids known from the options alone, to check `[sensors.channels.X]` keys at load time."""
+    i2c_addresses: tuple[int, ...] = ()
+    """Addresses the chip can have; `pi-dashboard scan` names what answers there."""
+    identify: Callable[[I2CBus, int], bool] | None = None
+    """Harmless check that the chip at an address is this type (chip-id register, serial + CRC);
+    without one, scan names the type by address alone."""
