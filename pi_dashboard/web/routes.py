@@ -48,6 +48,13 @@ def json_error(status: int, message: str) -> web.Response:
 async def errors_and_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
     """JSON errors for everything but Socket.IO (which keeps python-socketio's own answers)."""
     if request.path.startswith("/socket.io/"):
+        if "Sec-WebSocket-Extensions" in request.headers:
+            # Decline permessage-deflate: readings are ~100 bytes, so compressing each one for
+            # each client costs the Pi (and the phone) far more CPU than it saves on a LAN.
+            # node's socket.io declines it by default for the same reason.
+            headers = request.headers.copy()
+            del headers["Sec-WebSocket-Extensions"]
+            request = request.clone(headers=headers)
         return await handler(request)
     try:
         resp = await handler(request)
