@@ -1,0 +1,70 @@
+"""`bme280`: Bosch BME280 temperature, humidity and pressure over I2C (Adafruit 2652, Pimoroni,
+the purple GY-BME280 boards). A `bmp280` sensor plus humidity; defaults as there (datasheet 3.5.1
+weather monitoring: forced mode, oversampling x1, filter off).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from pi_dashboard.drivers.bme280 import BME280
+from pi_dashboard.model import ChannelMeta, DeviceClass, Value
+from pi_dashboard.sensors.base import SensorType
+from pi_dashboard.sensors.bmp280 import (
+    ADDRESSES,
+    PRESSURE,
+    TEMPERATURE,
+    BMP280Options,
+    BMP280Sensor,
+    check_oversampling,
+)
+
+HUMIDITY = ChannelMeta(
+    id="humidity", name="Humidity", unit="%", device_class=DeviceClass.HUMIDITY,
+    precision=1, valid_range=(0.0, 100.0),
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BME280Options(BMP280Options):
+    type_name: ClassVar[str] = "bme280"
+    oversampling_humidity: int = 1
+
+    def __post_init__(self) -> None:
+        BMP280Options.__post_init__(self)  # zero-arg super() breaks in slotted dataclasses
+        check_oversampling("oversampling_humidity", self.oversampling_humidity)
+
+
+class BME280Sensor(BMP280Sensor):
+    """A BMP280 sensor plus relative humidity."""
+
+    driver_class = BME280
+
+    @property
+    def channels(self) -> tuple[ChannelMeta, ...]:
+        return (TEMPERATURE, HUMIDITY, PRESSURE)
+
+    def _driver_options(self) -> dict[str, int]:
+        o = self.options
+        assert isinstance(o, BME280Options)
+        return super()._driver_options() | {"oversampling_humidity": o.oversampling_humidity}
+
+    def _values(
+        self, temperature: float, pressure: float, humidity: float | None
+    ) -> dict[str, Value]:
+        assert humidity is not None  # the BME280 driver raises rather than return no humidity
+        return {"temperature": temperature, "humidity": humidity, "pressure": pressure}
+
+
+TYPE = SensorType(
+    name="bme280",
+    options=BME280Options,
+    create=BME280Sensor,
+    description="Bosch BME280 temperature, humidity and pressure (I2C 0x76/0x77).",
+    default_interval=10.0,
+    min_interval=1.0,
+    i2c_addresses=ADDRESSES,
+    identify=BME280.identify,
+    channel_ids=lambda _o: ("temperature", "humidity", "pressure"),
+)
