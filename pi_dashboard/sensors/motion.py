@@ -1,0 +1,99 @@
+"""`motion`: a PIR motion detector (HC-SR501 and clones) on a GPIO pin, via gpiozero `MotionSensor`.
+
+The HC-SR501 drives its OUT pin to 3.3 V itself while it sees motion and holds it for its delay
+time (the Tx potentiometer), so no pull-up and no divider are needed. `MotionSensor` samples the
+pin on gpiozero's queue thread and fires `when_motion`/`when_no_motion` from there; those edges
+are pushed at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from gpiozero import Factory, MotionSensor
+
+from pi_dashboard.config import SensorConfig
+from pi_dashboard.errors import FieldError
+from pi_dashboard.hw import Hardware
+from pi_dashboard.model import ChannelMeta, DeviceClass, Value
+from pi_dashboard.sensors.base import SensorType
+from pi_dashboard.sensors.gpio import GpioSensor, check_pin
+
+CHANNELS = (
+    ChannelMeta(
+        id="motion",
+        name="Motion",
+        unit=None,
+        device_class=DeviceClass.MOTION,
+        state_class=None,
+        precision=0,
+        binary=True,
+    ),
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MotionOptions:
+    pin: int
+    """BCM GPIO number the PIR's OUT pin is wired to."""
+    pull_up: bool = False
+    """The HC-SR501 drives OUT both ways; the default pull-down only keeps an unplugged pin low."""
+    queue_len: int = 1
+    """Samples averaged before deciding; 1 reacts at once (the PIR filters already)."""
+    sample_rate: float = 10.0
+    """Samples per second on gpiozero's queue thread: the edge latency is about 1/sample_rate."""
+    threshold: float = 0.5
+    """Fraction of queued samples that must be high to count as motion."""
+
+    def __post_init__(self) -> None:
+        check_pin("pin", self.pin)
+        if not 1 <= self.queue_len <= 100:
+            raise FieldError("queue_len", f"must be between 1 and 100, got {self.queue_len}")
+        if not 0.5 <= self.sample_rate <= 1000.0:
+            raise FieldError(
+                "sample_rate", f"must be between 0.5 and 1000 Hz, got {self.sample_rate:g}"
+            )
+        if not 0.0 < self.threshold < 1.0:
+            raise FieldError(
+                "threshold", f"must be between 0 and 1 (exclusive), got {self.threshold:g}"
+            )
+
+
+class MotionSensorGpio(GpioSensor):
+    def __init__(self, config: SensorConfig, hardware: Hardware) -> None:
+        super().__init__(config, hardware)
+        self.options: MotionOptions = config.options
+
+    @property
+    def channels(self) -> tuple[ChannelMeta, ...]:
+        return CHANNELS
+
+    def create_device(self, factory: Factory) -> MotionSensor:
+        o = self.options
+        pir = MotionSensor(
+            o.pin,
+            pull_up=o.pull_up,
+            queue_len=o.queue_len,
+            sample_rate=o.sample_rate,
+            threshold=o.threshold,
+            pin_factory=factory,
+        )
+        pir.when_motion = lambda: self.emit({"motion": True})
+        pir.when_no_motion = lambda: self.emit({"motion": False})
+        return pir
+
+    def read(self) -> Mapping[str, Value]:
+        # blocks until gpiozero's queue has filled once: queue_len / sample_rate after setup
+        return {"motion": bool(self.device.is_active)}
+
+
+TYPE = SensorType(
+    name="motion",
+    options=MotionOptions,
+    create=MotionSensorGpio,
+    description="PIR motion detector such as the HC-SR501 on a GPIO pin (gpiozero MotionSensor).",
+    default_interval=10.0,
+    min_interval=0.1,
+    channel_ids=lambda _o: tuple(c.id for c in CHANNELS),
+)
