@@ -121,8 +121,15 @@ class BH1750:
         raw = self.read_raw()
         if raw == SATURATED:
             limit = max_lux(mode=self.mode, mtreg=self.mtreg)
+            if self.mode == "high2":
+                hint = 'use mode "high" or a lower mtreg'
+            elif self.mtreg > MTREG_MIN:
+                widest = max_lux(mode=self.mode, mtreg=MTREG_MIN)
+                hint = f"lower mtreg ({MTREG_MIN} reaches about {widest:.0f} lx)"
+            else:
+                hint = "shade the sensor and scale the channel up"
             raise ChipError(
                 f"saturated: more light than mode {self.mode!r} at mtreg {self.mtreg} can measure "
-                f'(about {limit:.0f} lx); lower mtreg or use mode "high"/"low"'
+                f"(about {limit:.0f} lx); {hint}"
             )
         return lux(raw, mode=self.mode, mtreg=self.mtreg)
