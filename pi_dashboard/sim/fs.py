@@ -1,7 +1,9 @@
 """A fake /sys and /proc tree with the files Pi health, 1-Wire and IIO sensors read.
 
-File formats follow the kernel's exactly (thermal millidegrees, /proc/meminfo kB lines, ...), so
-the readers in `hw/` parse the same text on a laptop as on a Pi.
+File formats follow the kernel's exactly (thermal millidegrees, /proc/meminfo kB lines, the
+firmware's "%x" throttle word, /proc/net/wireless with its two header lines), so the readers in
+`hw/` parse the same text on a laptop as on a Pi. Tests set `throttled` and `wifi_level` and the
+files change at once; everything else moves on `update(dt)`.
 """
 
 from __future__ import annotations
@@ -12,6 +14,14 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from pi_dashboard.sim.world import Environment
+
+THROTTLED_FILE = "sys/devices/platform/soc/soc:firmware/get_throttled"
+WIRELESS_HEADER = (
+    "Inter-| sta-|   Quality        |   Discarded packets               | Missed | WE\n"
+    " face | tus | link level noise |  nwid  crypt   frag  retry   misc | beacon | 22\n"
+)
+USER_HZ = 100
+"""/proc/stat counts in USER_HZ ticks, 100 per second on every Linux the Pi runs."""
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -24,42 +34,100 @@ def write_atomic(path: Path, text: str) -> None:
 
 class SimFS:
     MEM_TOTAL_KB = 436_972  # a Pi Zero 2 W's 512 MB less the GPU split
+    CORES = 4
 
     def __init__(self, root: Path, env: Environment) -> None:
         self.root = root
         self.env = env
         self.uptime = 1234.5
-        self.idle = 4000.0
-        self.cpu_ticks = [10_000, 0, 5_000, 40_000, 300, 0, 50, 0, 0, 0]
-        self.throttled = 0x0
+        # per core: user nice system idle iowait irq softirq steal guest guest_nice, in USER_HZ
+        self.core_ticks = [[2_500, 0, 1_250, 10_000, 75, 0, 12, 0, 0, 0] for _ in range(self.CORES)]
+        self.load = [0.3, 0.25, 0.2]
+        self._throttled: int | None = 0x0
+        self._wifi_level: float | None = -55.0
         self.update(0.0)
 
     def path(self, rel: str) -> Path:
         return self.root / rel.lstrip("/")
 
+    @property
+    def throttled(self) -> int | None:
+        """The firmware's throttle word (0x50005: under-voltage and throttled, now and since boot);
+        None removes the file, as on a machine that is not a Pi."""
+        return self._throttled
+
+    @throttled.setter
+    def throttled(self, word: int | None) -> None:
+        self._throttled = word
+        self._write_throttled()
+
+    @property
+    def wifi_level(self) -> float | None:
+        """wlan0's signal in dBm; None leaves wlan0 out of /proc/net/wireless (no Wi-Fi)."""
+        return self._wifi_level
+
+    @wifi_level.setter
+    def wifi_level(self, dbm: float | None) -> None:
+        self._wifi_level = dbm
+        self._write_wireless()
+
+    def _write_throttled(self) -> None:
+        path = self.path(THROTTLED_FILE)
+        if self._throttled is None:
+            path.unlink(missing_ok=True)
+        else:
+            write_atomic(path, f"{self._throttled:x}\n")
+
+    def _write_wireless(self) -> None:
+        rows = ""
+        if self._wifi_level is not None:
+            level = round(self._wifi_level)
+            quality = min(max(level + 110, 0), 70)  # brcmfmac-like: link quality out of 70
+            rows = (
+                f" wlan0: 0000   {quality}.  {level}.  -256        0      0      0"
+                "      0      0        0\n"
+            )
+        write_atomic(self.path("proc/net/wireless"), WIRELESS_HEADER + rows)
+
     def update(self, dt: float) -> None:
         env = self.env
-        self.uptime += dt
         rng = env.rng
-        write_atomic(self.path("sys/class/thermal/thermal_zone0/temp"),
-                     f"{round(env.cpu_temperature * 1000)}\n")
-        load1 = max(0.0, 0.3 + rng.gauss(0, 0.05))
-        write_atomic(self.path("proc/loadavg"), f"{load1:.2f} 0.25 0.20 1/123 4567\n")
+        self.uptime += dt
+        write_atomic(
+            self.path("sys/class/thermal/thermal_zone0/temp"),
+            f"{round(env.cpu_temperature * 1000)}\n",
+        )
+
+        busy_cores = 0.0
+        for ticks in self.core_ticks:
+            share = max(0.0, min(1.0, 0.1 + rng.gauss(0, 0.05)))
+            busy = round(dt * USER_HZ * share)
+            ticks[0] += busy * 2 // 3  # user
+            ticks[2] += busy - busy * 2 // 3  # system
+            ticks[3] += round(dt * USER_HZ) - busy  # idle
+            busy_cores += share
+        total = [sum(col) for col in zip(*self.core_ticks, strict=True)]
+        lines = [f"cpu  {' '.join(map(str, total))}"]
+        lines += [f"cpu{i} {' '.join(map(str, t))}" for i, t in enumerate(self.core_ticks)]
+        lines += ["intr 0", "ctxt 0", "btime 0", "processes 1", "procs_running 1"]
+        write_atomic(self.path("proc/stat"), "\n".join(lines) + "\n")
+
+        # load averages: the kernel's exponential decay over 1, 5 and 15 minutes
+        for i, minutes in enumerate((1, 5, 15)):
+            k = min(dt / (60.0 * minutes), 1.0)
+            self.load[i] += (busy_cores - self.load[i]) * k
+        one, five, fifteen = self.load
+        write_atomic(self.path("proc/loadavg"), f"{one:.2f} {five:.2f} {fifteen:.2f} 1/123 4567\n")
+
         avail = int(self.MEM_TOTAL_KB * (0.6 + rng.uniform(-0.02, 0.02)))
-        write_atomic(self.path("proc/meminfo"), (
+        write_atomic(
+            self.path("proc/meminfo"),
             f"MemTotal:       {self.MEM_TOTAL_KB} kB\n"
             f"MemFree:        {avail - 60_000} kB\n"
             f"MemAvailable:   {avail} kB\n"
             "Buffers:           12000 kB\n"
-            "Cached:            80000 kB\n"
-        ))
-        write_atomic(self.path("proc/uptime"), f"{self.uptime:.2f} {self.uptime * 3.5:.2f}\n")
-        # /proc/stat: user nice system idle iowait irq softirq steal guest guest_nice, in USER_HZ
-        busy = int(dt * 100 * 4 * max(0.0, min(1.0, 0.1 + rng.gauss(0, 0.03))))
-        self.cpu_ticks[0] += busy
-        self.cpu_ticks[3] += int(dt * 100 * 4) - busy
-        line = " ".join(str(t) for t in self.cpu_ticks)
-        percore = "".join(
-            f"cpu{i} " + " ".join(str(t // 4) for t in self.cpu_ticks) + "\n" for i in range(4)
+            "Cached:            80000 kB\n",
         )
-        write_atomic(self.path("proc/stat"), f"cpu  {line}\n{percore}intr 0\nctxt 0\nbtime 0\n")
+        write_atomic(self.path("proc/uptime"), f"{self.uptime:.2f} {self.uptime * 3.5:.2f}\n")
+        self._write_throttled()
+        self._write_wireless()

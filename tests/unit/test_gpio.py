@@ -201,6 +201,7 @@ def test_distance_beyond_max_is_out_of_range(gpio_sensor, world: SimWorld):
     assert s.read() == {"in_range": False}  # no distance rather than a made-up 2.0 m
 
 
+@pytest.mark.filterwarnings("ignore::gpiozero.exc.DistanceSensorNoEcho")
 def test_distance_without_echo_is_an_error(make_sensor, world: SimWorld):
     s = make_sensor(
         '[[sensors]]\nid = "sonar"\ntype = "distance"\ntrigger = 23\necho = 24\nqueue_len = 1\n'
