@@ -51,14 +51,14 @@ def pack_words(
     return bytes(out)
 
 
-def unpack_words(data: bytes, names: Sequence[str]) -> tuple[int, ...]:
+def unpack_words(data: bytes, names: Sequence[str], *, init: int = CRC8_INIT) -> tuple[int, ...]:
     """Check the CRC of every 3-byte group before trusting its word; `names` label the error."""
     if len(data) < 3 * len(names):
         raise ChipError(f"short read: {len(data)} bytes, expected {3 * len(names)}")
     words = []
     for i, name in enumerate(names):
         msb, lsb, got = data[3 * i : 3 * i + 3]
-        expected = crc8((msb, lsb))
+        expected = crc8((msb, lsb), init=init)
         if got != expected:
             raise ChipError(
                 f"CRC mismatch on {name} word (got 0x{got:02x}, expected 0x{expected:02x})"

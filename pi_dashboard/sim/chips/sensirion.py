@@ -30,6 +30,8 @@ def to_raw(value: float, offset: float, span: float) -> int:
 class SensirionChip(SimChip):
     """A command-based chip: writes are commands, a read returns the pending reply once ready."""
 
+    crc_init = 0xFF
+
     def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__()
         self.clock = clock
@@ -52,9 +54,12 @@ class SensirionChip(SimChip):
     ) -> None:
         data = bytearray()
         for w in words:
-            crc = crc8_word(w)
+            crc = crc8_word(w, init=self.crc_init)
             data += bytes(((w >> 8) & 0xFF, w & 0xFF, crc ^ 0xFF if self.corrupt_crc else crc))
-        self._reply = bytes(data)
+        self.reply_bytes(bytes(data), after_s=after_s, measurement=measurement)
+
+    def reply_bytes(self, data: bytes, *, after_s: float = 0.0, measurement: bool = False) -> None:
+        self._reply = data
         self._ready_at = self.clock() + after_s
         self._measuring = measurement
 
