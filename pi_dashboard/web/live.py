@@ -16,6 +16,8 @@ from typing import Any
 import orjson
 import socketio
 from aiohttp import web
+from engineio import packet as eio_packet
+from socketio import packet
 
 from pi_dashboard import PROTOCOL_VERSION
 from pi_dashboard.model import Reading
@@ -63,10 +65,35 @@ class LiveNamespace(socketio.AsyncNamespace):
         log.info("client disconnected (%d open)", len(self.clients))
 
 
+class FanoutManager(socketio.AsyncManager):
+    """Broadcasts without a task per client.
+
+    python-socketio's manager encodes a broadcast once, then creates one asyncio task per client
+    to queue it. Queueing on Engine.IO's unbounded per-client queue never waits, so awaiting the
+    sends one after another delivers the same packets in the same order without creating 100
+    tasks per reading when 100 browsers are open. Anything else (callbacks, skip_sid) goes
+    through the library's own path.
+    """
+
+    async def emit(self, event, data, namespace, room=None, skip_sid=None, callback=None,
+                   to=None, **kwargs):  # type: ignore[no-untyped-def]
+        if callback is not None or skip_sid is not None or namespace not in self.rooms:
+            return await super().emit(event, data, namespace, room=room, skip_sid=skip_sid,
+                                      callback=callback, to=to, **kwargs)
+        pkt = self.server.packet_class(packet.EVENT, namespace=namespace, data=[event, data])
+        encoded = pkt.encode()
+        eio_pkts = [eio_packet.Packet(eio_packet.MESSAGE, p)
+                    for p in (encoded if isinstance(encoded, list) else [encoded])]
+        send = self.server.eio.send_packet
+        for _sid, eio_sid in list(self.get_participants(namespace, to or room)):
+            for p in eio_pkts:
+                await send(eio_sid, p)
+
+
 def create_sio() -> socketio.AsyncServer:
     """Same-origin only (the default): the page is served from this very port."""
     return socketio.AsyncServer(async_mode="aiohttp", json=OrjsonCodec, logger=False,
-                                engineio_logger=False)
+                                engineio_logger=False, client_manager=FanoutManager())
 
 
 async def broadcaster(app: web.Application) -> AsyncIterator[None]:
