@@ -1,0 +1,26 @@
+// @ts-check
+/**
+ * Wiring only. A reading travels live.js (socket.on("reading")) -> store.js (applyReading merges it
+ * and notifies) -> views/cards.js (invalidate, then one requestAnimationFrame writes the DOM).
+ */
+
+import * as store from "./store.js";
+import { checkQuiet, connect } from "./live.js";
+import * as cards from "./views/cards.js";
+import * as header from "./views/header.js";
+
+const grid = document.getElementById("cards");
+if (!grid) throw new Error("index.html lacks #cards");
+
+cards.mount(grid);
+header.mount(document);
+store.subscribe(cards.invalidate);
+store.subscribe(header.invalidate);
+connect();
+
+// ages, staleness and the sparklines' time axis move on their own
+setInterval(() => {
+  checkQuiet();
+  cards.redrawAll();
+  header.tick();
+}, 1000);
