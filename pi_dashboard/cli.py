@@ -29,7 +29,9 @@ def setup_logging(debug: bool) -> None:
     fmt = "%(levelname)s %(name)s: %(message)s"
     if not os.environ.get("JOURNAL_STREAM"):
         fmt = "%(asctime)s " + fmt
-    logging.basicConfig(level=logging.DEBUG if debug else logging.INFO, format=fmt, stream=sys.stderr)
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.INFO, format=fmt, stream=sys.stderr
+    )
     for noisy in ("aiohttp.access", "engineio", "socketio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
@@ -40,9 +42,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     run = sub.add_parser("run", help="start the daemon")
-    run.add_argument("--config", "-c", metavar="FILE",
-                     help="TOML config (default: the built-in demo config, in mock mode)")
-    run.add_argument("--mock", action="store_true", help="simulate every bus instead of using hardware")
+    run.add_argument(
+        "--config",
+        "-c",
+        metavar="FILE",
+        help="TOML config (default: the built-in demo config, in mock mode)",
+    )
+    run.add_argument(
+        "--mock", action="store_true", help="simulate every bus instead of using hardware"
+    )
     run.add_argument("--host", help="listen address (overrides [server] host)")
     run.add_argument("--port", type=int, help="listen port (overrides [server] port)")
     run.add_argument("--debug", action="store_true", help="debug logging and full tracebacks")
@@ -52,9 +60,14 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--debug", action="store_true")
 
     scan = sub.add_parser("scan", help="list I2C, 1-Wire and IIO devices and print a TOML block")
-    scan.add_argument("--mock", action="store_true",
-                      help="scan the simulated buses (of --config, else of the demo config)")
-    scan.add_argument("--config", "-c", metavar="FILE", help="with --mock: whose devices to simulate")
+    scan.add_argument(
+        "--mock",
+        action="store_true",
+        help="scan the simulated buses (of --config, else of the demo config)",
+    )
+    scan.add_argument(
+        "--config", "-c", metavar="FILE", help="with --mock: whose devices to simulate"
+    )
     scan.add_argument("--toml", action="store_true", help="print only the TOML block")
     scan.add_argument("--debug", action="store_true")
 
@@ -149,8 +162,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _listen_error(e: OSError, host: str, port: int) -> str:
     if e.errno == errno.EADDRINUSE:
-        return (f"port {port} on {host} is already in use: stop the other process "
-                "or choose another with --port")
+        return (
+            f"port {port} on {host} is already in use: stop the other process "
+            "or choose another with --port"
+        )
     if e.errno == errno.EACCES:
         return f"no permission to listen on port {port}: use a port above 1023"
     if e.errno == errno.EADDRNOTAVAIL:
@@ -175,8 +190,13 @@ async def _serve(app, host: str, port: int, mock: bool, n_sensors: int) -> int:
         if port == 0:  # tests ask for any free port and read it from this line
             port = runner.addresses[0][1]
         mode = "mock mode" if mock else "hardware"
-        log.info("pi-dashboard %s serving %s (%s, %d sensors)", __version__,
-                 _display_url(host, port), mode, n_sensors)
+        log.info(
+            "pi-dashboard %s serving %s (%s, %d sensors)",
+            __version__,
+            _display_url(host, port),
+            mode,
+            n_sensors,
+        )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

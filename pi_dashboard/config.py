@@ -179,7 +179,9 @@ def convert(tp: Any, value: Any, path: str) -> Any:
             if len(args) == 2 and args[1] is Ellipsis:
                 return tuple(convert(args[0], v, f"{path}[{i}]") for i, v in enumerate(value))
             if len(args) != len(value):
-                raise ConfigError(f"must be a list of {len(args)} items, got {len(value)}", field=path)
+                raise ConfigError(
+                    f"must be a list of {len(args)} items, got {len(value)}", field=path
+                )
             return tuple(convert(a, v, f"{path}[{i}]") for i, (a, v) in enumerate(zip(args, value)))
     elif origin in (dict, Mapping):
         if isinstance(value, dict):
@@ -193,7 +195,9 @@ def convert(tp: Any, value: Any, path: str) -> Any:
     raise ConfigError(f"must be {_type_name(tp)}, got {_show(value)}", field=path)
 
 
-def from_table(cls: type, table: Mapping[str, Any], path: str, *, skip: frozenset[str] = frozenset()) -> Any:
+def from_table(
+    cls: type, table: Mapping[str, Any], path: str, *, skip: frozenset[str] = frozenset()
+) -> Any:
     """Build dataclass `cls` from a TOML table: unknown keys and wrong types are errors naming `path`."""
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
@@ -216,7 +220,9 @@ def from_table(cls: type, table: Mapping[str, Any], path: str, *, skip: frozense
 
 # --- the config file ---------------------------------------------------------------------------
 
-_COMMON = frozenset({"id", "type", "name", "interval", "deadband", "timeout", "enabled", "channels"})
+_COMMON = frozenset(
+    {"id", "type", "name", "interval", "deadband", "timeout", "enabled", "channels"}
+)
 
 
 def parse_config(
@@ -257,7 +263,9 @@ def _parse(data: Mapping[str, Any], types_: Mapping[str, SensorSchema], source: 
     return Config(server=server, sensors=tuple(sensors), source=source)
 
 
-def _parse_sensor(raw: Mapping[str, Any], types_: Mapping[str, SensorSchema], path: str) -> SensorConfig:
+def _parse_sensor(
+    raw: Mapping[str, Any], types_: Mapping[str, SensorSchema], path: str
+) -> SensorConfig:
     if "type" not in raw:
         raise ConfigError("is required", field=f"{path}.type")
     type_name = raw["type"]
@@ -266,7 +274,9 @@ def _parse_sensor(raw: Mapping[str, Any], types_: Mapping[str, SensorSchema], pa
     schema = types_.get(type_name)
     if schema is None:
         known = ", ".join(sorted(types_))
-        raise ConfigError(f'unknown sensor type "{type_name}" (known: {known})', field=f"{path}.type")
+        raise ConfigError(
+            f'unknown sensor type "{type_name}" (known: {known})', field=f"{path}.type"
+        )
     if "id" not in raw:
         raise ConfigError("is required", field=f"{path}.id")
     sid = convert(str, raw["id"], f"{path}.id")

@@ -92,8 +92,10 @@ class ExponentialMovingAverage(Filter):
         self._value: float | None = None
 
     def __call__(self, value: float) -> float | None:
-        self._value = value if self._value is None else (
-            self._alpha * value + (1 - self._alpha) * self._value
+        self._value = (
+            value
+            if self._value is None
+            else (self._alpha * value + (1 - self._alpha) * self._value)
         )
         self._countdown -= 1
         if self._countdown > 0:
@@ -167,7 +169,9 @@ CONVERSIONS: dict[tuple[str, str], Callable[[float], float]] = {
 UNIT_ALIASES = {"degC": "°C", "C": "°C", "degF": "°F", "F": "°F"}
 
 
-def unit_converter(base: str | None, wanted: str | None, path: str) -> Callable[[float], float] | None:
+def unit_converter(
+    base: str | None, wanted: str | None, path: str
+) -> Callable[[float], float] | None:
     """The conversion from a channel's base unit to the unit a user asked for, or a ConfigError."""
     if wanted is None:
         return None
@@ -178,7 +182,9 @@ def unit_converter(base: str | None, wanted: str | None, path: str) -> Callable[
     if fn is None:
         options = sorted(t for (f, t) in CONVERSIONS if f == base)
         hint = f" (choose from {', '.join(options)})" if options else ""
-        raise ConfigError(f'cannot convert {base or "this channel"} to "{wanted}"{hint}', field=path)
+        raise ConfigError(
+            f'cannot convert {base or "this channel"} to "{wanted}"{hint}', field=path
+        )
     return fn
 
 
@@ -201,9 +207,7 @@ class Gate:
 
     def offer(self, value: Value, now: float) -> bool:
         since = now - self.last_push
-        if self.heartbeat and since >= self.heartbeat:
-            changed = True
-        elif self.last_value is None:
+        if (self.heartbeat and since >= self.heartbeat) or self.last_value is None:
             changed = True
         elif isinstance(value, bool) or isinstance(self.last_value, bool):
             changed = value != self.last_value
@@ -254,7 +258,9 @@ class Pipeline:
     ) -> None:
         self.unit = unit
         self.binary = binary
-        self.digits = precision + 2  # beyond the shown precision is noise, not a change worth a push
+        self.digits = (
+            precision + 2
+        )  # beyond the shown precision is noise, not a change worth a push
         self._scale, self._offset = scale, offset
         self._convert = convert_to
         self._filters = filters

@@ -39,7 +39,12 @@ class DeviceClass(StrEnum):
     # binary sensors
     MOTION = "motion"
     DOOR = "door"
+    WINDOW = "window"
+    GARAGE_DOOR = "garage_door"
     OPENING = "opening"
+    OCCUPANCY = "occupancy"
+    PRESENCE = "presence"
+    VIBRATION = "vibration"
     PROBLEM = "problem"
     POWER_BINARY = "power_binary"
     # no device class: a plain number such as load average or CPU percent

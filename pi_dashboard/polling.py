@@ -90,8 +90,9 @@ def display_meta(meta: ChannelMeta, cfg: SensorConfig) -> ChannelMeta:
 def build_pipeline(meta: ChannelMeta, cfg: SensorConfig, path: str) -> Pipeline:
     ch = cfg.channels.get(meta.id)
     if ch is None:
-        return Pipeline(unit=meta.unit, precision=meta.precision, binary=meta.binary,
-                        deadband=cfg.deadband)
+        return Pipeline(
+            unit=meta.unit, precision=meta.precision, binary=meta.binary, deadband=cfg.deadband
+        )
     cpath = f"{path}.channels.{meta.id}"
     return Pipeline(
         unit=meta.unit,
@@ -155,9 +156,13 @@ class Poller:
         self.polled: dict[str, Polled] = {}
         for p in build(config, types, hardware):
             self.polled[p.cfg.id] = p
-            state.add_sensor(id=p.cfg.id, type=p.cfg.type, name=p.cfg.name,
-                             interval=p.cfg.interval,
-                             channels=[display_meta(m, p.cfg) for m in p.sensor.channels])
+            state.add_sensor(
+                id=p.cfg.id,
+                type=p.cfg.type,
+                name=p.cfg.name,
+                interval=p.cfg.interval,
+                channels=[display_meta(m, p.cfg) for m in p.sensor.channels],
+            )
 
     def _executor(self, key: str) -> ThreadPoolExecutor:
         ex = self._executors.get(key)
@@ -173,7 +178,9 @@ class Poller:
         for interval, group in by_interval.items():
             for k, p in enumerate(group):  # spread phases so reads do not all land on one tick
                 phase = interval * k / len(group)
-                self._tasks.append(asyncio.create_task(self._run(p, phase), name=f"poll-{p.cfg.id}"))
+                self._tasks.append(
+                    asyncio.create_task(self._run(p, phase), name=f"poll-{p.cfg.id}")
+                )
 
     async def stop(self) -> None:
         for t in self._tasks:
@@ -192,7 +199,9 @@ class Poller:
             ex.shutdown(wait=False, cancel_futures=True)
         self._executors.clear()
 
-    async def _call(self, loop: asyncio.AbstractEventLoop, p: Polled, fn: Callable[[], object]) -> object:
+    async def _call(
+        self, loop: asyncio.AbstractEventLoop, p: Polled, fn: Callable[[], object]
+    ) -> object:
         if p.sensor.worker == "":
             return fn()
         return await loop.run_in_executor(self._executor(p.sensor.worker), fn)
@@ -216,7 +225,9 @@ class Poller:
 
     def retry_delay(self, p: Polled) -> float:
         """Exponential backoff from the interval, capped at max(interval, max_backoff)."""
-        return min(p.cfg.interval * 2 ** min(p.failures - 1, 16), max(p.cfg.interval, self.max_backoff))
+        return min(
+            p.cfg.interval * 2 ** min(p.failures - 1, 16), max(p.cfg.interval, self.max_backoff)
+        )
 
     async def _poll_once(self, loop: asyncio.AbstractEventLoop, p: Polled) -> bool:
         sid = p.cfg.id
@@ -284,7 +295,9 @@ class Poller:
             pipe.gate.reset()
         self.state.publish_error(p.cfg.id, self._clock(), message)
 
-    def _pusher(self, loop: asyncio.AbstractEventLoop, p: Polled) -> Callable[[Mapping[str, Value]], None]:
+    def _pusher(
+        self, loop: asyncio.AbstractEventLoop, p: Polled
+    ) -> Callable[[Mapping[str, Value]], None]:
         """Edges arrive on gpiozero's threads; hop onto the loop before touching State."""
 
         def on_loop(raw: Mapping[str, Value], ts: float) -> None:

@@ -63,8 +63,9 @@ def identify(bus: I2CBus, address: int, types: Mapping[str, SensorType]) -> I2CF
             continue
         try:
             if check(bus, address):
-                return I2CFinding(bus=0, address=address, type=name, identified=True,
-                                  candidates=candidates)
+                return I2CFinding(
+                    bus=0, address=address, type=name, identified=True, candidates=candidates
+                )
         except OSError as e:
             log.debug("identify %s at 0x%02x: %s", name, address, e)
     guess = unconfirmed[0] if unconfirmed else None
@@ -86,8 +87,13 @@ def scan_i2c(
             if probe(bus, address):
                 f = identify(bus, address, types)
                 findings.append(
-                    I2CFinding(bus=number, address=address, type=f.type,
-                               identified=f.identified, candidates=f.candidates)
+                    I2CFinding(
+                        bus=number,
+                        address=address,
+                        type=f.type,
+                        identified=f.identified,
+                        candidates=f.candidates,
+                    )
                 )
     return findings, errors
 
@@ -120,15 +126,30 @@ def to_toml(result: ScanResult) -> str:
     probes = [p for p in result.onewire if p.startswith("28-")]
     if probes:
         listed = ", ".join(f'"{p}"' for p in probes)
-        lines += [f"# {len(probes)} DS18B20 probe(s) on the 1-Wire bus", "[[sensors]]",
-                  f'id = "{new_id("ds18b20")}"', 'type = "ds18b20"', f"probes = [{listed}]", ""]
+        lines += [
+            f"# {len(probes)} DS18B20 probe(s) on the 1-Wire bus",
+            "[[sensors]]",
+            f'id = "{new_id("ds18b20")}"',
+            'type = "ds18b20"',
+            f"probes = [{listed}]",
+            "",
+        ]
     for dirname, name in result.iio:
-        if name.startswith("dht11@"):
-            pin = name.split("@", 1)[1]
-            lines += [f"# DHT11/DHT22 through the kernel's dht11 driver ({dirname}); "
-                      'use type = "dht11" for a DHT11',
-                      "[[sensors]]", f'id = "{new_id("dht22")}"', 'type = "dht22"',
-                      f"gpio = {int(pin, 0) if pin.isdigit() else pin}", ""]
+        if not name.startswith("dht11@"):
+            continue
+        try:  # the overlay names the device after its pin in hex: gpiopin=12 -> dht11@c
+            where = f"gpio = {int(name.split('@', 1)[1], 16)}"
+        except ValueError:
+            where = f"device = {int(dirname.removeprefix('iio:device'))}"
+        lines += [
+            f"# DHT11/DHT22 through the kernel's dht11 driver ({dirname}, {name}); "
+            'use type = "dht11" for a DHT11',
+            "[[sensors]]",
+            f'id = "{new_id("dht22")}"',
+            'type = "dht22"',
+            where,
+            "",
+        ]
     return "\n".join(lines)
 
 
@@ -145,8 +166,11 @@ def report(result: ScanResult) -> str:
             elif f.identified:
                 what = f.type
             else:
-                what = f"{f.type}? (by address; could be {', '.join(f.candidates)})" if len(
-                    f.candidates) > 1 else f"{f.type} (by address)"
+                what = (
+                    f"{f.type}? (by address; could be {', '.join(f.candidates)})"
+                    if len(f.candidates) > 1
+                    else f"{f.type} (by address)"
+                )
             out.append(f"  0x{f.address:02x}  {what}")
     for number, err in sorted(result.bus_errors.items()):
         out.append(f"I2C bus {number}: cannot open ({err})")

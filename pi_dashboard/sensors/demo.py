@@ -16,13 +16,30 @@ from pi_dashboard.model import ChannelMeta, DeviceClass, Value
 from pi_dashboard.sensors.base import Sensor, SensorType
 
 CHANNELS = (
-    ChannelMeta(id="temperature", name="Temperature", unit="°C",
-                device_class=DeviceClass.TEMPERATURE, precision=2, valid_range=(-40.0, 85.0)),
-    ChannelMeta(id="humidity", name="Humidity", unit="%",
-                device_class=DeviceClass.HUMIDITY, precision=1, valid_range=(0.0, 100.0)),
-    ChannelMeta(id="pressure", name="Pressure", unit="hPa",
-                device_class=DeviceClass.ATMOSPHERIC_PRESSURE, precision=1,
-                valid_range=(300.0, 1100.0)),
+    ChannelMeta(
+        id="temperature",
+        name="Temperature",
+        unit="°C",
+        device_class=DeviceClass.TEMPERATURE,
+        precision=2,
+        valid_range=(-40.0, 85.0),
+    ),
+    ChannelMeta(
+        id="humidity",
+        name="Humidity",
+        unit="%",
+        device_class=DeviceClass.HUMIDITY,
+        precision=1,
+        valid_range=(0.0, 100.0),
+    ),
+    ChannelMeta(
+        id="pressure",
+        name="Pressure",
+        unit="hPa",
+        device_class=DeviceClass.ATMOSPHERIC_PRESSURE,
+        precision=1,
+        valid_range=(300.0, 1100.0),
+    ),
 )
 
 
@@ -48,7 +65,11 @@ class DemoSensor(Sensor):
         o: DemoOptions = config.options
         self._rng = random.Random(o.seed)
         self._step = o.step
-        self._centers = {"temperature": o.temperature, "humidity": o.humidity, "pressure": o.pressure}
+        self._centers = {
+            "temperature": o.temperature,
+            "humidity": o.humidity,
+            "pressure": o.pressure,
+        }
         self._values = dict(self._centers)
 
     @property

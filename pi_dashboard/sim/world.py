@@ -20,7 +20,9 @@ from gpiozero.pins.mock import MockFactory
 
 from pi_dashboard.config import Config, SensorConfig
 from pi_dashboard.hw import Hardware
+from pi_dashboard.sim import gpio, iio, onewire
 from pi_dashboard.sim.bus import SimI2CBus
+from pi_dashboard.sim.chips import ads1115, bh1750, bme280, htu21d, sht3x, sht4x
 from pi_dashboard.sim.fs import SimFS
 
 
@@ -76,7 +78,23 @@ class Environment:
 
 Placer = Callable[["SimWorld", SensorConfig], None]
 
-PLACERS: dict[str, Placer] = {}
+PLACERS: dict[str, Placer] = {
+    "button": gpio.place_button,
+    "contact": gpio.place_contact,
+    "digital_in": gpio.place_digital_in,
+    "distance": gpio.place_distance,
+    "motion": gpio.place_motion,
+    "bme280": bme280.place_bme280,
+    "bmp280": bme280.place_bmp280,
+    "sht3x": sht3x.place,
+    "sht4x": sht4x.place,
+    "bh1750": bh1750.place,
+    "ads1115": ads1115.place,
+    "htu21d": htu21d.place,
+    "ds18b20": onewire.place,
+    "dht22": iio.place,
+    "dht11": iio.place,
+}
 """Sensor type -> what mock mode puts on the simulated hardware for it (one line per type)."""
 
 

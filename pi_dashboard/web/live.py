@@ -75,15 +75,26 @@ class FanoutManager(socketio.AsyncManager):
     through the library's own path.
     """
 
-    async def emit(self, event, data, namespace, room=None, skip_sid=None, callback=None,
-                   to=None, **kwargs):  # type: ignore[no-untyped-def]
+    async def emit(
+        self, event, data, namespace, room=None, skip_sid=None, callback=None, to=None, **kwargs
+    ):  # type: ignore[no-untyped-def]
         if callback is not None or skip_sid is not None or namespace not in self.rooms:
-            return await super().emit(event, data, namespace, room=room, skip_sid=skip_sid,
-                                      callback=callback, to=to, **kwargs)
+            return await super().emit(
+                event,
+                data,
+                namespace,
+                room=room,
+                skip_sid=skip_sid,
+                callback=callback,
+                to=to,
+                **kwargs,
+            )
         pkt = self.server.packet_class(packet.EVENT, namespace=namespace, data=[event, data])
         encoded = pkt.encode()
-        eio_pkts = [eio_packet.Packet(eio_packet.MESSAGE, p)
-                    for p in (encoded if isinstance(encoded, list) else [encoded])]
+        eio_pkts = [
+            eio_packet.Packet(eio_packet.MESSAGE, p)
+            for p in (encoded if isinstance(encoded, list) else [encoded])
+        ]
         send = self.server.eio.send_packet
         for _sid, eio_sid in list(self.get_participants(namespace, to or room)):
             for p in eio_pkts:
@@ -92,8 +103,13 @@ class FanoutManager(socketio.AsyncManager):
 
 def create_sio() -> socketio.AsyncServer:
     """Same-origin only (the default): the page is served from this very port."""
-    return socketio.AsyncServer(async_mode="aiohttp", json=OrjsonCodec, logger=False,
-                                engineio_logger=False, client_manager=FanoutManager())
+    return socketio.AsyncServer(
+        async_mode="aiohttp",
+        json=OrjsonCodec,
+        logger=False,
+        engineio_logger=False,
+        client_manager=FanoutManager(),
+    )
 
 
 async def broadcaster(app: web.Application) -> AsyncIterator[None]:

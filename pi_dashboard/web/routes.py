@@ -117,16 +117,18 @@ async def api_health(request: web.Request) -> web.Response:
     if request.query:
         return json_error(400, f"unknown query parameter: {next(iter(request.query))}")
     state = request.app[STATE]
-    return json_response({
-        "status": "ok",
-        "version": __version__,
-        "protocol": PROTOCOL_VERSION,
-        "mock": request.app[MOCK],
-        "uptime_s": round(time.time() - state.started, 3),
-        "sensors": state.counts(),
-        "clients": len(request.app[CLIENTS]),
-        "title": request.app[CONFIG].server.title,
-    })
+    return json_response(
+        {
+            "status": "ok",
+            "version": __version__,
+            "protocol": PROTOCOL_VERSION,
+            "mock": request.app[MOCK],
+            "uptime_s": round(time.time() - state.started, 3),
+            "sensors": state.counts(),
+            "clients": len(request.app[CLIENTS]),
+            "title": request.app[CONFIG].server.title,
+        }
+    )
 
 
 def setup_routes(app: web.Application) -> None:

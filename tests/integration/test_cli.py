@@ -22,37 +22,74 @@ interval = 1
 
 # (name, config text or None for a missing file, text the one line must contain)
 BAD = [
-    ("wrong type", '[[sensors]]\nid = "a"\ntype = "demo"\ninterval = "ten"\n',
-     'sensors[0].interval: must be a number, got "ten"'),
-    ("unknown key", '[[sensors]]\nid = "a"\ntype = "demo"\nintervall = 1\n',
-     "sensors[0].intervall: unknown key"),
-    ("duplicate id", '[[sensors]]\nid = "a"\ntype = "demo"\n\n[[sensors]]\nid = "a"\ntype = "demo"\n',
-     'sensors[1].id: duplicate id "a" (also sensors[0])'),
+    (
+        "wrong type",
+        '[[sensors]]\nid = "a"\ntype = "demo"\ninterval = "ten"\n',
+        'sensors[0].interval: must be a number, got "ten"',
+    ),
+    (
+        "unknown key",
+        '[[sensors]]\nid = "a"\ntype = "demo"\nintervall = 1\n',
+        "sensors[0].intervall: unknown key",
+    ),
+    (
+        "duplicate id",
+        '[[sensors]]\nid = "a"\ntype = "demo"\n\n[[sensors]]\nid = "a"\ntype = "demo"\n',
+        'sensors[1].id: duplicate id "a" (also sensors[0])',
+    ),
     ("bad port", "[server]\nport = 99999\n", "server.port: 99999 is not a TCP port"),
     ("bad TOML", '[[sensors]]\nid = "a\n', "invalid TOML"),
     ("missing file", None, "no such file"),
-    ("unknown type", '[[sensors]]\nid = "a"\ntype = "bme281"\n', 'sensors[0].type: unknown sensor type "bme281"'),
-    ("negative interval", '[[sensors]]\nid = "a"\ntype = "demo"\ninterval = -1\n',
-     "sensors[0].interval: must be > 0 seconds"),
-    ("bad id", '[[sensors]]\nid = "Living Room"\ntype = "demo"\n', 'sensors[0].id: "Living Room" is not a valid id'),
-    ("unknown channel", '[[sensors]]\nid = "a"\ntype = "demo"\n[sensors.channels.temprature]\noffset = 1\n',
-     "sensors[0].channels.temprature: unknown channel"),
-    ("bad filter", '[[sensors]]\nid = "a"\ntype = "demo"\n[sensors.channels.temperature]\n'
-     "filters = [{median = {window_size = 0}}]\n",
-     "sensors[0].channels.temperature.filters[0].median.window_size: must be >= 1"),
-    ("unknown section", '[sever]\nport = 1\n', "sever: unknown section"),
+    (
+        "unknown type",
+        '[[sensors]]\nid = "a"\ntype = "bme281"\n',
+        'sensors[0].type: unknown sensor type "bme281"',
+    ),
+    (
+        "negative interval",
+        '[[sensors]]\nid = "a"\ntype = "demo"\ninterval = -1\n',
+        "sensors[0].interval: must be > 0 seconds",
+    ),
+    (
+        "bad id",
+        '[[sensors]]\nid = "Living Room"\ntype = "demo"\n',
+        'sensors[0].id: "Living Room" is not a valid id',
+    ),
+    (
+        "unknown channel",
+        '[[sensors]]\nid = "a"\ntype = "demo"\n[sensors.channels.temprature]\noffset = 1\n',
+        "sensors[0].channels.temprature: unknown channel",
+    ),
+    (
+        "bad filter",
+        '[[sensors]]\nid = "a"\ntype = "demo"\n[sensors.channels.temperature]\n'
+        "filters = [{median = {window_size = 0}}]\n",
+        "sensors[0].channels.temperature.filters[0].median.window_size: must be >= 1",
+    ),
+    ("unknown section", "[sever]\nport = 1\n", "sever: unknown section"),
     ("missing type", '[[sensors]]\nid = "a"\n', "sensors[0].type: is required"),
-    ("bool for number", '[[sensors]]\nid = "a"\ntype = "demo"\ndeadband = true\n',
-     "sensors[0].deadband: must be a number, got true"),
-    ("not utf-8", b"[server]\ntitle = \"\xff\"\n", "not UTF-8"),
-    ("bad unit", '[[sensors]]\nid = "a"\ntype = "demo"\n[sensors.channels.humidity]\nunit = "°F"\n',
-     'sensors[0].channels.humidity.unit: cannot convert % to "°F"'),
+    (
+        "bool for number",
+        '[[sensors]]\nid = "a"\ntype = "demo"\ndeadband = true\n',
+        "sensors[0].deadband: must be a number, got true",
+    ),
+    ("not utf-8", b'[server]\ntitle = "\xff"\n', "not UTF-8"),
+    (
+        "bad unit",
+        '[[sensors]]\nid = "a"\ntype = "demo"\n[sensors.channels.humidity]\nunit = "°F"\n',
+        'sensors[0].channels.humidity.unit: cannot convert % to "°F"',
+    ),
 ]
 
 
 def cli(*args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pi_dashboard", *args], capture_output=True,
-                          text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [sys.executable, "-m", "pi_dashboard", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 @pytest.mark.parametrize(("name", "text", "expected"), BAD, ids=[b[0] for b in BAD])
@@ -110,9 +147,22 @@ def test_run_serves_and_stops_on_sigterm(tmp_path: Path):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pi_dashboard", "run", "--mock", "--config", str(path),
-         "--host", "127.0.0.1", "--port", str(port)],
-        stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "pi_dashboard",
+            "run",
+            "--mock",
+            "--config",
+            str(path),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
     )
     try:
         deadline = time.monotonic() + 15

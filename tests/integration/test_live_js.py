@@ -33,8 +33,14 @@ deadband = 1000
 
 async def run_client(url: str, seconds: float, transport: str) -> list:
     proc = await asyncio.create_subprocess_exec(
-        "node", str(CLIENT), url, str(seconds), transport,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=ROOT,
+        "node",
+        str(CLIENT),
+        url,
+        str(seconds),
+        transport,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=ROOT,
     )
     out, err = await asyncio.wait_for(proc.communicate(), timeout=seconds + 15)
     assert proc.returncode == 0, err.decode()

@@ -53,7 +53,9 @@ async def test_snapshot_then_changed_readings_only(start_server):
     assert all(kind == "reading" for kind, _ in events[1:])
     moving = [r for r in readings if r["sensor"] == "moving"]
     assert len(moving) >= 6, f"expected ~12 readings at 10 Hz, got {len(moving)}"
-    assert not [r for r in readings if r["sensor"] == "quiet"], "a change inside the deadband went out"
+    assert not [r for r in readings if r["sensor"] == "quiet"], (
+        "a change inside the deadband went out"
+    )
     r = moving[0]
     assert r["status"] == "ok"
     assert set(r["values"]) <= {"temperature", "humidity", "pressure"}

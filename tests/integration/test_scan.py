@@ -12,14 +12,22 @@ from pi_dashboard.sensors.registry import TYPES
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pi_dashboard", *args], capture_output=True,
-                          text=True, timeout=60, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [sys.executable, "-m", "pi_dashboard", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def test_scan_finds_every_simulated_chip():
     config = demo_config()
-    wanted = {(s.options.bus, s.options.address, s.type) for s in config.sensors
-              if TYPES[s.type].i2c_addresses}
+    wanted = {
+        (s.options.bus, s.options.address, s.type)
+        for s in config.sensors
+        if TYPES[s.type].i2c_addresses
+    }
     assert wanted, "the demo config has I2C sensors"
     result = scan(mock=True, config=config)
     found = {(f.bus, f.address, f.type) for f in result.i2c}

@@ -97,9 +97,16 @@ def test_gate_binary():
 
 
 def test_pipeline_calibration_then_unit_then_filters():
-    p = Pipeline(unit="°C", precision=1, binary=False, deadband=0, scale=1.0, offset=-0.4,
-                 convert_to=unit_converter("°C", "°F", "u"),
-                 filters=(build_filter({"sliding_window_moving_average": {"window_size": 2}}, "f"),))
+    p = Pipeline(
+        unit="°C",
+        precision=1,
+        binary=False,
+        deadband=0,
+        scale=1.0,
+        offset=-0.4,
+        convert_to=unit_converter("°C", "°F", "u"),
+        filters=(build_filter({"sliding_window_moving_average": {"window_size": 2}}, "f"),),
+    )
     assert p.process(20.4, 0) == pytest.approx(68.0)
     assert p.process(30.4, 1) == pytest.approx(77.0)  # mean of 68 and 86
 

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 import pytest
 
 from pi_dashboard.config import parse_config
-from pi_dashboard.errors import SensorError
 from pi_dashboard.model import ChannelMeta, DeviceClass, Reading, Status, Value
 from pi_dashboard.polling import Poller
 from pi_dashboard.sensors.base import Sensor, SensorType
@@ -43,8 +42,15 @@ class Probe(Sensor):
 
     @property
     def channels(self):
-        return (ChannelMeta(id="t", name="T", unit="°C", device_class=DeviceClass.TEMPERATURE,
-                            valid_range=(-40, 85)),)
+        return (
+            ChannelMeta(
+                id="t",
+                name="T",
+                unit="°C",
+                device_class=DeviceClass.TEMPERATURE,
+                valid_range=(-40, 85),
+            ),
+        )
 
     def setup(self) -> None:
         self.setups += 1
@@ -58,8 +64,10 @@ class Probe(Sensor):
         return {"t": 20.0 + len(self.reads) * 0.1}
 
 
-TEST_TYPES = {**TYPES, "probe": SensorType(name="probe", options=ProbeOptions, create=Probe,
-                                            description="test")}
+TEST_TYPES = {
+    **TYPES,
+    "probe": SensorType(name="probe", options=ProbeOptions, create=Probe, description="test"),
+}
 
 
 def make_poller(text: str, state: State, **kw) -> Poller:
@@ -137,8 +145,10 @@ async def test_schedule_is_drift_free_and_phases_spread():
 async def test_hung_read_times_out_without_blocking_others():
     state = State()
     poller = make_poller(
-        CONFIG.replace('id = "a"\ntype = "probe"\ninterval = 0.1',
-                       'id = "a"\ntype = "probe"\ninterval = 0.1\ntimeout = 0.2\nhang = 1.0'),
+        CONFIG.replace(
+            'id = "a"\ntype = "probe"\ninterval = 0.1',
+            'id = "a"\ntype = "probe"\ninterval = 0.1\ntimeout = 0.2\nhang = 1.0',
+        ),
         state,
     )
     b = Probe.instances["b"]
@@ -155,8 +165,10 @@ async def test_hung_read_times_out_without_blocking_others():
 
 async def test_impossible_value_is_an_error_not_a_number():
     state = State()
-    poller = make_poller('[[sensors]]\nid = "d"\ntype = "demo"\ninterval = 0.05\n'
-                         "temperature = 150\nstep = 0\n", state)
+    poller = make_poller(
+        '[[sensors]]\nid = "d"\ntype = "demo"\ninterval = 0.05\ntemperature = 150\nstep = 0\n',
+        state,
+    )
     poller.start()
     try:
         await wait_for(lambda: state.sensors["d"].status is Status.ERROR)
@@ -174,11 +186,14 @@ async def test_edges_pushed_from_other_threads_reach_state():
         def watch(self, push):
             self.push = push
 
-    types = {**TEST_TYPES, "edge": SensorType(name="edge", options=ProbeOptions, create=Edge,
-                                              description="test")}
+    types = {
+        **TEST_TYPES,
+        "edge": SensorType(name="edge", options=ProbeOptions, create=Edge, description="test"),
+    }
     state = State()
-    config = parse_config(__import__("tomllib").loads(
-        '[[sensors]]\nid = "e"\ntype = "edge"\ninterval = 60\n'), types)
+    config = parse_config(
+        __import__("tomllib").loads('[[sensors]]\nid = "e"\ntype = "edge"\ninterval = 60\n'), types
+    )
     poller = Poller(config, types, hardware=None, state=state)  # type: ignore[arg-type]
     events: list[Reading] = []
     state.subscribe(events.append)

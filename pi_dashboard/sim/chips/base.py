@@ -6,7 +6,15 @@ write data with auto-increment), which is what SMBus byte/block calls turn into.
 
 from __future__ import annotations
 
+import errno
+import os
 import threading
+
+
+def nack() -> OSError:
+    """What a chip raises from `read`/`write` to NACK (a conversion still running): what smbus2
+    raises on a Pi for a NACK, errno 121 (EREMOTEIO), the same as an unplugged chip."""
+    return OSError(errno.EREMOTEIO, os.strerror(errno.EREMOTEIO))
 
 
 class SimChip:
