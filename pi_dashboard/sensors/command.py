@@ -446,13 +446,15 @@ class _Stream:
             push = self.push
             if push is not None and values:
                 push(values)
-        if self.stopping.is_set():  # close() stops the child
-            return "stopped"
-        _wait_exited(proc, self.sensor.grace_s)  # stdout closed: the child is ending, or should
-        _stop(proc, self.sensor.grace_s)
+        stopping = self.stopping.is_set()  # then close() is stopping the child
+        if not stopping:
+            _wait_exited(proc, self.sensor.grace_s)  # stdout closed: it is ending, or should
+            _stop(proc, self.sensor.grace_s)
         drain.join(timeout=1.0)
         if not drain.is_alive():
             _close_pipes(proc)
+        if stopping:
+            return "stopped"
         assert proc.returncode is not None
         return message or _exit_message(self.label, proc.returncode, err.get())
 
