@@ -28,6 +28,8 @@ from pi_dashboard.state import State
 
 log = logging.getLogger(__name__)
 
+PHASE_WINDOW_S = 1.0
+
 
 # --- building sensors from config ------------------------------------------------------------
 
@@ -176,8 +178,11 @@ class Poller:
         for p in self.polled.values():
             by_interval.setdefault(p.cfg.interval, []).append(p)
         for interval, group in by_interval.items():
-            for k, p in enumerate(group):  # spread phases so reads do not all land on one tick
-                phase = interval * k / len(group)
+            # Spread phases so reads do not all land on one tick, but within the first second:
+            # a sensor polled every 10 minutes still shows a value right after start.
+            window = min(interval, PHASE_WINDOW_S)
+            for k, p in enumerate(group):
+                phase = window * k / len(group)
                 self._tasks.append(
                     asyncio.create_task(self._run(p, phase), name=f"poll-{p.cfg.id}")
                 )
