@@ -81,6 +81,15 @@ class GpioSensor(Sensor):
             raise SensorError(f"no GPIO on this machine ({e}); use --mock to simulate") from None
         except GPIOZeroError as e:
             raise SensorError(f"GPIO setup failed: {e}") from None
+        except Exception as e:
+            # lgpio (gpiozero's pin library on bookworm) raises its own `lgpio.error`, e.g.
+            # "GPIO busy" when a kernel driver (w1-gpio, an overlay) or another program holds it
+            if type(e).__module__ != "lgpio":
+                raise
+            pins = "/".join(f"GPIO{p}" for p in self.pins)
+            raise SensorError(
+                f"{pins}: {e} (held by a kernel driver or another program?)"
+            ) from None
 
     @property
     def device(self) -> Device:

@@ -3,8 +3,8 @@
 Circuits, not answers: a closed switch holds its pin at the rail it is wired to whatever the pull
 resistor says, a PIR drives its output pin, and an HC-SR04's echo pulse lasts the sound's round
 trip to `world.env.distance`, so gpiozero's own edge timing measures it. Tickers press the button,
-open the door and walk past the PIR now and then; in a frozen world they do nothing, and tests
-drive pins themselves (`world.factory.pin(17).drive_low()`).
+open the door, trip the generic input and walk past the PIR now and then; in a frozen world they
+do nothing, and tests drive pins themselves (`world.factory.pin(17).drive_low()`).
 
 Imports `world` only for type checking, so `sim/world.py` imports this module at its top and
 lists the `place_*` functions in its `PLACERS`.
@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from gpiozero.pins.mock import MockPin, MockTriggerPin
+from gpiozero.pins.mock import MockPin, MockTriggerPin, PinState
 
 from pi_dashboard.config import SensorConfig
 
@@ -57,14 +57,41 @@ class WiredPin(MockPin):
             self.drive_low()
 
 
+class EchoLinePin(MockPin):
+    """The HC-SR04's ECHO line. Its edges carry the time they happen, as the kernel stamps GPIO
+    line events (gpiozero's lgpio pins pass those stamps on), not the time the simulating thread
+    got to run: a loaded test machine must not turn 0.8 m into 1.2 m."""
+
+    _at: float | None = None
+
+    def drive_at(self, level: bool, t: float) -> None:
+        self._at = t
+        try:
+            if level:
+                self.drive_high()
+            else:
+                self.drive_low()
+        finally:
+            self._at = None
+
+    def _change_state(self, value: bool) -> bool:
+        if self._at is None:
+            return super()._change_state(value)
+        if self._state == value:
+            return False
+        self._state = value
+        self.states.append(PinState(self._at - self._last_change, value))
+        self._last_change = self._at
+        return True
+
+
 class EchoPin(MockTriggerPin):
-    """HC-SR04: a rising TRIG makes ECHO high for the round trip to `distance()` metres.
+    """HC-SR04's TRIG: a rising edge makes ECHO high for the round trip to `distance()` metres.
 
-    gpiozero's `MockTriggerPin` sleeps for the echo time, and a sleep overshoots by a tenth of a
-    millisecond or so (2 cm); the last millisecond here is a busy wait, good to well under 1 mm.
-    `connected = False` unplugs the module: pings go unanswered."""
-
-    SPIN_S = 0.001
+    gpiozero's `MockTriggerPin` times the pulse by when its thread wakes up from a sleep, which
+    is 2 cm late on an idle machine and metres late on a busy one; with an `EchoLinePin` the
+    falling edge is stamped at exactly rise + echo time. `connected = False` unplugs the module:
+    pings go unanswered."""
 
     def __init__(
         self,
@@ -79,19 +106,19 @@ class EchoPin(MockTriggerPin):
         self.connected = True
 
     def _echo(self) -> None:
-        if not self.connected or self.echo_pin is None:
+        echo = self.echo_pin
+        if not self.connected or echo is None:
             return
         if self.distance is not None:
             self.echo_time = 2.0 * self.distance() / SPEED_OF_SOUND
         time.sleep(0.0005)  # the 8-cycle 40 kHz burst goes out before ECHO rises
-        start = time.monotonic()
-        self.echo_pin.drive_high()
-        end = start + self.echo_time
-        if end - time.monotonic() > self.SPIN_S:
-            time.sleep(end - time.monotonic() - self.SPIN_S)
-        while time.monotonic() < end:
-            pass
-        self.echo_pin.drive_low()
+        if not isinstance(echo, EchoLinePin):
+            super()._echo()
+            return
+        rise = time.monotonic()
+        echo.drive_at(True, rise)
+        time.sleep(self.echo_time)
+        echo.drive_at(False, rise + self.echo_time)
 
 
 def _closed_level(pull_up: bool) -> bool:
@@ -106,62 +133,43 @@ def _pin(world: SimWorld, number: int) -> WiredPin | None:
     return pin if isinstance(pin, WiredPin) else None
 
 
-class Presser:
-    """A person pressing the button every `mean_gap_s` on average, holding it `hold_s`."""
+class Switch:
+    """Someone working a switch now and then: every `mean_gap_s` on average, for `hold_s` (a
+    (min, max) range). `closed_at_rest` is the switch's state the rest of the time: a door's
+    normally-open reed is closed while the door is shut; a button is open until pressed."""
 
     def __init__(
         self,
         world: SimWorld,
         pin: WiredPin,
+        *,
         pull_up: bool,
-        mean_gap_s: float = 20.0,
-        hold_s: float = 0.3,
-    ) -> None:
-        self.world, self.pin, self.closed = world, pin, _closed_level(pull_up)
-        self.mean_gap_s, self.hold_s = mean_gap_s, hold_s
-        self.release_in: float | None = None
-
-    def __call__(self, dt: float) -> None:
-        if self.world.frozen:
-            return
-        if self.release_in is not None:
-            self.release_in -= dt
-            if self.release_in <= 0:  # released on the first tick after hold_s
-                self.pin.force(None)
-                self.release_in = None
-        elif self.world.rng.random() < dt / self.mean_gap_s:
-            self.pin.force(self.closed)
-            self.release_in = self.hold_s
-
-
-class Door:
-    """A door opened every `mean_gap_s` on average and left open 5-30 s; its reed switch
-    (normally open, or normally closed when the sensor says `invert`) follows the magnet."""
-
-    def __init__(
-        self, world: SimWorld, pin: WiredPin, pull_up: bool, invert: bool, mean_gap_s: float = 120.0
+        mean_gap_s: float,
+        hold_s: tuple[float, float],
+        closed_at_rest: bool = False,
     ) -> None:
         self.world, self.pin = world, pin
-        self.closed_level, self.invert = _closed_level(pull_up), invert
-        self.mean_gap_s = mean_gap_s
-        self.close_in: float | None = None
-        self.set_open(False)
+        self.closed_level = _closed_level(pull_up)
+        self.mean_gap_s, self.hold_s, self.closed_at_rest = mean_gap_s, hold_s, closed_at_rest
+        self.release_in: float | None = None
+        self.set(active=False)
 
-    def set_open(self, is_open: bool) -> None:
-        circuit_closed = is_open == self.invert
-        self.pin.force(self.closed_level if circuit_closed else None)
+    def set(self, *, active: bool) -> None:
+        closed = active != self.closed_at_rest
+        self.pin.force(self.closed_level if closed else None)
 
     def __call__(self, dt: float) -> None:
         if self.world.frozen:
             return
-        if self.close_in is not None:
-            self.close_in -= dt
-            if self.close_in <= 0:
-                self.set_open(False)
-                self.close_in = None
-        elif self.world.rng.random() < dt / self.mean_gap_s:
-            self.set_open(True)
-            self.close_in = self.world.rng.uniform(5.0, 30.0)
+        rng = self.world.rng
+        if self.release_in is not None:
+            self.release_in -= dt
+            if self.release_in <= 0:  # let go on the first tick after the hold time
+                self.set(active=False)
+                self.release_in = None
+        elif rng.random() < dt / self.mean_gap_s:
+            self.set(active=True)
+            self.release_in = rng.uniform(*self.hold_s)
 
 
 class Pir:
@@ -202,14 +210,25 @@ class Pir:
 
 def place_button(world: SimWorld, cfg: SensorConfig) -> None:
     o = cfg.options
-    if (pin := _pin(world, o.pin)) is not None:
-        world.tickers.append(Presser(world, pin, o.pull_up))
+    if (pin := _pin(world, o.pin)) is not None:  # a press every ~20 s, held 0.3 s
+        world.tickers.append(
+            Switch(world, pin, pull_up=o.pull_up, mean_gap_s=20.0, hold_s=(0.3, 0.3))
+        )
 
 
 def place_contact(world: SimWorld, cfg: SensorConfig) -> None:
     o = cfg.options
-    if (pin := _pin(world, o.pin)) is not None:
-        world.tickers.append(Door(world, pin, o.pull_up, o.invert))
+    if (pin := _pin(world, o.pin)) is not None:  # opened every ~2 min, left open 5-30 s
+        # a normally-open reed is closed while the door is shut; `invert` means normally closed
+        door = Switch(
+            world,
+            pin,
+            pull_up=o.pull_up,
+            mean_gap_s=120.0,
+            hold_s=(5.0, 30.0),
+            closed_at_rest=not o.invert,
+        )
+        world.tickers.append(door)
 
 
 def place_motion(world: SimWorld, cfg: SensorConfig) -> None:
@@ -218,12 +237,16 @@ def place_motion(world: SimWorld, cfg: SensorConfig) -> None:
 
 
 def place_digital_in(world: SimWorld, cfg: SensorConfig) -> None:
-    _pin(world, cfg.options.pin)  # left to its pull resistor; tests drive it
+    o = cfg.options
+    if (pin := _pin(world, o.pin)) is not None:  # a module's output, active every ~minute
+        world.tickers.append(
+            Switch(world, pin, pull_up=o.pull_up, mean_gap_s=60.0, hold_s=(2.0, 10.0))
+        )
 
 
 def place_distance(world: SimWorld, cfg: SensorConfig) -> None:
     o = cfg.options
-    echo = world.factory.pin(o.echo)
+    echo = world.factory.pin(o.echo, pin_class=EchoLinePin)
     world.factory.pin(
         o.trigger, pin_class=EchoPin, echo_pin=echo, distance=lambda: world.env.distance
     )
