@@ -17,8 +17,12 @@ const formats = new Map();
 function numberFormat(/** @type {number} */ digits) {
   let f = formats.get(digits);
   if (!f) {
-    const opts = { minimumFractionDigits: digits, maximumFractionDigits: digits, useGrouping: "min2" };
-    f = new Intl.NumberFormat(undefined, /** @type {Intl.NumberFormatOptions} */ (opts));
+    const grouping = /** @type {any} */ ("min2"); // ES2023 value; older lib typings say boolean
+    f = new Intl.NumberFormat(undefined, {
+      minimumFractionDigits: digits,
+      maximumFractionDigits: digits,
+      useGrouping: grouping,
+    });
     formats.set(digits, f);
   }
   return f;

@@ -20,7 +20,7 @@ export function connect() {
     store.setConnection("live");
     refreshHealth();
   });
-  socket.on("disconnect", (reason) => {
+  socket.on("disconnect", (/** @type {string} */ reason) => {
     store.setConnection("offline");
     // a server-side disconnect is final for socket.io-client; a restarted daemon should come back
     if (reason === "io server disconnect") setTimeout(() => socket.connect(), 1000);

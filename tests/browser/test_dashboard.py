@@ -106,6 +106,9 @@ def test_nothing_leaves_the_host_and_the_console_stays_clean(daemon, open_page):
         "without the CSP header this test could not see a CDN or inline script"
     )
     wait_live(w)
+    # the detail chart loads the vendored uPlot on first use: its requests and styles count too
+    w.page.click("[data-sensor='living'] [data-channel='temperature'] .ch-name")
+    w.page.wait_for_selector("[data-sensor='living'] .ch-chart .uplot canvas", timeout=5000)
     w.page.wait_for_function("() => document.querySelector('#foot').textContent.includes('0.')")
     w.page.wait_for_timeout(1500)  # let late requests (favicon, health, staleness checks) happen
 
@@ -114,6 +117,7 @@ def test_nothing_leaves_the_host_and_the_console_stays_clean(daemon, open_page):
     strays = [u for u in w.requests if not u.startswith(origin)]
     assert strays == [], f"requests left the host: {strays}"
     assert any("/socket.io/" in u for u in w.requests + w.websockets)
+    assert any(u.endswith("/static/vendor/uPlot.esm.js") for u in w.requests)
     assert all(u.startswith(f"ws://127.0.0.1:{daemon.port}/") for u in w.websockets)
     assert w.errors == [], f"console errors (CSP violations show up here): {w.errors}"
 
@@ -180,6 +184,8 @@ def test_nothing_overflows_at_360px(daemon, open_page):
     w = open_page(daemon.url + "/", width=360, height=740)
     wait_live(w)
     w.page.wait_for_selector("[data-sensor='nozone'][data-status='error']", timeout=5000)
+    w.page.click("[data-sensor='pi'] [data-channel='memory_available'] .ch-name")  # a wide axis
+    w.page.wait_for_selector("[data-sensor='pi'] .ch-chart .uplot", timeout=5000)
     w.page.wait_for_timeout(300)
     scroll_width = w.page.evaluate("document.documentElement.scrollWidth")
     assert scroll_width <= 360

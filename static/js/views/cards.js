@@ -8,6 +8,7 @@
 import * as store from "../store.js";
 import { formatAge, formatValue } from "../format.js";
 import { drawSpark, observe, unobserve } from "./spark.js";
+import * as chart from "./chart.js";
 
 /** @typedef {import("../store.js").Sensor} Sensor */
 /** @typedef {import("../store.js").Channel} Channel */
@@ -26,7 +27,7 @@ import { drawSpark, observe, unobserve } from "./spark.js";
  * @property {HTMLElement} error
  * @property {HTMLElement} age
  * @property {Map<string, ChannelView>} channels
- * @property {string} signature  channel ids and names: a change rebuilds the card
+ * @property {string} signature  name, type and channels: a change (config edit + restart) rebuilds the card
  */
 
 /** Sparkline time window: this many intervals, within [MIN, MAX] seconds. */
@@ -72,8 +73,26 @@ export function mount(el) {
   });
   matchMedia("(prefers-color-scheme: dark)").addEventListener("change", () => {
     styles.clear();
+    chart.restyle();
     redrawAll();
   });
+  // a tap (or Enter/Space) on a row with a sparkline opens its detail chart
+  el.addEventListener("click", (e) => openChart(e.target));
+  el.addEventListener("keydown", (e) => {
+    if ((e.key === "Enter" || e.key === " ") && e.target instanceof HTMLElement && e.target.matches(".ch")) {
+      e.preventDefault();
+      openChart(e.target);
+    }
+  });
+}
+
+/** @param {EventTarget | null} target */
+function openChart(target) {
+  if (!(target instanceof Element) || target.closest(".ch-chart")) return;
+  const row = target.closest(".ch[data-spark='true']");
+  const card = row?.closest("[data-sensor]");
+  if (!(row instanceof HTMLElement) || !(card instanceof HTMLElement)) return;
+  chart.toggle(row, card.dataset.sensor ?? "", row.dataset.channel ?? "");
 }
 
 /** Store subscriber: remember what changed, draw it on the next frame. @param {import("../store.js").Change} change */
@@ -179,12 +198,16 @@ function reconcile(root) {
 
 /** @param {Sensor} s */
 function signature(s) {
-  return [...s.channels.values()].map((c) => `${c.meta.id}:${c.meta.name}:${c.meta.unit}`).join("|");
+  const channels = [...s.channels.values()].map((c) => `${c.meta.id}:${c.meta.name}:${c.meta.unit}`);
+  return [s.name, s.type, ...channels].join("|");
 }
 
 /** @param {CardView} view */
 function dispose(view) {
-  for (const ch of view.channels.values()) if (ch.spark) unobserve(ch.spark);
+  for (const ch of view.channels.values()) {
+    if (ch.spark) unobserve(ch.spark);
+    if (chart.isOpen(ch.row)) chart.close();
+  }
   cardObserver?.unobserve(view.el);
   view.el.remove();
 }
@@ -242,6 +265,10 @@ function build(s) {
       spark.setAttribute("aria-hidden", "true");
       row.append(spark);
       row.dataset.spark = "true";
+      row.tabIndex = 0;
+      row.setAttribute("role", "button");
+      row.setAttribute("aria-expanded", "false");
+      row.title = "Show chart";
       observe(spark, () => {
         dirty.add(s.id);
         schedule();
@@ -312,6 +339,7 @@ function update(view, s, t) {
       });
     }
   }
+  chart.refresh(s.id);
 }
 
 /**
