@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+import logging
+import warnings
+
 from gpiozero import Device, Factory
+from gpiozero.exc import PinFactoryFallback
+
+log = logging.getLogger(__name__)
 
 
 def default_factory() -> Factory:
-    """gpiozero's choice for this machine (lgpio on Raspberry Pi OS bookworm)."""
-    return Device._default_pin_factory()
+    """gpiozero's choice for this machine (lgpio on Raspberry Pi OS bookworm).
+
+    gpiozero warns once per factory it could not load; those go to the debug log instead of
+    stderr, and a machine with none gets one error line from the sensor that asked."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", PinFactoryFallback)
+        try:
+            return Device._default_pin_factory()
+        finally:
+            for w in caught:
+                log.debug("%s", w.message)
 
 
 def mock_factory() -> Factory:

@@ -78,7 +78,10 @@ class GpioSensor(Sensor):
                 f"{which} is already in use (by another sensor in this config, or another program)"
             ) from None
         except BadPinFactory as e:
-            raise SensorError(f"no GPIO on this machine ({e}); use --mock to simulate") from None
+            raise SensorError(
+                f"no GPIO on this machine ({e}): on a Pi, apt install python3-lgpio; "
+                "elsewhere, use --mock to simulate"
+            ) from None
         except GPIOZeroError as e:
             raise SensorError(f"GPIO setup failed: {e}") from None
         except Exception as e:
