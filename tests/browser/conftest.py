@@ -55,8 +55,10 @@ def _missing() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """Module-scoped, not session: sync Playwright keeps an event loop running in this thread until
+    it exits, and pytest-asyncio tests collected after us cannot start theirs while it runs."""
     reason = _missing()
     if reason is not None:
         if REQUIRE_BROWSER:

@@ -252,6 +252,7 @@ function build(s) {
     row.dataset.kind = ch.meta.kind;
     row.dataset.binary = String(ch.meta.binary);
     const label = el("span", "ch-name", ch.meta.name);
+    label.title = ch.meta.name; // the full name when a narrow column cuts it short
     const reading = el("span", "ch-reading");
     const value = el("span", "ch-value");
     const unit = el("span", "ch-unit");
