@@ -182,7 +182,9 @@ def _display_url(host: str, port: int) -> str:
 async def _serve(app, host: str, port: int, mock: bool, n_sensors: int) -> int:
     from aiohttp import web
 
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    # Open websockets would hold aiohttp's shutdown for 60 s; browsers reconnect on their own,
+    # so give in-flight requests a second and close the rest (systemctl stop/restart is quick).
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
     await runner.setup()
     try:
         site = web.TCPSite(runner, host, port, reuse_address=True)

@@ -219,13 +219,8 @@ def test_offline_badge_when_the_daemon_dies_and_live_again_after_restart(start_d
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server: on SIGTERM aiohttp waits up to 60 s for open websockets (shutdown_timeout) "
-    "and sio.shutdown() does not close them, so browsers see 'offline' only after the ping "
-    "timeout (~45 s). Fix: AppRunner(..., shutdown_timeout=1) in cli._serve.",
-)
 def test_offline_badge_soon_after_a_graceful_stop(start_daemon, open_page):
+    """systemctl stop: the daemon exits within its 1 s shutdown grace and the page says so."""
     d = start_daemon(LIVE_SIM)
     w = open_page(d.url + "/")
     wait_live(w)
@@ -237,6 +232,8 @@ def test_offline_badge_soon_after_a_graceful_stop(start_daemon, open_page):
         if d.proc is not None and d.proc.poll() is None:
             d.proc.kill()
     assert time.monotonic() - started < 5
+    assert d.proc is not None
+    assert d.proc.wait(5) == 0
 
 
 FORMAT_CASES: list[tuple[dict, object, str]] = [
