@@ -95,7 +95,7 @@ def create_app(
 
     async def hardware_ctx(_app: web.Application) -> AsyncIterator[None]:
         ticker = None
-        if world is not None:
+        if world is not None and world.in_use:
             ticker = asyncio.create_task(_tick(world), name="sim-world")
         yield
         if ticker is not None:

@@ -94,6 +94,7 @@ PLACERS: dict[str, Placer] = {
     "ds18b20": onewire.place,
     "dht22": iio.place,
     "dht11": iio.place,
+    "pi_health": lambda world, sensor: None,  # reads world.fs, which is always there
 }
 """Sensor type -> what mock mode puts on the simulated hardware for it (one line per type)."""
 
@@ -115,6 +116,9 @@ class SimWorld:
         self.tickers: list[Callable[[float], None]] = []
         """Extra per-tick behaviour added by placers (a button pressed now and then)."""
         self._lock = threading.Lock()
+        self.in_use = False
+        """True once a configured sensor needs simulated hardware; until then nothing ticks,
+        so a `demo`-only daemon (benchmarks) pays nothing for the simulation."""
 
     def bus(self, number: int) -> SimI2CBus:
         with self._lock:
@@ -131,6 +135,7 @@ class SimWorld:
             placer = PLACERS.get(s.type)
             if placer is not None and s.enabled:
                 placer(self, s)
+                self.in_use = True
 
     def tick(self, dt: float) -> None:
         if not self.frozen:
