@@ -80,3 +80,12 @@ def test_only_app_and_tests_import_sim():
         if layer_of(path) in ("sim", "app", "cli"):
             continue
         assert "sim" not in imported_layers(path), f"{path.relative_to(PKG)} imports sim"
+
+
+def test_every_type_is_documented_with_an_example():
+    from pi_dashboard.sensors.registry import TYPES
+
+    docs = (PKG.parent / "docs" / "sensors.md").read_text()
+    for name in TYPES:
+        assert f'type = "{name}"' in docs, f"docs/sensors.md has no config example for {name}"
+        assert f"| `{name}` |" in docs, f"docs/sensors.md's table lacks {name}"
