@@ -1,4 +1,4 @@
-"""pi-dashboard: one small process that polls Raspberry Pi sensors and shows them live in a browser."""
+"""pi-dashboard: one small process that polls Raspberry Pi sensors, live in a browser."""
 
 __version__ = "0.1.0"
 """The one place the version lives (pyproject.toml reads it): importlib.metadata costs ~25 ms of

@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator, Mapping
 from importlib.resources import files
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -19,11 +20,13 @@ from pi_dashboard.polling import Poller
 from pi_dashboard.scan import ScanResult
 from pi_dashboard.sensors.base import SensorType
 from pi_dashboard.sensors.registry import TYPES
-from pi_dashboard.sim.world import SimWorld
 from pi_dashboard.state import State
 from pi_dashboard.web import keys
 from pi_dashboard.web.live import LiveNamespace, broadcaster, create_sio, shutdown
 from pi_dashboard.web.routes import errors_and_headers, setup_routes, static_dir
+
+if TYPE_CHECKING:  # imported at run time only in mock mode
+    from pi_dashboard.sim.world import SimWorld
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +73,8 @@ def create_app(
     if mock or world is not None:
         mock = True
         if world is None:
+            from pi_dashboard.sim.world import SimWorld
+
             world = SimWorld()
             world.populate(config)
             closers.append(world)
@@ -135,6 +140,8 @@ def scan(*, mock: bool, config: Config | None = None) -> ScanResult:
     result = ScanResult()
     world: SimWorld | None = None
     if mock:
+        from pi_dashboard.sim.world import SimWorld
+
         world = SimWorld()
         world.populate(config or demo_config())
         openers = {n: (lambda b=b: b) for n, b in world.buses.items()}

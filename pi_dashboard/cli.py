@@ -1,4 +1,6 @@
-"""Command line: `pi-dashboard run | check-config | scan`. Exit codes: 0 ok, 1 runtime failure, 2 config error.
+"""Command line: `pi-dashboard run | check-config | scan`.
+
+Exit codes: 0 ok, 1 runtime failure, 2 config error.
 
 Expected failures (bad config, port in use, no permission) print one line, never a traceback,
 unless `--debug` is given.

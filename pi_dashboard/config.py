@@ -136,7 +136,7 @@ def _show(value: Any) -> str:
 
 
 def convert(tp: Any, value: Any, path: str) -> Any:
-    """Check `value` against the annotation `tp` and convert it (lists -> tuples, tables -> dataclasses)."""
+    """Check `value` against annotation `tp`; convert lists to tuples, tables to dataclasses."""
     origin = typing.get_origin(tp)
     if origin in (typing.Union, types.UnionType):
         args = typing.get_args(tp)
@@ -182,7 +182,8 @@ def convert(tp: Any, value: Any, path: str) -> Any:
                 raise ConfigError(
                     f"must be a list of {len(args)} items, got {len(value)}", field=path
                 )
-            return tuple(convert(a, v, f"{path}[{i}]") for i, (a, v) in enumerate(zip(args, value)))
+            pairs = enumerate(zip(args, value, strict=True))
+            return tuple(convert(a, v, f"{path}[{i}]") for i, (a, v) in pairs)
     elif origin in (dict, Mapping):
         if isinstance(value, dict):
             _, vt = typing.get_args(tp)
@@ -198,7 +199,7 @@ def convert(tp: Any, value: Any, path: str) -> Any:
 def from_table(
     cls: type, table: Mapping[str, Any], path: str, *, skip: frozenset[str] = frozenset()
 ) -> Any:
-    """Build dataclass `cls` from a TOML table: unknown keys and wrong types are errors naming `path`."""
+    """Build dataclass `cls` from a TOML table; unknown keys and wrong types name `path`."""
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     prefix = f"{path}." if path else ""
@@ -317,7 +318,7 @@ def _parse_sensor(
 
 
 def load_config(path: str | Path, types_: Mapping[str, SensorSchema]) -> Config:
-    """Read and validate a TOML file; every failure is a one-line ConfigError naming file and field."""
+    """Read and validate a TOML file; any failure is a one-line ConfigError naming the field."""
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")

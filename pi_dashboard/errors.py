@@ -8,7 +8,7 @@ class PiDashboardError(Exception):
 
 
 class ConfigError(PiDashboardError, ValueError):
-    """A configuration problem; `field` is the path a user can find in their file (`sensors[2].interval`)."""
+    """A config problem; `field` is the path a user finds in their file (`sensors[2].interval`)."""
 
     def __init__(self, message: str, *, field: str = "", file: str = "") -> None:
         super().__init__(message)
@@ -22,7 +22,7 @@ class ConfigError(PiDashboardError, ValueError):
 
 
 class FieldError(ValueError):
-    """Raised by an options dataclass's `__post_init__`; the config loader adds the path in front."""
+    """Raised by an options dataclass's `__post_init__`; the loader adds the path in front."""
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
@@ -31,7 +31,7 @@ class FieldError(ValueError):
 
 
 class SensorError(PiDashboardError):
-    """A read that produced no trustworthy value: shown as the sensor's `error`, never as a number."""
+    """A read with no trustworthy value: shown as the sensor's `error`, never as a number."""
 
 
 class BusError(SensorError, OSError):

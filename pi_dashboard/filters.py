@@ -1,9 +1,9 @@
-"""Per-channel processing, named and behaving as ESPHome's sensor filters so their users feel at home.
+"""Per-channel processing, named and behaving as ESPHome's filters so their users feel at home.
 
 A channel's pipeline: calibration (`scale`, `offset`) -> unit conversion -> value filters (moving
-average, median, EMA: value in, value or nothing out) -> the publication gate (`deadband`, `throttle`,
-`heartbeat`), which decides whether the value goes out to browsers. Everything takes `now` from the
-caller (a monotonic clock), so tests drive time instead of sleeping.
+average, median, EMA: value in, value or nothing out) -> the publication gate (`deadband`,
+`throttle`, `heartbeat`), which decides whether the value goes out to browsers. Everything takes
+`now` from the caller (a monotonic clock), so tests drive time instead of sleeping.
 """
 
 from __future__ import annotations

@@ -72,7 +72,7 @@ class StateClass(StrEnum):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ChannelMeta:
-    """What the dashboard needs to show one channel: declared by the sensor type, never by the user."""
+    """What the dashboard needs to show a channel: declared by the sensor type, not the user."""
 
     id: str
     name: str
@@ -98,7 +98,7 @@ class ChannelMeta:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Reading:
-    """One change to publish: the channels that changed, read from the hardware at `ts` (epoch s)."""
+    """One change to publish: the channels that changed, read from hardware at `ts` (epoch s)."""
 
     sensor: str
     ts: float

@@ -127,7 +127,7 @@ class Polled:
     reads: int = 0
 
     def adopt_channels(self) -> None:
-        """Pipelines for every channel the sensor has now (discovering sensors add some at setup)."""
+        """Pipelines for every channel the sensor has now (discovering sensors add some later)."""
         for meta in self.sensor.channels:
             if meta.id not in self.pipelines:
                 self.pipelines[meta.id] = build_pipeline(meta, self.cfg, self.path)
@@ -136,7 +136,7 @@ class Polled:
 
 
 class Poller:
-    """Owns the sensors, their worker threads and tasks. Start with `start()`, stop with `stop()`."""
+    """Owns the sensors, their worker threads and tasks: `start()`, then `stop()`."""
 
     def __init__(
         self,
@@ -329,6 +329,7 @@ def _describe(e: BaseException) -> str:
         if e.errno == 2:
             return f"not found: {e.filename or e.strerror}"
         if e.errno == 13:
-            return f"permission denied: {e.filename or e.strerror} (is the user in the i2c/gpio group?)"
+            where = e.filename or e.strerror
+            return f"permission denied: {where} (is the user in the i2c/gpio group?)"
         return f"{e.strerror} (errno {e.errno})" + (f": {e.filename}" if e.filename else "")
     return str(e) or type(e).__name__

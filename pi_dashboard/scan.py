@@ -27,7 +27,7 @@ class I2CFinding:
     type: str | None
     """The sensor type it is, or None when nothing we know answers there."""
     identified: bool
-    """True when the chip confirmed it (chip id, serial + CRC); False when named by address alone."""
+    """True when the chip confirmed it (chip id, serial + CRC); False when named by address."""
     candidates: tuple[str, ...] = ()
 
 

@@ -1,14 +1,16 @@
-"""Hardware backends. Drivers receive a `Hardware` and never know whether it is real or simulated."""
+"""Hardware backends. Drivers receive a `Hardware` and never know if it is real or simulated."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-
-from gpiozero import Factory
+from typing import TYPE_CHECKING
 
 from pi_dashboard.hw.i2c import I2CBus
+
+if TYPE_CHECKING:  # gpiozero is imported only by configs with GPIO sensors
+    from gpiozero import Factory
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -1,12 +1,13 @@
-"""GPIO through gpiozero's own pin factories: the default one on a Pi, `MockFactory` in mock mode."""
+"""GPIO through gpiozero's own pin factories: the default on a Pi, `MockFactory` in mock mode."""
 
 from __future__ import annotations
 
 import logging
 import warnings
+from typing import TYPE_CHECKING
 
-from gpiozero import Device, Factory
-from gpiozero.exc import PinFactoryFallback
+if TYPE_CHECKING:
+    from gpiozero import Factory
 
 log = logging.getLogger(__name__)
 
@@ -16,6 +17,9 @@ def default_factory() -> Factory:
 
     gpiozero warns once per factory it could not load; those go to the debug log instead of
     stderr, and a machine with none gets one error line from the sensor that asked."""
+    from gpiozero import Device
+    from gpiozero.exc import PinFactoryFallback
+
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", PinFactoryFallback)
         try:

@@ -44,7 +44,7 @@ class Sensor(ABC):
 
     @abstractmethod
     def read(self) -> Mapping[str, Value]:
-        """Read every channel in base units; raise SensorError/OSError rather than return a guess."""
+        """Read every channel in base units; raise SensorError/OSError, never return a guess."""
 
     def watch(self, push: Push) -> None:  # noqa: B027 - optional hook
         """Edge-driven sensors (button, motion) call `push` on every edge, between polls."""
@@ -65,7 +65,7 @@ class SensorType:
     default_interval: float = 10.0
     min_interval: float = 0.0
     channel_ids: Callable[[object], tuple[str, ...] | None] | None = None
-    """Channel ids known from the options alone, to check `[sensors.channels.X]` keys at load time."""
+    """Channel ids known from the options alone: `[sensors.channels.X]` is checked at load."""
     i2c_addresses: tuple[int, ...] = ()
     """Addresses the chip can have; `pi-dashboard scan` names what answers there."""
     identify: Callable[[I2CBus, int], bool] | None = None

@@ -1,4 +1,4 @@
-"""`demo`: a synthetic temperature/humidity/pressure sensor doing a random walk, for demos and benchmarks.
+"""`demo`: synthetic temperature/humidity/pressure doing a random walk, for demos and benchmarks.
 
 It needs no hardware at all, so its read runs on the event loop (`worker = ""`).
 """

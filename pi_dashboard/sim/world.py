@@ -1,4 +1,4 @@
-"""The simulated room: slowly drifting physical quantities, the buses and pins that see them, and faults.
+"""The simulated room: drifting physical quantities, the buses and pins that see them, faults.
 
 Chips read the environment when they convert, so a driver sees plausible, changing values through
 the same registers a real chip has. `PLACERS` says, per sensor type, what to put on the simulated
@@ -14,21 +14,33 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-
-from gpiozero import Factory
-from gpiozero.pins.mock import MockFactory
+from typing import TYPE_CHECKING
 
 from pi_dashboard.config import Config, SensorConfig
 from pi_dashboard.hw import Hardware
-from pi_dashboard.sim import gpio, iio, onewire
+from pi_dashboard.sim import iio, onewire
 from pi_dashboard.sim.bus import SimI2CBus
 from pi_dashboard.sim.chips import ads1115, bh1750, bme280, htu21d, sht3x, sht4x
 from pi_dashboard.sim.fs import SimFS
 
+if TYPE_CHECKING:
+    from gpiozero import Factory
+
+
+def _gpio(place: str) -> Placer:
+    """GPIO placers import gpiozero (~20 ms) only when a config has a GPIO sensor."""
+
+    def placer(world: SimWorld, sensor: SensorConfig) -> None:
+        from pi_dashboard.sim import gpio
+
+        getattr(gpio, place)(world, sensor)
+
+    return placer
+
 
 @dataclass(slots=True)
 class Quantity:
-    """A random walk around a set point with a day-like slow swing; `value` is what chips measure."""
+    """A random walk around a set point with a slow swing; `value` is what chips measure."""
 
     value: float
     center: float
@@ -39,7 +51,9 @@ class Quantity:
 
     def step(self, rng: random.Random, t: float, dt: float) -> None:
         target = self.center + self.spread * math.sin(t / 300.0 + self.center)
-        self.value += (target - self.value) * min(dt / 60.0, 1.0) + rng.gauss(0, self.noise) * math.sqrt(dt)
+        self.value += (target - self.value) * min(dt / 60.0, 1.0) + rng.gauss(
+            0, self.noise
+        ) * math.sqrt(dt)
         self.value = min(max(self.value, self.lo), self.hi)
 
 
@@ -79,11 +93,11 @@ class Environment:
 Placer = Callable[["SimWorld", SensorConfig], None]
 
 PLACERS: dict[str, Placer] = {
-    "button": gpio.place_button,
-    "contact": gpio.place_contact,
-    "digital_in": gpio.place_digital_in,
-    "distance": gpio.place_distance,
-    "motion": gpio.place_motion,
+    "button": _gpio("place_button"),
+    "contact": _gpio("place_contact"),
+    "digital_in": _gpio("place_digital_in"),
+    "distance": _gpio("place_distance"),
+    "motion": _gpio("place_motion"),
     "bme280": bme280.place_bme280,
     "bmp280": bme280.place_bmp280,
     "sht3x": sht3x.place,
@@ -100,7 +114,9 @@ PLACERS: dict[str, Placer] = {
 
 
 class SimWorld:
-    def __init__(self, root: Path | None = None, *, seed: int | None = None, frozen: bool = False) -> None:
+    def __init__(
+        self, root: Path | None = None, *, seed: int | None = None, frozen: bool = False
+    ) -> None:
         self.rng = random.Random(seed)
         self.env = Environment(self.rng)
         self.frozen = frozen
@@ -112,13 +128,22 @@ class SimWorld:
         self.root = root
         self.fs = SimFS(root, self.env)
         self.buses: dict[int, SimI2CBus] = {}
-        self.factory: Factory = MockFactory()
+        self._factory: Factory | None = None
         self.tickers: list[Callable[[float], None]] = []
         """Extra per-tick behaviour added by placers (a button pressed now and then)."""
         self._lock = threading.Lock()
         self.in_use = False
         """True once a configured sensor needs simulated hardware; until then nothing ticks,
         so a `demo`-only daemon (benchmarks) pays nothing for the simulation."""
+
+    @property
+    def factory(self) -> Factory:
+        """gpiozero's MockFactory, made on first use: tests and tickers drive its pins."""
+        if self._factory is None:
+            from gpiozero.pins.mock import MockFactory
+
+            self._factory = MockFactory()
+        return self._factory
 
     def bus(self, number: int) -> SimI2CBus:
         with self._lock:
@@ -145,7 +170,8 @@ class SimWorld:
             fn(dt)
 
     def close(self) -> None:
-        self.factory.close()
+        if self._factory is not None:
+            self._factory.close()
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None

@@ -1,13 +1,14 @@
 """The Socket.IO live feed: a `snapshot` to each client after it connects, then every change.
 
 Payloads and versioning are documented in docs/protocol.md. The snapshot is sent from a task the
-connect handler starts: an emit from inside the handler would go out before python-socketio's CONNECT
-packet, and strict clients (socket.io-client v4) drop events that arrive before it.
+connect handler starts: an emit from inside the handler would go out before python-socketio's
+CONNECT packet, and strict clients (socket.io-client v4) drop events that arrive before it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -135,10 +136,8 @@ async def broadcaster(app: web.Application) -> AsyncIterator[None]:
     yield
     unsubscribe()
     task.cancel()
-    try:
+    with contextlib.suppress(asyncio.CancelledError):
         await task
-    except asyncio.CancelledError:
-        pass
 
 
 async def shutdown(app: web.Application) -> None:

@@ -101,7 +101,8 @@ def test_bad_config_exits_2_with_one_line(tmp_path: Path, name, text, expected):
         r = cli(*args)
         assert r.returncode == 2, (args, r.stderr)
         lines = r.stderr.strip().splitlines()
-        assert len(lines) == 1 and "Traceback" not in r.stderr, r.stderr
+        assert len(lines) == 1, r.stderr
+        assert "Traceback" not in r.stderr, r.stderr
         assert lines[0].startswith(f"config error: {path}: "), lines[0]
         assert expected in lines[0], lines[0]
 

@@ -1,4 +1,4 @@
-"""The wheel a user installs carries the page and the vendored front-end libraries: no node needed."""
+"""The wheel a user installs carries the page and the vendored front-end libraries."""
 
 from __future__ import annotations
 

@@ -37,7 +37,7 @@ async def test_sensors_shape(start_server):
     assert status == 200
     assert resp.content_type == "application/json"
     room = body[0]
-    assert room["id"] == "room" and room["type"] == "demo" and room["name"] == "Room"
+    assert (room["id"], room["type"], room["name"]) == ("room", "demo", "Room")
     assert room["status"] == "ok"
     for ch in room["channels"]:
         assert set(ch) >= {"id", "unit", "value", "ts", "status", "kind", "precision"}
@@ -47,7 +47,8 @@ async def test_sensors_shape(start_server):
     status, body, _ = await get(server, "/api/sensors?status=error")
     assert [s["id"] for s in body] == ["broken"]
     status, body, _ = await get(server, "/api/sensors/room")
-    assert status == 200 and body["id"] == "room"
+    assert status == 200
+    assert body["id"] == "room"
 
 
 async def test_health(start_server):
@@ -74,7 +75,8 @@ async def test_errors_are_json(start_server):
         status, body, resp = await get(server, path)
         assert status == code, path
         assert resp.content_type == "application/json", path
-        assert isinstance(body["error"], str) and body["error"], path
+        assert isinstance(body["error"], str), path
+        assert body["error"], path
     async with aiohttp.ClientSession() as http, http.post(server.make_url("/api/sensors")) as resp:
         assert resp.status == 405
         assert "error" in await resp.json()

@@ -38,8 +38,8 @@ async def test_unplug_and_replug(start_server, world, caplog):
     client.on("snapshot", snapshots.append)
     await client.connect(str(server.make_url("/")), transports=["websocket"], wait_timeout=5)
 
-    async def until(pred, timeout=5.0):
-        deadline = time.monotonic() + timeout
+    async def until(pred, limit=5.0):
+        deadline = time.monotonic() + limit
         while not pred():
             assert time.monotonic() < deadline, "timed out"
             await asyncio.sleep(0.02)

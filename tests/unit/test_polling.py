@@ -28,7 +28,7 @@ class ProbeOptions:
 
 
 class Probe(Sensor):
-    """Counts reads; `broken` makes them fail like an unplugged chip; `hang` blocks the bus thread."""
+    """Counts reads; `broken` fails them like an unplugged chip; `hang` blocks the bus thread."""
 
     instances: dict[str, Probe] = {}
 
@@ -75,8 +75,8 @@ def make_poller(text: str, state: State, **kw) -> Poller:
     return Poller(config, TEST_TYPES, hardware=None, state=state, **kw)  # type: ignore[arg-type]
 
 
-async def wait_for(pred, timeout=5.0):
-    deadline = time.monotonic() + timeout
+async def wait_for(pred, limit=5.0):
+    deadline = time.monotonic() + limit
     while not pred():
         assert time.monotonic() < deadline, "condition not met in time"
         await asyncio.sleep(0.01)
@@ -120,7 +120,8 @@ async def test_failure_is_isolated_and_recovers(caplog):
         await wait_for(lambda: state.sensors["a"].status is Status.OK)
         assert a.setups > setups, "setup() must run again after a failure"
         last = [e for e in events if e.sensor == "a"][-1]
-        assert last.status is Status.OK and "t" in last.values
+        assert last.status is Status.OK
+        assert "t" in last.values
     finally:
         await poller.stop()
     assert "sensor a failed" in caplog.text
@@ -202,7 +203,7 @@ async def test_edges_pushed_from_other_threads_reach_state():
         await wait_for(lambda: state.sensors["e"].status is Status.OK)
         sensor = Probe.instances["e"]
         threading.Thread(target=sensor.push, args=({"t": 42.0},)).start()
-        await wait_for(lambda: state.sensors["e"].channels["t"].value == 42.0, timeout=1)
+        await wait_for(lambda: state.sensors["e"].channels["t"].value == 42.0, limit=1)
         assert events[-1].values == {"t": 42.0}
     finally:
         await poller.stop()
