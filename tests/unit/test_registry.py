@@ -33,7 +33,7 @@ def test_a_demo_config_does_not_import_drivers_or_gpiozero():
         "from pi_dashboard.app import create_app\n"
         "from pi_dashboard.config import parse_config\n"
         "from pi_dashboard.sensors.registry import TYPES\n"
-        "c = parse_config(tomllib.loads('[[sensors]]\\nid = \"d\"\\ntype = \"demo\"\\n'), TYPES)\n"
+        'c = parse_config(tomllib.loads(\'[[sensors]]\\nid = "d"\\ntype = "demo"\\n\'), TYPES)\n'
         "create_app(c, mock=False)\n"
         "print(sorted(m for m in sys.modules if m.startswith(('gpiozero', 'pi_dashboard.drivers',"
         " 'pi_dashboard.sim'))))\n"
