@@ -17,9 +17,13 @@ import signal
 import socket
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from pi_dashboard import __version__
 from pi_dashboard.errors import ConfigError, PiDashboardError
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 log = logging.getLogger("pi_dashboard")
 
@@ -142,8 +146,6 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     config = load(args.config)
     mock = args.mock or args.config is None
-    if args.config is None:
-        log.info("no --config given: running the built-in demo configuration in mock mode")
     server = config.server
     if args.host is not None:
         server = replace(server, host=args.host)
@@ -154,7 +156,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     config = replace(config, server=server)
     app = create_app(config, mock=mock)
     try:
-        return asyncio.run(_serve(app, server.host, server.port, mock, len(config.sensors)))
+        mode = "mock mode" if mock else "hardware"
+        if args.config is None:
+            mode = "mock mode, built-in demo config"
+        what = f"{mode}, {len(config.sensors)} sensors"
+        return asyncio.run(_serve(app, server.host, server.port, what))
     except OSError as e:
         if args.debug:
             raise
@@ -181,7 +187,7 @@ def _display_url(host: str, port: int) -> str:
     return f"http://{f'[{host}]' if ':' in host else host}:{port}/"
 
 
-async def _serve(app, host: str, port: int, mock: bool, n_sensors: int) -> int:
+async def _serve(app: web.Application, host: str, port: int, what: str) -> int:
     from aiohttp import web
 
     # Open websockets would hold aiohttp's shutdown for 60 s; browsers reconnect on their own,
@@ -193,14 +199,7 @@ async def _serve(app, host: str, port: int, mock: bool, n_sensors: int) -> int:
         await site.start()
         if port == 0:  # tests ask for any free port and read it from this line
             port = runner.addresses[0][1]
-        mode = "mock mode" if mock else "hardware"
-        log.info(
-            "pi-dashboard %s serving %s (%s, %d sensors)",
-            __version__,
-            _display_url(host, port),
-            mode,
-            n_sensors,
-        )
+        log.info("pi-dashboard %s serving %s (%s)", __version__, _display_url(host, port), what)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
