@@ -9,17 +9,18 @@ and unit label. Turning volts into that unit is the generic per-channel `scale`/
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from pi_dashboard.config import SensorConfig
 from pi_dashboard.drivers.ads1115 import ADDRESSES, ADS1115, DATA_RATES, PGA_FSR
 from pi_dashboard.errors import FieldError
 from pi_dashboard.hw import Hardware
+from pi_dashboard.hw.i2c import I2CBus
 from pi_dashboard.model import ChannelMeta, DeviceClass, Value
-from pi_dashboard.sensors.base import Sensor, SensorType
-from pi_dashboard.sensors.i2c import check_bus_address
+from pi_dashboard.sensors.base import SensorType
+from pi_dashboard.sensors.i2c import I2COptions, I2CSensor
 
 KINDS = ("voltage", "current", "power", "moisture", "humidity", "temperature", "pressure",
          "illuminance", "distance", "none")  # fmt: skip
@@ -72,8 +73,9 @@ class ADS1115Input:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ADS1115Options:
-    bus: int = 1
+class ADS1115Options(I2COptions):
+    type_name: ClassVar[str] = "ads1115"
+    addresses: ClassVar[tuple[int, ...]] = ADDRESSES
     address: int = 0x48
     data_rate: int = 128
     """Samples/s: 8, 16, 32, 64, 128, 250, 475, 860. Slower = less noise (1/rate per input)."""
@@ -81,7 +83,7 @@ class ADS1115Options:
     """The inputs to read, in order; default AIN0 at +/-4.096 V."""
 
     def __post_init__(self) -> None:
-        check_bus_address("ads1115", self.bus, self.address, ADDRESSES)
+        I2COptions.__post_init__(self)
         if self.data_rate not in DATA_RATES:
             allowed = ", ".join(str(r) for r in DATA_RATES)
             raise FieldError(
@@ -99,38 +101,21 @@ class ADS1115Options:
             seen[inp.channel] = i
 
 
-class ADS1115Sensor(Sensor):
+class ADS1115Sensor(I2CSensor[ADS1115, ADS1115Options]):
     def __init__(self, config: SensorConfig, hardware: Hardware) -> None:
         super().__init__(config, hardware)
-        self.options: ADS1115Options = config.options
-        self.worker = f"i2c-{self.options.bus}"
-        self.sleep: Callable[[float], None] = time.sleep
-        """How the driver waits for a conversion; tests swap in a fake clock's sleep."""
-        self.clock: Callable[[], float] = time.monotonic
-        self.driver: ADS1115 | None = None
         self._channels = tuple(inp.meta() for inp in self.options.inputs)
 
     @property
     def channels(self) -> tuple[ChannelMeta, ...]:
         return self._channels
 
-    def setup(self) -> None:
-        self.driver = None
-        driver = ADS1115(
-            self.hardware.i2c(self.options.bus),
-            self.options.address,
-            sleep=lambda s: self.sleep(s),
-            clock=lambda: self.clock(),
-        )
-        driver.setup()
-        self.driver = driver
+    def make_driver(self, bus: I2CBus) -> ADS1115:
+        return ADS1115(bus, self.options.address, sleep=self.wait, clock=self.now)
 
-    def read(self) -> Mapping[str, Value]:
-        if self.driver is None:
-            self.setup()
-        assert self.driver is not None
+    def measure(self, driver: ADS1115) -> Mapping[str, Value]:
         return {
-            inp.channel_id: self.driver.read_volts(inp.channel, inp.gain, self.options.data_rate)
+            inp.channel_id: driver.read_volts(inp.channel, inp.gain, self.options.data_rate)
             for inp in self.options.inputs
         }
 

@@ -8,10 +8,9 @@ about 121 000 lx in mode "high", 254 resolves 0.11 lx in mode "high2" but satura
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pi_dashboard.config import SensorConfig
 from pi_dashboard.drivers.bh1750 import (
@@ -24,14 +23,16 @@ from pi_dashboard.drivers.bh1750 import (
 )
 from pi_dashboard.errors import FieldError
 from pi_dashboard.hw import Hardware
+from pi_dashboard.hw.i2c import I2CBus
 from pi_dashboard.model import ChannelMeta, DeviceClass, Value
-from pi_dashboard.sensors.base import Sensor, SensorType
-from pi_dashboard.sensors.i2c import check_bus_address
+from pi_dashboard.sensors.base import SensorType
+from pi_dashboard.sensors.i2c import I2COptions, I2CSensor
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class BH1750Options:
-    bus: int = 1
+class BH1750Options(I2COptions):
+    type_name: ClassVar[str] = "bh1750"
+    addresses: ClassVar[tuple[int, ...]] = ADDRESSES
     address: int = 0x23
     mode: Literal["high", "high2", "low"] = "high"
     """Datasheet resolution mode: high (1 lx), high2 (0.5 lx, for dim rooms), low (4 lx, 24 ms)."""
@@ -39,7 +40,7 @@ class BH1750Options:
     """Measurement time register, 31..254: higher = more sensitive, slower, less range."""
 
     def __post_init__(self) -> None:
-        check_bus_address("bh1750", self.bus, self.address, ADDRESSES)
+        I2COptions.__post_init__(self)
         if not MTREG_MIN <= self.mtreg <= MTREG_MAX:
             raise FieldError(
                 "mtreg",
@@ -54,37 +55,21 @@ def illuminance_channel(o: BH1750Options) -> ChannelMeta:
     )  # fmt: skip
 
 
-class BH1750Sensor(Sensor):
+class BH1750Sensor(I2CSensor[BH1750, BH1750Options]):
     def __init__(self, config: SensorConfig, hardware: Hardware) -> None:
         super().__init__(config, hardware)
-        self.options: BH1750Options = config.options
-        self.worker = f"i2c-{self.options.bus}"
-        self.sleep: Callable[[float], None] = time.sleep
-        """How the driver waits for a measurement; tests swap in a fake clock's sleep."""
-        self.driver: BH1750 | None = None
         self._channels = (illuminance_channel(self.options),)
 
     @property
     def channels(self) -> tuple[ChannelMeta, ...]:
         return self._channels
 
-    def setup(self) -> None:
-        self.driver = None
-        driver = BH1750(
-            self.hardware.i2c(self.options.bus),
-            self.options.address,
-            mode=self.options.mode,
-            mtreg=self.options.mtreg,
-            sleep=lambda s: self.sleep(s),
-        )
-        driver.setup()
-        self.driver = driver
+    def make_driver(self, bus: I2CBus) -> BH1750:
+        o = self.options
+        return BH1750(bus, o.address, mode=o.mode, mtreg=o.mtreg, sleep=self.wait)
 
-    def read(self) -> Mapping[str, Value]:
-        if self.driver is None:
-            self.setup()
-        assert self.driver is not None
-        return {"illuminance": self.driver.measure()}
+    def measure(self, driver: BH1750) -> Mapping[str, Value]:
+        return {"illuminance": driver.measure()}
 
 
 TYPE = SensorType(

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from pi_dashboard.drivers.bme280 import BME280
-from pi_dashboard.model import ChannelMeta, DeviceClass, Value
+from pi_dashboard.model import ChannelMeta, Value
 from pi_dashboard.sensors.base import SensorType
 from pi_dashboard.sensors.bmp280 import (
     ADDRESSES,
@@ -19,11 +19,9 @@ from pi_dashboard.sensors.bmp280 import (
     BMP280Sensor,
     check_oversampling,
 )
+from pi_dashboard.sensors.channels import humidity_channel
 
-HUMIDITY = ChannelMeta(
-    id="humidity", name="Humidity", unit="%", device_class=DeviceClass.HUMIDITY,
-    precision=1, valid_range=(0.0, 100.0),
-)  # fmt: skip
+HUMIDITY = humidity_channel()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -8,42 +8,24 @@ humidity on a BME280). `bme280` builds on this module.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
-from pi_dashboard.config import SensorConfig
 from pi_dashboard.drivers.bme280 import BMP280, IIR_FILTER
 from pi_dashboard.errors import FieldError
-from pi_dashboard.hw import Hardware
-from pi_dashboard.model import ChannelMeta, DeviceClass, Value
-from pi_dashboard.sensors.base import Sensor, SensorType
+from pi_dashboard.hw.i2c import I2CBus
+from pi_dashboard.model import ChannelMeta, Value
+from pi_dashboard.sensors.base import SensorType
+from pi_dashboard.sensors.channels import pressure_channel, temperature_channel
+from pi_dashboard.sensors.i2c import I2COptions, I2CSensor
 
 ADDRESSES = (0x76, 0x77)
 """SDO to GND: 0x76, SDO to VDDIO: 0x77 (most breakouts default to one and have a jumper)."""
 OVERSAMPLING_FACTORS = (1, 2, 4, 8, 16)
 
-TEMPERATURE = ChannelMeta(
-    id="temperature", name="Temperature", unit="°C", device_class=DeviceClass.TEMPERATURE,
-    precision=2, valid_range=(-40.0, 85.0),
-)  # fmt: skip
-PRESSURE = ChannelMeta(
-    id="pressure", name="Pressure", unit="hPa", device_class=DeviceClass.ATMOSPHERIC_PRESSURE,
-    precision=1, valid_range=(300.0, 1100.0),
-)  # fmt: skip
-
-
-def check_common(type_name: str, bus: int, address: int, iir_filter: int) -> None:
-    if address not in ADDRESSES:
-        valid = ", ".join(f"0x{a:02x}" for a in ADDRESSES)
-        shown = f"0x{address:02x}" if address >= 0 else str(address)
-        raise FieldError("address", f"{shown} is not a valid address for {type_name} ({valid})")
-    if bus < 0:
-        raise FieldError("bus", f"must be >= 0 (the N of /dev/i2c-N), got {bus}")
-    if iir_filter not in IIR_FILTER:
-        allowed = ", ".join(str(k) for k in IIR_FILTER)
-        raise FieldError("iir_filter", f"must be one of {allowed} (0 = off), got {iir_filter}")
+TEMPERATURE = temperature_channel((-40.0, 85.0))
+PRESSURE = pressure_channel((300.0, 1100.0))
 
 
 def check_oversampling(name: str, value: int) -> None:
@@ -53,9 +35,9 @@ def check_oversampling(name: str, value: int) -> None:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class BMP280Options:
+class BMP280Options(I2COptions):
     type_name: ClassVar[str] = "bmp280"
-    bus: int = 1
+    addresses: ClassVar[tuple[int, ...]] = ADDRESSES
     address: int = 0x76
     oversampling_temperature: int = 1
     oversampling_pressure: int = 1
@@ -63,23 +45,21 @@ class BMP280Options:
     """IIR filter coefficient for temperature and pressure: 0 (off), 2, 4, 8 or 16."""
 
     def __post_init__(self) -> None:
-        check_common(self.type_name, self.bus, self.address, self.iir_filter)
+        I2COptions.__post_init__(self)
+        if self.iir_filter not in IIR_FILTER:
+            allowed = ", ".join(str(k) for k in IIR_FILTER)
+            raise FieldError(
+                "iir_filter", f"must be one of {allowed} (0 = off), got {self.iir_filter}"
+            )
         check_oversampling("oversampling_temperature", self.oversampling_temperature)
         check_oversampling("oversampling_pressure", self.oversampling_pressure)
 
 
-class BMP280Sensor(Sensor):
-    """Temperature and pressure from a BMP280, one forced measurement per read."""
+class BMP280Sensor(I2CSensor[BMP280, BMP280Options]):
+    """Temperature and pressure from a BMP280, one forced measurement per read. Setup checks the
+    chip id, soft-resets and loads the calibration (again after a replug)."""
 
     driver_class: type[BMP280] = BMP280
-
-    def __init__(self, config: SensorConfig, hardware: Hardware) -> None:
-        super().__init__(config, hardware)
-        self.options: BMP280Options = config.options
-        self.worker = f"i2c-{self.options.bus}"
-        self.sleep: Callable[[float], None] = time.sleep
-        """How the driver waits for a conversion; tests swap in a fake clock's sleep."""
-        self.driver: BMP280 | None = None
 
     @property
     def channels(self) -> tuple[ChannelMeta, ...]:
@@ -93,23 +73,14 @@ class BMP280Sensor(Sensor):
             "iir_filter": o.iir_filter,
         }
 
-    def setup(self) -> None:
-        """Open the bus, check the chip id, soft-reset, load calibration (again after a replug)."""
-        self.driver = None
-        driver = self.driver_class(
-            self.hardware.i2c(self.options.bus),
-            self.options.address,
-            sleep=lambda s: self.sleep(s),
-            **self._driver_options(),
+    def make_driver(self, bus: I2CBus) -> BMP280:
+        """`driver_class` and `_driver_options` let `bme280` add humidity to all of this."""
+        return self.driver_class(
+            bus, self.options.address, sleep=self.wait, **self._driver_options()
         )
-        driver.setup()
-        self.driver = driver
 
-    def read(self) -> Mapping[str, Value]:
-        if self.driver is None:
-            self.setup()
-        assert self.driver is not None
-        m = self.driver.measure()
+    def measure(self, driver: BMP280) -> Mapping[str, Value]:
+        m = driver.measure()
         return self._values(m.temperature, m.pressure, m.humidity)
 
     def _values(

@@ -6,67 +6,39 @@ No-hold-master measurements, CRC-checked; setup soft-resets the chip and switche
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import ClassVar
 
-from pi_dashboard.config import SensorConfig
 from pi_dashboard.drivers.htu21d import ADDRESSES, HTU21D
-from pi_dashboard.hw import Hardware
-from pi_dashboard.model import ChannelMeta, DeviceClass, Value
-from pi_dashboard.sensors.base import Sensor, SensorType
-from pi_dashboard.sensors.i2c import check_bus_address
+from pi_dashboard.hw.i2c import I2CBus
+from pi_dashboard.model import ChannelMeta, Value
+from pi_dashboard.sensors.base import SensorType
+from pi_dashboard.sensors.channels import humidity_channel, temperature_channel
+from pi_dashboard.sensors.i2c import I2COptions, I2CSensor
 
-TEMPERATURE = ChannelMeta(
-    id="temperature", name="Temperature", unit="°C", device_class=DeviceClass.TEMPERATURE,
-    precision=2, valid_range=(-40.0, 125.0),
-)  # fmt: skip
-HUMIDITY = ChannelMeta(
-    id="humidity", name="Humidity", unit="%", device_class=DeviceClass.HUMIDITY,
-    precision=1, valid_range=(0.0, 100.0),
-)  # fmt: skip
+TEMPERATURE = temperature_channel((-40.0, 125.0))
+HUMIDITY = humidity_channel()
 CHANNELS = (TEMPERATURE, HUMIDITY)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class HTU21DOptions:
-    bus: int = 1
+class HTU21DOptions(I2COptions):
+    type_name: ClassVar[str] = "htu21d"
+    addresses: ClassVar[tuple[int, ...]] = ADDRESSES
     address: int = 0x40
 
-    def __post_init__(self) -> None:
-        check_bus_address("htu21d", self.bus, self.address, ADDRESSES)
 
-
-class HTU21DSensor(Sensor):
-    def __init__(self, config: SensorConfig, hardware: Hardware) -> None:
-        super().__init__(config, hardware)
-        self.options: HTU21DOptions = config.options
-        self.worker = f"i2c-{self.options.bus}"
-        self.sleep: Callable[[float], None] = time.sleep
-        """How the driver waits for a measurement; tests swap in a fake clock's sleep."""
-        self.clock: Callable[[], float] = time.monotonic
-        self.driver: HTU21D | None = None
-
+class HTU21DSensor(I2CSensor[HTU21D, HTU21DOptions]):
     @property
     def channels(self) -> tuple[ChannelMeta, ...]:
         return CHANNELS
 
-    def setup(self) -> None:
-        self.driver = None
-        driver = HTU21D(
-            self.hardware.i2c(self.options.bus),
-            self.options.address,
-            sleep=lambda s: self.sleep(s),
-            clock=lambda: self.clock(),
-        )
-        driver.setup()
-        self.driver = driver
+    def make_driver(self, bus: I2CBus) -> HTU21D:
+        return HTU21D(bus, self.options.address, sleep=self.wait, clock=self.now)
 
-    def read(self) -> Mapping[str, Value]:
-        if self.driver is None:
-            self.setup()
-        assert self.driver is not None
-        m = self.driver.measure()
+    def measure(self, driver: HTU21D) -> Mapping[str, Value]:
+        m = driver.measure()
         return {"temperature": m.temperature_c, "humidity": m.humidity_percent}
 
 

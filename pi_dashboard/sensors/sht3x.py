@@ -7,73 +7,48 @@ setup soft-resets the chip, turns the heater off and checks the status register'
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
-from pi_dashboard.config import SensorConfig
 from pi_dashboard.drivers.sht3x import ADDRESSES, SHT3x
 from pi_dashboard.errors import ChipError
-from pi_dashboard.hw import Hardware
 from pi_dashboard.hw.i2c import I2CBus
-from pi_dashboard.model import ChannelMeta, DeviceClass, Value
-from pi_dashboard.sensors.base import Sensor, SensorType
-from pi_dashboard.sensors.i2c import check_bus_address
+from pi_dashboard.model import ChannelMeta, Value
+from pi_dashboard.sensors.base import SensorType
+from pi_dashboard.sensors.channels import humidity_channel, temperature_channel
+from pi_dashboard.sensors.i2c import I2COptions, I2CSensor
 
-TEMPERATURE = ChannelMeta(
-    id="temperature", name="Temperature", unit="°C", device_class=DeviceClass.TEMPERATURE,
-    precision=2, valid_range=(-40.0, 125.0),
-)  # fmt: skip
-HUMIDITY = ChannelMeta(
-    id="humidity", name="Humidity", unit="%", device_class=DeviceClass.HUMIDITY,
-    precision=1, valid_range=(0.0, 100.0),
-)  # fmt: skip
+TEMPERATURE = temperature_channel((-40.0, 125.0))
+HUMIDITY = humidity_channel()
 CHANNELS = (TEMPERATURE, HUMIDITY)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class SHT3xOptions:
-    bus: int = 1
+class SHT3xOptions(I2COptions):
+    type_name: ClassVar[str] = "sht3x"
+    addresses: ClassVar[tuple[int, ...]] = ADDRESSES
     address: int = 0x44
     repeatability: Literal["high", "medium", "low"] = "high"
     """Datasheet repeatability: high (0.04 °C, up to 15.5 ms), medium, low (0.15 °C, 4.5 ms)."""
 
-    def __post_init__(self) -> None:
-        check_bus_address("sht3x", self.bus, self.address, ADDRESSES)
 
-
-class SHT3xSensor(Sensor):
-    def __init__(self, config: SensorConfig, hardware: Hardware) -> None:
-        super().__init__(config, hardware)
-        self.options: SHT3xOptions = config.options
-        self.worker = f"i2c-{self.options.bus}"
-        self.sleep: Callable[[float], None] = time.sleep
-        """How the driver waits for a measurement; tests swap in a fake clock's sleep."""
-        self.clock: Callable[[], float] = time.monotonic
-        self.driver: SHT3x | None = None
-
+class SHT3xSensor(I2CSensor[SHT3x, SHT3xOptions]):
     @property
     def channels(self) -> tuple[ChannelMeta, ...]:
         return CHANNELS
 
-    def setup(self) -> None:
-        self.driver = None
-        driver = SHT3x(
-            self.hardware.i2c(self.options.bus),
+    def make_driver(self, bus: I2CBus) -> SHT3x:
+        return SHT3x(
+            bus,
             self.options.address,
             repeatability=self.options.repeatability,
-            sleep=lambda s: self.sleep(s),
-            clock=lambda: self.clock(),
+            sleep=self.wait,
+            clock=self.now,
         )
-        driver.setup()
-        self.driver = driver
 
-    def read(self) -> Mapping[str, Value]:
-        if self.driver is None:
-            self.setup()
-        assert self.driver is not None
-        m = self.driver.measure()
+    def measure(self, driver: SHT3x) -> Mapping[str, Value]:
+        m = driver.measure()
         return {"temperature": m.temperature_c, "humidity": m.humidity_percent}
 
 

@@ -7,74 +7,54 @@ Setup soft-resets the chip and reads its serial number (CRC-checked) to prove an
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
-from pi_dashboard.config import SensorConfig
 from pi_dashboard.drivers.sht4x import ADDRESSES, SHT4x
 from pi_dashboard.errors import ChipError
-from pi_dashboard.hw import Hardware
 from pi_dashboard.hw.i2c import I2CBus
-from pi_dashboard.model import ChannelMeta, DeviceClass, Value
-from pi_dashboard.sensors.base import Sensor, SensorType
-from pi_dashboard.sensors.i2c import check_bus_address
+from pi_dashboard.model import ChannelMeta, Value
+from pi_dashboard.sensors.base import SensorType
+from pi_dashboard.sensors.channels import humidity_channel, temperature_channel
+from pi_dashboard.sensors.i2c import I2COptions, I2CSensor
 
-TEMPERATURE = ChannelMeta(
-    id="temperature", name="Temperature", unit="°C", device_class=DeviceClass.TEMPERATURE,
-    precision=2, valid_range=(-40.0, 125.0),
-)  # fmt: skip
-HUMIDITY = ChannelMeta(
-    id="humidity", name="Humidity", unit="%", device_class=DeviceClass.HUMIDITY,
-    precision=1, valid_range=(0.0, 100.0),
-)  # fmt: skip
+TEMPERATURE = temperature_channel((-40.0, 125.0))
+HUMIDITY = humidity_channel()
 CHANNELS = (TEMPERATURE, HUMIDITY)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class SHT4xOptions:
-    bus: int = 1
+class SHT4xOptions(I2COptions):
+    type_name: ClassVar[str] = "sht4x"
+    addresses: ClassVar[tuple[int, ...]] = ADDRESSES
     address: int = 0x44
     precision: Literal["high", "medium", "low"] = "high"
     """Datasheet precision (repeatability): high (0.04 °C, up to 8.3 ms), medium, low (1.7 ms)."""
 
-    def __post_init__(self) -> None:
-        check_bus_address("sht4x", self.bus, self.address, ADDRESSES)
 
-
-class SHT4xSensor(Sensor):
-    def __init__(self, config: SensorConfig, hardware: Hardware) -> None:
-        super().__init__(config, hardware)
-        self.options: SHT4xOptions = config.options
-        self.worker = f"i2c-{self.options.bus}"
-        self.sleep: Callable[[float], None] = time.sleep
-        """How the driver waits for a measurement; tests swap in a fake clock's sleep."""
-        self.clock: Callable[[], float] = time.monotonic
-        self.driver: SHT4x | None = None
-        self.serial: int | None = None
+class SHT4xSensor(I2CSensor[SHT4x, SHT4xOptions]):
+    serial: int | None = None
+    """The chip's serial number, read by the last successful setup."""
 
     @property
     def channels(self) -> tuple[ChannelMeta, ...]:
         return CHANNELS
 
-    def setup(self) -> None:
-        self.driver = None
-        driver = SHT4x(
-            self.hardware.i2c(self.options.bus),
+    def make_driver(self, bus: I2CBus) -> SHT4x:
+        return SHT4x(
+            bus,
             self.options.address,
             precision=self.options.precision,
-            sleep=lambda s: self.sleep(s),
-            clock=lambda: self.clock(),
+            sleep=self.wait,
+            clock=self.now,
         )
-        self.serial = driver.setup()
-        self.driver = driver
 
-    def read(self) -> Mapping[str, Value]:
-        if self.driver is None:
-            self.setup()
-        assert self.driver is not None
-        m = self.driver.measure()
+    def start(self, driver: SHT4x) -> None:
+        self.serial = driver.setup()
+
+    def measure(self, driver: SHT4x) -> Mapping[str, Value]:
+        m = driver.measure()
         return {"temperature": m.temperature_c, "humidity": m.humidity_percent}
 
 
