@@ -12,35 +12,16 @@ from dataclasses import dataclass
 from pi_dashboard.config import SensorConfig
 from pi_dashboard.errors import FieldError
 from pi_dashboard.hw import Hardware
-from pi_dashboard.model import ChannelMeta, DeviceClass, Value
+from pi_dashboard.model import ChannelMeta, Value
 from pi_dashboard.sensors.base import Sensor, SensorType
+from pi_dashboard.sensors.channels import humidity_channel, pressure_channel, temperature_channel
 
 CHANNELS = (
-    ChannelMeta(
-        id="temperature",
-        name="Temperature",
-        unit="°C",
-        device_class=DeviceClass.TEMPERATURE,
-        precision=2,
-        valid_range=(-40.0, 85.0),
-    ),
-    ChannelMeta(
-        id="humidity",
-        name="Humidity",
-        unit="%",
-        device_class=DeviceClass.HUMIDITY,
-        precision=1,
-        valid_range=(0.0, 100.0),
-    ),
-    ChannelMeta(
-        id="pressure",
-        name="Pressure",
-        unit="hPa",
-        device_class=DeviceClass.ATMOSPHERIC_PRESSURE,
-        precision=1,
-        valid_range=(300.0, 1100.0),
-    ),
+    temperature_channel((-40.0, 85.0)),
+    humidity_channel(),
+    pressure_channel((300.0, 1100.0)),
 )
+"""Ranges as for a BME280, the chip the demo stands in for."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -18,8 +18,9 @@ from pi_dashboard.drivers.dht import DHT, DHT11, DHT22, DRIVER_NAME, MAX_TRIES, 
 from pi_dashboard.errors import FieldError, SensorError
 from pi_dashboard.hw import Hardware
 from pi_dashboard.hw.iio import IIODevice, iio_devices
-from pi_dashboard.model import ChannelMeta, DeviceClass, Value
+from pi_dashboard.model import ChannelMeta, Value
 from pi_dashboard.sensors.base import Sensor, SensorType
+from pi_dashboard.sensors.channels import humidity_channel, temperature_channel
 
 ATTEMPT_S = 1.0
 """Longest one measurement can take: the kernel waits up to a second for the sensor's edges."""
@@ -31,12 +32,9 @@ def overlay_name(gpio: int) -> str:
 
 def _channels(model: Model, precision: int) -> tuple[ChannelMeta, ...]:
     return (
-        ChannelMeta(id="temperature", name="Temperature", unit="°C",
-                    device_class=DeviceClass.TEMPERATURE, precision=precision,
-                    valid_range=model.temperature_c),
-        ChannelMeta(id="humidity", name="Humidity", unit="%", device_class=DeviceClass.HUMIDITY,
-                    precision=precision, valid_range=model.humidity_pct),
-    )  # fmt: skip
+        temperature_channel(model.temperature_c, precision=precision),
+        humidity_channel(model.humidity_pct, precision=precision),
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
