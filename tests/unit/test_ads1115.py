@@ -19,22 +19,8 @@ SENSOR = '[[sensors]]\nid = "adc"\ntype = "ads1115"\n'
 GAINS = (6.144, 4.096, 2.048, 1.024, 0.512, 0.256)
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, s: float) -> None:
-        self.slept.append(s)
-        self.now += s
-
-
 @pytest.fixture
-def rig(world):
-    clock = FakeClock()
+def rig(world, clock):
     bus = SimI2CBus(1)
     chip = bus.attach(0x48, ADS1115Chip(world.env, clock=clock))
     return clock, chip, drv.ADS1115(bus, 0x48, sleep=clock.sleep, clock=clock)
@@ -198,14 +184,10 @@ def test_sensor_out_of_range_is_an_error(world, make_sensor):
         s.read()
 
 
-def test_sensor_always_busy(world, make_sensor):
-    s = make_sensor(SENSOR)
-    clock = FakeClock()
-    s.sleep, s.clock = clock.sleep, clock
-    chip = world.bus(1).chips[0x48]
-    chip.clock = clock
+def test_sensor_always_busy(world, make_sensor, fake_time):
+    s = fake_time(make_sensor(SENSOR))
     s.setup()
-    chip.always_busy = True
+    world.bus(1).chips[0x48].always_busy = True
     with pytest.raises(ChipError, match="measurement not ready"):
         s.read()
 

@@ -17,24 +17,6 @@ from pi_dashboard.sim.chips.bh1750 import BH1750Chip
 SENSOR = '[[sensors]]\nid = "light"\ntype = "bh1750"\n'
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, s: float) -> None:
-        self.slept.append(s)
-        self.now += s
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
 @pytest.fixture
 def chip(world, clock):
     return BH1750Chip(world.env, clock=clock)
@@ -151,11 +133,8 @@ def test_sensor_round_trip(world, make_sensor):
     assert meta.valid_range == (0.0, pytest.approx(54611.7, abs=0.1))
 
 
-def test_sensor_saturated_via_fake_clock(world, make_sensor):
-    s = make_sensor(SENSOR + "address = 0x5c\n")
-    clock = FakeClock()
-    s.sleep = clock.sleep
-    world.bus(1).chips[0x5C].clock = clock
+def test_sensor_saturated_via_fake_clock(world, make_sensor, fake_time):
+    s = fake_time(make_sensor(SENSOR + "address = 0x5c\n"))
     world.env.set("illuminance", 65000.0)
     s.setup()
     with pytest.raises(ChipError, match="saturated"):

@@ -47,39 +47,16 @@ P_TOL = 0.02  # hPa: half of 2.62 Pa per x1 code (1.31 Pa) + integer-vs-double t
 H_TOL = 0.01  # %RH: half of ~0.006 %RH per code + the int32 formula's >> 15 and 1/1024 output
 
 
-class FakeClock:
-    """Shared by the simulated chip (conversion timing) and the driver (sleep): nobody waits."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-
-
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def build(make_sensor, world, clock):
+def build(make_sensor, world, fake_time):
     """TOML -> sensor with its simulated chip placed; `chip=` swaps in another chip there."""
 
     def make(text: str, *, chip: SimBME280 | None = None):
         sensor = make_sensor(text)
-        o = sensor.config.options
-        bus = world.bus(o.bus)
         if chip is not None:
-            bus.attach(o.address, chip)
-        bus.chips[o.address].clock = clock
-        sensor.sleep = clock.sleep
-        return sensor
+            o = sensor.config.options
+            world.bus(o.bus).attach(o.address, chip)
+        return fake_time(sensor)
 
     return make
 

@@ -21,22 +21,8 @@ RH_RES = 125 / 4096  # 12-bit humidity
 SENSOR = '[[sensors]]\nid = "bath"\ntype = "htu21d"\n'
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, s: float) -> None:
-        self.slept.append(s)
-        self.now += s
-
-
 @pytest.fixture
-def rig(world):
-    clock = FakeClock()
+def rig(world, clock):
     bus = SimI2CBus(1)
     chip = bus.attach(0x40, HTU21DChip(world.env, clock=clock))
     return clock, chip, drv.HTU21D(bus, 0x40, sleep=clock.sleep, clock=clock)
@@ -102,12 +88,9 @@ def test_always_busy_is_measurement_not_ready(rig):
     assert clock.now - start < 0.2
 
 
-def test_sensor_round_trip(world, make_sensor):
-    s = make_sensor(SENSOR)
+def test_sensor_round_trip(world, make_sensor, fake_time):
+    s = fake_time(make_sensor(SENSOR))
     assert s.worker == "i2c-1"
-    clock = FakeClock()
-    s.sleep, s.clock = clock.sleep, clock
-    world.bus(1).chips[0x40].clock = clock
     world.env.set("temperature", 30.0)
     world.env.set("humidity", 12.0)
     s.setup()
@@ -116,14 +99,10 @@ def test_sensor_round_trip(world, make_sensor):
     assert values["humidity"] == pytest.approx(12.0, abs=RH_RES)
 
 
-def test_sensor_corrupt_crc(world, make_sensor):
-    s = make_sensor(SENSOR)
-    clock = FakeClock()
-    s.sleep, s.clock = clock.sleep, clock
-    chip = world.bus(1).chips[0x40]
-    chip.clock = clock
+def test_sensor_corrupt_crc(world, make_sensor, fake_time):
+    s = fake_time(make_sensor(SENSOR))
     s.setup()
-    chip.corrupt_crc = True
+    world.bus(1).chips[0x40].corrupt_crc = True
     with pytest.raises(ChipError, match="CRC mismatch on temperature word"):
         s.read()
 

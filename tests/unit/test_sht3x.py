@@ -23,33 +23,12 @@ RH_RES = 100 / 65535
 SENSOR = '[[sensors]]\nid = "s"\ntype = "sht3x"\n'
 
 
-class FakeClock:
-    """Monotonic time that only moves when someone sleeps: drivers and chips share it."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, s: float) -> None:
-        self.slept.append(s)
-        self.now += s
-
-
 @pytest.fixture
-def rig(world):
-    clock = FakeClock()
+def rig(world, clock):
     bus = SimI2CBus(1)
     chip = bus.attach(0x44, SHT3xChip(world.env, clock=clock))
     driver = drv.SHT3x(bus, 0x44, sleep=clock.sleep, clock=clock)
     return clock, chip, driver
-
-
-def fake_time(sensor, world, clock, address=0x44):
-    sensor.sleep, sensor.clock = clock.sleep, clock
-    world.bus(1).chips[address].clock = clock
 
 
 # --- datasheet vectors ---------------------------------------------------------------------
@@ -199,10 +178,8 @@ def test_sensor_corrupt_crc_names_the_temperature_word(world, make_sensor):
         s.read()
 
 
-def test_sensor_always_busy(world, make_sensor):
-    s = make_sensor(SENSOR + 'repeatability = "low"\n')
-    clock = FakeClock()
-    fake_time(s, world, clock)
+def test_sensor_always_busy(world, make_sensor, fake_time):
+    s = fake_time(make_sensor(SENSOR + 'repeatability = "low"\n'))
     s.setup()
     world.bus(1).chips[0x44].always_busy = True
     with pytest.raises(ChipError, match="measurement not ready"):

@@ -21,24 +21,8 @@ RH_RES = 125 / 65535
 SENSOR = '[[sensors]]\nid = "s"\ntype = "sht4x"\n'
 
 
-class FakeClock:
-    """Monotonic time that only moves when someone sleeps: drivers and chips share it."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, s: float) -> None:
-        self.slept.append(s)
-        self.now += s
-
-
 @pytest.fixture
-def rig(world):
-    clock = FakeClock()
+def rig(world, clock):
     bus = SimI2CBus(1)
     chip = bus.attach(0x44, SHT4xChip(world.env, serial=0x12345678, clock=clock))
     driver = drv.SHT4x(bus, 0x44, sleep=clock.sleep, clock=clock)
@@ -166,11 +150,8 @@ def test_sensor_corrupt_crc(world, make_sensor):
         s.read()
 
 
-def test_sensor_always_busy(world, make_sensor):
-    s = make_sensor(SENSOR)
-    clock = FakeClock()
-    s.sleep, s.clock = clock.sleep, clock
-    world.bus(1).chips[0x44].clock = clock
+def test_sensor_always_busy(world, make_sensor, fake_time):
+    s = fake_time(make_sensor(SENSOR))
     s.setup()
     world.bus(1).chips[0x44].always_busy = True
     with pytest.raises(ChipError, match="measurement not ready"):
