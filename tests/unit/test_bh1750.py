@@ -149,13 +149,6 @@ def test_sensor_unplugged_is_a_nack(world, make_sensor):
     assert e.value.errno == errno.EREMOTEIO
 
 
-def test_bad_address_names_the_field_and_valid_list(make_config):
-    with pytest.raises(ConfigError) as e:
-        make_config(SENSOR + "address = 0x24\n")
-    assert e.value.field == "sensors[0].address"
-    assert "0x24 is not a valid address for bh1750 (0x23, 0x5c)" in str(e.value)
-
-
 def test_bad_mtreg_and_mode(make_config):
     with pytest.raises(ConfigError, match=r"sensors\[0\]\.mtreg: must be 31\.\.254"):
         make_config(SENSOR + "mtreg = 300\n")

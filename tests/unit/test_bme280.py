@@ -307,16 +307,6 @@ def test_blank_calibration_is_refused(build, world):
 # --- configuration --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", ["bme280", "bmp280"])
-def test_bad_address_names_the_field(make_config, kind):
-    with pytest.raises(ConfigError) as e:
-        make_config(f'[[sensors]]\nid = "x"\ntype = "{kind}"\naddress = 0x99\n')
-    assert e.value.field == "sensors[0].address"
-    assert f"sensors[0].address: 0x99 is not a valid address for {kind} (0x76, 0x77)" in str(
-        e.value
-    )
-
-
 @pytest.mark.parametrize(
     ("line", "field", "message"),
     [

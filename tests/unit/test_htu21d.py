@@ -115,13 +115,6 @@ def test_sensor_unplugged_is_a_nack(world, make_sensor):
     assert e.value.errno == errno.EREMOTEIO
 
 
-def test_bad_address(make_config):
-    with pytest.raises(ConfigError) as e:
-        make_config(SENSOR + "address = 0x41\n")
-    assert e.value.field == "sensors[0].address"
-    assert "0x41 is not a valid address for htu21d (0x40)" in str(e.value)
-
-
 def test_channel_keys_checked_at_load(make_config):
     with pytest.raises(ConfigError, match="unknown channel"):
         validate(make_config(SENSOR + "[sensors.channels.temp]\noffset = 1.0\n"), TYPES)

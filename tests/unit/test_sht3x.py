@@ -186,13 +186,6 @@ def test_sensor_always_busy(world, make_sensor, fake_time):
         s.read()
 
 
-def test_bad_address_names_the_field_and_valid_list(make_config):
-    with pytest.raises(ConfigError) as e:
-        make_config(SENSOR + "address = 0x46\n")
-    assert e.value.field == "sensors[0].address"
-    assert "0x46 is not a valid address for sht3x (0x44, 0x45)" in str(e.value)
-
-
 def test_bad_repeatability(make_config):
     with pytest.raises(ConfigError, match=r"sensors\[0\]\.repeatability"):
         make_config(SENSOR + 'repeatability = "ultra"\n')

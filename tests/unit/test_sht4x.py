@@ -158,13 +158,6 @@ def test_sensor_always_busy(world, make_sensor, fake_time):
         s.read()
 
 
-def test_bad_address_names_the_field_and_valid_list(make_config):
-    with pytest.raises(ConfigError) as e:
-        make_config(SENSOR + "address = 0x40\n")
-    assert e.value.field == "sensors[0].address"
-    assert "0x40 is not a valid address for sht4x (0x44, 0x45, 0x46)" in str(e.value)
-
-
 def test_channel_keys_checked_at_load(make_config):
     with pytest.raises(ConfigError, match="unknown channel"):
         validate(make_config(SENSOR + "[sensors.channels.rh]\nscale = 1.0\n"), TYPES)
