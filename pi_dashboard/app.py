@@ -121,12 +121,18 @@ def create_app(
 
 
 async def _tick(world: SimWorld) -> None:
-    """Advance the simulated room off the event loop: it writes files, as the kernel would."""
+    """Advance the simulated room off the event loop: it writes files, as the kernel would.
+
+    Cancelled, it lets a tick in progress finish (briefly) so the tree is not removed under it."""
     loop = asyncio.get_running_loop()
     while True:
         await asyncio.sleep(SIM_TICK_S)
+        tick = loop.run_in_executor(None, world.tick, SIM_TICK_S)
         try:
-            await loop.run_in_executor(None, world.tick, SIM_TICK_S)
+            await asyncio.shield(tick)
+        except asyncio.CancelledError:
+            await asyncio.wait((tick,), timeout=SIM_TICK_S)
+            raise
         except Exception:
             log.exception("simulated world tick failed")
 
