@@ -76,9 +76,17 @@ class Probe(Sensor):
         self.closed = True
 
 
+class Edge(Probe):
+    """Pushes whatever the test pushes, from any thread, as gpiozero does on an edge."""
+
+    def watch(self, push):
+        self.push = push
+
+
 TEST_TYPES = {
     **TYPES,
     "probe": SensorType(name="probe", options=ProbeOptions, create=Probe, description="test"),
+    "edge": SensorType(name="edge", options=ProbeOptions, create=Edge, description="test"),
 }
 
 
@@ -193,33 +201,27 @@ async def test_impossible_value_is_an_error_not_a_number():
     assert s.channels["temperature"].value is None
 
 
-async def test_edges_pushed_from_other_threads_reach_state():
-    """watch(push) may be called from any thread (gpiozero's); State only changes on the loop."""
-
-    class Edge(Probe):
-        def watch(self, push):
-            self.push = push
-
-    types = {
-        **TEST_TYPES,
-        "edge": SensorType(name="edge", options=ProbeOptions, create=Edge, description="test"),
-    }
+@pytest.fixture
+async def edge():
+    """A started poller with one edge-driven sensor `e`: (state, its events, the sensor)."""
     state = State()
-    config = parse_config(
-        __import__("tomllib").loads('[[sensors]]\nid = "e"\ntype = "edge"\ninterval = 60\n'), types
-    )
-    poller = Poller(config, types, hardware=None, state=state)  # type: ignore[arg-type]
     events: list[Reading] = []
     state.subscribe(events.append)
+    poller = make_poller('[[sensors]]\nid = "e"\ntype = "edge"\ninterval = 60\n', state)
     poller.start()
     try:
         await wait_for(lambda: state.sensors["e"].status is Status.OK)
-        sensor = Probe.instances["e"]
-        threading.Thread(target=sensor.push, args=({"t": 42.0},)).start()
-        await wait_for(lambda: state.sensors["e"].channels["t"].value == 42.0, limit=1)
-        assert events[-1].values == {"t": 42.0}
+        yield state, events, Probe.instances["e"]
     finally:
         await poller.stop()
+
+
+async def test_edges_pushed_from_other_threads_reach_state(edge):
+    """watch(push) may be called from any thread (gpiozero's); State only changes on the loop."""
+    state, events, sensor = edge
+    threading.Thread(target=sensor.push, args=({"t": 42.0},)).start()
+    await wait_for(lambda: state.sensors["e"].channels["t"].value == 42.0, limit=1)
+    assert events[-1].values == {"t": 42.0}
 
 
 async def test_stop_ends_every_task_even_when_reads_finish_as_it_cancels():
@@ -301,39 +303,19 @@ async def test_a_wedged_read_is_blamed_on_its_sensor_alone_and_stop_is_bounded()
     assert not same.reads, "nothing of same-bus ever ran behind the stuck read"
 
 
-async def test_edge_floods_are_merged_and_counted():
-    class Edge(Probe):
-        def watch(self, push):
-            self.push = push
+async def test_edge_floods_are_merged_and_counted(edge):
+    state, events, sensor = edge
+    before = len(events)
 
-    types = {
-        **TEST_TYPES,
-        "edge": SensorType(name="edge", options=ProbeOptions, create=Edge, description="test"),
-    }
-    state = State()
-    config = parse_config(
-        __import__("tomllib").loads('[[sensors]]\nid = "e"\ntype = "edge"\ninterval = 60\n'), types
-    )
-    poller = Poller(config, types, hardware=None, state=state)  # type: ignore[arg-type]
-    events: list[Reading] = []
-    state.subscribe(events.append)
-    poller.start()
-    try:
-        await wait_for(lambda: state.sensors["e"].status is Status.OK)
-        sensor = Probe.instances["e"]
-        before = len(events)
+    def flood() -> None:
+        for i in range(50_000):
+            sensor.push({"t": -40 + (i % 120) + 0.5})
+        sensor.push({"t": 42.0})
 
-        def flood() -> None:
-            for i in range(50_000):
-                sensor.push({"t": -40 + (i % 120) + 0.5})
-            sensor.push({"t": 42.0})
-
-        thread = threading.Thread(target=flood)
-        thread.start()
-        await wait_for(lambda: not thread.is_alive())
-        await wait_for(lambda: state.sensors["e"].channels["t"].value == 42.0, limit=1)
-        assert len(events) - before < 5_000, "every edge went through the loop on its own"
-        assert state.sensors["e"].dropped > 45_000
-        assert state.snapshot()[0]["dropped"] == state.sensors["e"].dropped
-    finally:
-        await poller.stop()
+    thread = threading.Thread(target=flood)
+    thread.start()
+    await wait_for(lambda: not thread.is_alive())
+    await wait_for(lambda: state.sensors["e"].channels["t"].value == 42.0, limit=1)
+    assert len(events) - before < 5_000, "every edge went through the loop on its own"
+    assert state.sensors["e"].dropped > 45_000
+    assert state.snapshot()[0]["dropped"] == state.sensors["e"].dropped

@@ -6,66 +6,64 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import AsyncIterator
 
-from pi_dashboard.threads import Handoff, Worker
+import pytest
+
+from pi_dashboard.threads import Handoff, Job, Worker
 
 
-async def test_a_job_records_when_it_started_and_runs_after_the_one_before():
+@pytest.fixture
+async def held() -> AsyncIterator[tuple[Worker, threading.Event, Job]]:
+    """A worker whose thread runs a job that returns once the test sets the event."""
     gate = threading.Event()
     worker = Worker("bus")
-    first = worker.submit("a", "read", gate.wait)
+    job = worker.submit("a", "read", gate.wait)
+    deadline = time.monotonic() + 2
+    while job.started is None:
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.001)
+    yield worker, gate, job
+    gate.set()
+    worker.close()
+
+
+async def test_a_job_records_when_it_started_and_runs_after_the_one_before(held):
+    worker, gate, first = held
     second = worker.submit("b", "read", lambda: 42)
-    await asyncio.wait((first.future,), timeout=0.2)
-    assert first.started is not None
     assert second.started is None, "one thread per bus: b waits behind a"
     assert worker.current is first
     queued_at = time.monotonic()
     gate.set()
     assert await second.future == 42
     assert second.started >= queued_at
-    worker.close()
 
 
-async def test_a_queued_job_can_be_taken_back_a_running_one_cannot():
-    gate = threading.Event()
-    worker = Worker("bus")
-    running = worker.submit("a", "read", gate.wait)
+async def test_a_queued_job_can_be_taken_back_a_running_one_cannot(held):
+    worker, gate, running = held
     queued = worker.submit("b", "read", lambda: 1)
-    await asyncio.wait((running.future,), timeout=0.1)
     assert worker.cancel(queued)
     assert queued.future.cancelled()
     assert not worker.cancel(running)
     gate.set()
     assert await running.future is True
-    worker.close()
 
 
 async def test_errors_reach_the_awaiting_side():
     worker = Worker("bus")
     job = worker.submit("a", "read", lambda: 1 / 0)
-    try:
+    with pytest.raises(ZeroDivisionError):
         await job.future
-    except ZeroDivisionError:
-        pass
-    else:
-        raise AssertionError("the error was lost")
     worker.close()
 
 
-async def test_a_stuck_worker_is_a_daemon_thread_and_refuses_work_once_closed():
-    gate = threading.Event()
-    worker = Worker("bus")
-    job = worker.submit("a", "read", gate.wait)
-    await asyncio.wait((job.future,), timeout=0.1)
+async def test_a_stuck_worker_is_a_daemon_thread_and_refuses_work_once_closed(held):
+    worker, gate, _ = held
     thread = next(t for t in threading.enumerate() if t.name == "worker-bus")
     assert thread.daemon, "a stuck read must not keep the interpreter from exiting"
     worker.close()
-    try:
+    with pytest.raises(RuntimeError, match="closed"):
         worker.submit("a", "close", lambda: None)
-    except RuntimeError:
-        pass
-    else:
-        raise AssertionError("a closed worker took a job")
     gate.set()
     thread.join(2)
     assert not thread.is_alive(), "a closed worker ends once its last job returns"
@@ -82,10 +80,7 @@ async def test_handoff_merges_a_flood_into_a_few_loop_callbacks():
             handoff.put("s", {"v": float(i)}, float(i))
         handoff.put("s", {"other": 1.0}, float(n))
 
-    thread = threading.Thread(target=flood)
-    thread.start()
-    while thread.is_alive():
-        await asyncio.sleep(0.001)
+    await asyncio.to_thread(flood)
     latest: dict[str, float] = {}
     deadline = time.monotonic() + 2
     while latest != {"v": n - 1.0, "other": 1.0}:
