@@ -128,7 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    from pi_dashboard.app import load
+    from pi_dashboard.demo import load
     from pi_dashboard.polling import validate
     from pi_dashboard.sensors.registry import TYPES
 
@@ -139,7 +139,8 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
-    from pi_dashboard.app import load, scan
+    from pi_dashboard.app import scan
+    from pi_dashboard.demo import load
     from pi_dashboard.scan import report, to_toml
 
     config = load(args.config) if args.config else None
@@ -161,7 +162,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     setup_logging(args.debug)
     from dataclasses import replace
 
-    from pi_dashboard.app import create_app, load
+    from pi_dashboard.demo import load
 
     config = load(args.config)
     mock = args.mock or args.config is None
@@ -183,6 +184,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"error: {_listen_error(e, server.host, server.port)}", file=sys.stderr)
         return EXIT_FAILURE
     try:
+        from pi_dashboard.app import create_app  # the web stack, once the port is ours
+
+        if signals.received is not None:
+            return EXIT_OK
         app = create_app(config, mock=mock)
         mode = "mock mode" if mock else "hardware"
         if args.config is None:

@@ -27,6 +27,7 @@ ALLOWED: dict[str, set[str]] = {
     "history": {"model", "errors", "config"},
     "web": {"state", "history", "model", "config", "errors"},
     "scan": {"hw", "drivers", "sensors", "config", "model", "errors"},
+    "demo": {"sensors", "config"},
     "app": None,  # composition root: may import anything
     "cli": None,
     "__main__": None,
