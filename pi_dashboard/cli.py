@@ -163,8 +163,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from pi_dashboard.demo import load
+    from pi_dashboard.polling import validate
+    from pi_dashboard.sensors.registry import TYPES
 
     config = load(args.config)
+    validate(config, TYPES)  # every config error before the port is bound
     mock = args.mock or args.config is None
     server = config.server
     if args.host is not None:

@@ -289,7 +289,7 @@ def jitter(starts: list[float]) -> list[float]:
 
 
 def p99(values: list[float]) -> float:
-    return statistics.quantiles(values, n=100)[98]
+    return statistics.quantiles(values, n=100, method="inclusive")[98]
 
 
 async def healthy_jitter(wedged: bool, seconds: float) -> list[float]:
