@@ -12,7 +12,6 @@ import argparse
 import asyncio
 import errno
 import logging
-import os
 import signal
 import socket
 import sys
@@ -31,13 +30,12 @@ EXIT_OK, EXIT_FAILURE, EXIT_CONFIG = 0, 1, 2
 
 
 def setup_logging(debug: bool) -> None:
-    """Under systemd (JOURNAL_STREAM set) journald adds timestamps, so we leave them out."""
-    fmt = "%(levelname)s %(name)s: %(message)s"
-    if not os.environ.get("JOURNAL_STREAM"):
-        fmt = "%(asctime)s " + fmt
-    logging.basicConfig(
-        level=logging.DEBUG if debug else logging.INFO, format=fmt, stream=sys.stderr
-    )
+    """Under systemd (JOURNAL_STREAM) no timestamps (journald adds them) and `<N>` priorities."""
+    from pi_dashboard.service import log_formatter
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(log_formatter(sys.stderr))
+    logging.basicConfig(level=logging.DEBUG if debug else logging.INFO, handlers=[handler])
     for noisy in ("aiohttp.access", "engineio", "socketio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
@@ -190,6 +188,9 @@ def _display_url(host: str, port: int) -> str:
 async def _serve(app: web.Application, host: str, port: int, what: str) -> int:
     from aiohttp import web
 
+    from pi_dashboard.service import Notifier, status_line
+
+    notifier = Notifier.from_env()
     # Open websockets would hold aiohttp's shutdown for 60 s; browsers reconnect on their own,
     # so give in-flight requests a second and close the rest (systemctl stop/restart is quick).
     runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
@@ -200,6 +201,7 @@ async def _serve(app: web.Application, host: str, port: int, what: str) -> int:
         if port == 0:  # tests ask for any free port and read it from this line
             port = runner.addresses[0][1]
         log.info("pi-dashboard %s serving %s (%s)", __version__, _display_url(host, port), what)
+        notifier.ready(lambda: status_line(app))
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -207,5 +209,6 @@ async def _serve(app: web.Application, host: str, port: int, what: str) -> int:
         await stop.wait()
         log.info("shutting down")
     finally:
+        notifier.stopping()
         await runner.cleanup()
     return EXIT_OK
