@@ -27,6 +27,8 @@ ALLOWED: dict[str, set[str]] = {
     "web": {"state", "history", "model", "config", "errors"},
     "scan": {"hw", "drivers", "sensors", "config", "model", "errors"},
     "service": {"web", "state", "model", "config", "errors"},  # systemd, beside web
+    "doctor": {"hw", "sensors", "polling", "scan", "config", "model", "errors"},
+    "install": {"sensors", "polling", "config", "model", "errors"},
     "app": None,  # composition root: may import anything
     "cli": None,
     "__main__": None,
