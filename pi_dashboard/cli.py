@@ -334,7 +334,10 @@ def _listen_error(e: OSError, host: str, port: int) -> str:
 def _display_url(host: str, port: int) -> str:
     if host in ("0.0.0.0", "::", ""):
         return f"http://{socket.gethostname()}:{port}/ (all interfaces)"
-    return f"http://{f'[{host}]' if ':' in host else host}:{port}/"
+    url = f"http://{f'[{host}]' if ':' in host else host}:{port}/"
+    if host.startswith("127.") or host in ("::1", "localhost"):
+        return f"{url} (this machine only; --host 0.0.0.0 shares it on the LAN)"
+    return url
 
 
 async def _serve(app: web.Application, host: str, port: int, what: str) -> int:
