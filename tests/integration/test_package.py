@@ -7,6 +7,7 @@ Slow (pip installs the dependencies from its cache or the index): marked `slow`,
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import shutil
@@ -25,8 +26,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
-from build_backend import NPM_MISSING, vendor_map  # noqa: E402
+_spec = importlib.util.spec_from_file_location("build_backend", ROOT / "build_backend.py")
+assert _spec is not None
+assert _spec.loader is not None
+build_backend = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(build_backend)
+NPM_MISSING, vendor_map = build_backend.NPM_MISSING, build_backend.vendor_map
 
 pytestmark = pytest.mark.slow
 
