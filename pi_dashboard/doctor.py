@@ -133,14 +133,11 @@ def diagnose(
             )
         )
     elif isinstance(config, ConfigError):
-        out.append(
-            fail(
-                "config",
-                str(config),
-                f"edit {config.file or source}, then: pi-dashboard check-config "
-                f"{config.file or source}",
-            )
-        )
+        where = config.file or source
+        fix = f"edit {where}, then: pi-dashboard check-config {where}"
+        if config.message == "permission denied":  # install-service makes it root:pi-dashboard
+            fix = "sudo pi-dashboard doctor (the config is readable by root and the service only)"
+        out.append(fail("config", str(config), fix))
     else:
         out.append(ok("config", f"{source}: {len(config.sensors)} sensors"))
     out += power(machine)

@@ -245,6 +245,9 @@ def test_invalid_config_names_the_field_and_check_config(world: SimWorld):
     f = only_failure(findings)
     assert f.detail == "/x.toml: sensors[0].interval: must be > 0 seconds"
     assert f.fix == "edit /x.toml, then: pi-dashboard check-config /x.toml"
+    unreadable = ConfigError("permission denied", file="/etc/pi-dashboard/config.toml")
+    f = only_failure(doctor.diagnose(simulated_pi(world), unreadable, "/x.toml", TYPES))
+    assert f.fix.startswith("sudo pi-dashboard doctor")
 
 
 def test_cli_mock_exit_0_and_bad_config_exit_1(tmp_path: Path, cli: Cli):
