@@ -26,6 +26,9 @@ ALLOWED: dict[str, set[str]] = {
     "history": {"model", "errors", "config"},
     "web": {"state", "history", "model", "config", "errors"},
     "scan": {"hw", "drivers", "sensors", "config", "model", "errors"},
+    "service": {"web", "state", "model", "config", "errors"},  # systemd, beside web
+    "doctor": {"hw", "sensors", "polling", "scan", "config", "model", "errors"},
+    "install": {"sensors", "polling", "config", "model", "errors"},
     "app": None,  # composition root: may import anything
     "cli": None,
     "__main__": None,
