@@ -18,17 +18,17 @@ test: $(TSTAMP) vendor
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(TSTAMP)
-	$(VENV)/bin/ruff check pi_dashboard tests bench
-	$(VENV)/bin/ruff format --check pi_dashboard tests bench
+	$(VENV)/bin/ruff check pi_dashboard tests bench build_backend.py
+	$(VENV)/bin/ruff format --check pi_dashboard tests bench build_backend.py
 
 format: $(TSTAMP)
-	$(VENV)/bin/ruff format pi_dashboard tests bench
-	$(VENV)/bin/ruff check --fix pi_dashboard tests bench
+	$(VENV)/bin/ruff format pi_dashboard tests bench build_backend.py
+	$(VENV)/bin/ruff check --fix pi_dashboard tests bench build_backend.py
 
 venv: $(STAMP)
 
 # `make run` installs only what the daemon needs; `make test` adds the test tools.
-$(STAMP): pyproject.toml setup.py
+$(STAMP): pyproject.toml build_backend.py
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --disable-pip-version-check -q -e .
 	@touch $@
@@ -38,21 +38,15 @@ $(TSTAMP): $(STAMP)
 	@touch $@
 
 # Front-end libraries come from the npm registry through package-lock.json and are copied next to
-# our own static files; they are never committed and never loaded from a CDN.
+# our own static files; they are never committed and never loaded from a CDN. Which files: the
+# "vendor" map in package.json. Every package build does the same by itself (build_backend.py).
 vendor: $(VENDOR)/.stamp
 
-$(VENDOR)/.stamp: package.json package-lock.json
-	@command -v npm >/dev/null || { echo "npm is needed once to fetch the front-end libraries (apt install npm)"; exit 1; }
-	npm ci --no-audit --no-fund --loglevel=error
-	mkdir -p $(VENDOR)
-	cp node_modules/socket.io-client/dist/socket.io.esm.min.js $(VENDOR)/socket.io.esm.min.js
-	cp node_modules/uplot/dist/uPlot.esm.js $(VENDOR)/uPlot.esm.js
-	cp node_modules/uplot/dist/uPlot.min.css $(VENDOR)/uPlot.min.css
-	cp node_modules/socket.io-client/LICENSE $(VENDOR)/socket.io-client.LICENSE
-	cp node_modules/uplot/LICENSE $(VENDOR)/uPlot.LICENSE
-	@touch $@
+$(VENDOR)/.stamp: package.json package-lock.json build_backend.py
+	$(PYTHON) build_backend.py
 
-wheel: $(STAMP) vendor
+# The wheel a Pi installs (the build runs `npm ci` itself when static/vendor/ is missing).
+wheel: $(STAMP)
 	$(PY) -m pip wheel --no-deps -w dist .
 
 bench: $(STAMP)

@@ -1,4 +1,4 @@
-"""Command line: `pi-dashboard run | check-config | scan`.
+"""Command line: `pi-dashboard run | check-config | scan | doctor | install-service | ...`.
 
 Exit codes: 0 ok, 1 runtime failure, 2 config error.
 
@@ -24,6 +24,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Coroutine, Sequence
+from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
@@ -35,9 +36,14 @@ if TYPE_CHECKING:  # asyncio and aiohttp load after the signal handlers are in p
 
     from aiohttp import web
 
+    from pi_dashboard import doctor, install
+    from pi_dashboard.sim.world import SimWorld
+
 log = logging.getLogger("pi_dashboard")
 
 EXIT_OK, EXIT_FAILURE, EXIT_CONFIG = 0, 1, 2
+SERVICE_CONFIG = "/etc/pi-dashboard/config.toml"
+"""Where `install-service` puts the config the service runs with."""
 STOP_S = 1.5
 """The event loop's share of a stop: web, sensors and the rest of the cleanup together."""
 EXIT_S = 1.8
@@ -48,13 +54,12 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def setup_logging(debug: bool) -> None:
-    """Under systemd (JOURNAL_STREAM set) journald adds timestamps, so we leave them out."""
-    fmt = "%(levelname)s %(name)s: %(message)s"
-    if not os.environ.get("JOURNAL_STREAM"):
-        fmt = "%(asctime)s " + fmt
-    logging.basicConfig(
-        level=logging.DEBUG if debug else logging.INFO, format=fmt, stream=sys.stderr
-    )
+    """Under systemd (JOURNAL_STREAM) no timestamps (journald adds them) and `<N>` priorities."""
+    from pi_dashboard.service import log_formatter
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(log_formatter(sys.stderr))
+    logging.basicConfig(level=logging.DEBUG if debug else logging.INFO, handlers=[handler])
     for noisy in ("aiohttp.access", "engineio", "socketio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
@@ -94,6 +99,41 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--toml", action="store_true", help="print only the TOML block")
     scan.add_argument("--debug", action="store_true")
 
+    doctor = sub.add_parser(
+        "doctor", help="check this Pi for the configured sensors and print each fix"
+    )
+    doctor.add_argument(
+        "--config", "-c", metavar="FILE", help=f"the config to check (default: {SERVICE_CONFIG})"
+    )
+    doctor.add_argument(
+        "--mock", action="store_true", help="check the simulated Pi (of --config, else the demo)"
+    )
+    doctor.add_argument("--debug", action="store_true")
+
+    install = sub.add_parser(
+        "install-service", help="install, enable and start the systemd service (as root)"
+    )
+    install.add_argument(
+        "--config",
+        "-c",
+        metavar="FILE",
+        help=f"install this config as {SERVICE_CONFIG} (default: keep the one there, "
+        "else write one from `scan`)",
+    )
+    uninstall = sub.add_parser(
+        "uninstall-service", help="stop and remove the systemd service (as root)"
+    )
+    uninstall.add_argument(
+        "--purge",
+        action="store_true",
+        help="also remove the config, the history and the pi-dashboard user",
+    )
+    for parser in (install, uninstall):
+        parser.add_argument(
+            "--dry-run", action="store_true", help="print every file and command instead"
+        )
+        parser.add_argument("--debug", action="store_true")
+
     return p
 
 
@@ -111,6 +151,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_run(args)
         if args.command == "scan":
             return cmd_scan(args)
+        if args.command == "doctor":
+            return cmd_doctor(args)
+        if args.command == "install-service":
+            return cmd_install_service(args)
+        if args.command == "uninstall-service":
+            return cmd_uninstall_service(args)
         parser.error(f"unknown command {args.command}")
     except ConfigError as e:
         if debug:
@@ -153,6 +199,109 @@ def cmd_scan(args: argparse.Namespace) -> int:
     if block:
         print("\n# Paste into your config (pi-dashboard check-config validates it):\n")
         print(block)
+    return EXIT_OK
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from pi_dashboard import doctor
+    from pi_dashboard.app import demo_config, load, real_hardware
+    from pi_dashboard.config import Config
+    from pi_dashboard.polling import validate
+    from pi_dashboard.sensors.registry import TYPES
+
+    path = args.config or (SERVICE_CONFIG if Path(SERVICE_CONFIG).exists() else None)
+    config: Config | ConfigError | None = None
+    if path is not None or args.mock:
+        try:
+            config = load(path)
+            validate(config, TYPES)
+        except ConfigError as e:
+            config = e
+    source = path or ("<built-in demo config>" if args.mock else SERVICE_CONFIG)
+    if args.mock:
+        from pi_dashboard.sim.world import SimWorld
+
+        with contextlib.closing(SimWorld()) as world:
+            world.populate(config if isinstance(config, Config) else demo_config())
+            findings = doctor.diagnose(simulated_pi(world), config, source, TYPES)
+    else:
+        hardware, opener = real_hardware()
+        try:
+            findings = doctor.diagnose(doctor.Machine.this(hardware), config, source, TYPES)
+        finally:
+            opener.close()
+    print(doctor.report(findings))
+    return EXIT_FAILURE if any(f.level is doctor.Level.FAIL for f in findings) else EXIT_OK
+
+
+def simulated_pi(world: SimWorld) -> doctor.Machine:
+    """The simulated Pi as doctor sees it: device nodes for its buses and GPIO chip, the overlays
+    its sensors need in config.txt, a user in the i2c and gpio groups, gpiozero's MockFactory."""
+    from pi_dashboard import doctor
+
+    dev = world.root / "dev"
+    dev.mkdir(exist_ok=True)
+    for n in world.buses:
+        (dev / f"i2c-{n}").touch()
+    (dev / "gpiochip0").touch()
+    boot = world.root / "boot" / "firmware"
+    boot.mkdir(parents=True, exist_ok=True)
+    (boot / "config.txt").write_text("dtparam=i2c_arm=on\ndtoverlay=w1-gpio\n")
+    return doctor.Machine(
+        hardware=world.hardware(),
+        user="pi",
+        groups=frozenset({"pi", "i2c", "gpio"}),
+        has_module=lambda name: name == "lgpio",
+    )
+
+
+def cmd_install_service(args: argparse.Namespace) -> int:
+    from pi_dashboard import install
+
+    _need_root(args.dry_run, "install-service")
+    system = install.System.this(scan_toml=_scan_toml)
+    config = Path(args.config) if args.config else None
+    plan, _ = install.plan_install(system, config)
+    return _carry_out(plan, args.dry_run)
+
+
+def cmd_uninstall_service(args: argparse.Namespace) -> int:
+    from pi_dashboard import install
+
+    _need_root(args.dry_run, "uninstall-service")
+    system = install.System.this(scan_toml=str)
+    return _carry_out(install.plan_uninstall(system, purge=args.purge), args.dry_run)
+
+
+def _need_root(dry_run: bool, command: str) -> None:
+    if not dry_run and os.geteuid() != 0:
+        from pi_dashboard.install import InstallError, this_program
+
+        raise InstallError(
+            f"{command} changes the system: run it as root (sudo {this_program()} {command}), "
+            "or see what it would do with --dry-run"
+        )
+
+
+def _scan_toml() -> str:
+    from pi_dashboard.app import scan
+    from pi_dashboard.scan import to_toml
+
+    return to_toml(scan(mock=False))
+
+
+def _carry_out(plan: install.Plan, dry_run: bool) -> int:
+    from pi_dashboard import install
+
+    if dry_run:
+        print("# --dry-run: nothing is changed; a real run does this:")
+    for step in plan.steps:
+        text = install.describe(step)
+        print(text if dry_run else text.splitlines()[0])
+        if not dry_run:
+            install.apply(step)
+    for note in plan.notes:
+        print(note)
     return EXIT_OK
 
 
@@ -320,7 +469,10 @@ def _listen_error(e: OSError, host: str, port: int) -> str:
 def _display_url(host: str, port: int) -> str:
     if host in ("0.0.0.0", "::", ""):
         return f"http://{socket.gethostname()}:{port}/ (all interfaces)"
-    return f"http://{f'[{host}]' if ':' in host else host}:{port}/"
+    url = f"http://{f'[{host}]' if ':' in host else host}:{port}/"
+    if host.startswith("127.") or host in ("::1", "localhost"):
+        return f"{url} (this machine only; --host 0.0.0.0 shares it on the LAN)"
+    return url
 
 
 async def _serve(
@@ -330,9 +482,12 @@ async def _serve(
 
     from aiohttp import web
 
+    from pi_dashboard.service import Notifier, status_line
+
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     signals.attach(loop, stop.set)
+    notifier = Notifier.from_env()
     # Open websockets would hold aiohttp's shutdown for 60 s; browsers reconnect on their own,
     # so give in-flight requests half a second and close the rest (systemctl stop is quick).
     runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
@@ -344,9 +499,11 @@ async def _serve(
                 await site.start()
             port = socks[0].getsockname()[1]  # --port 0: tests read the port from this line
             log.info("pi-dashboard %s serving %s (%s)", __version__, _display_url(host, port), what)
+            notifier.ready(lambda: status_line(app))
             await stop.wait()
         log.info("shutting down")
     finally:
+        notifier.stopping()
         await _cleanup(runner)
         signals.detach(loop)
     return EXIT_OK

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.resources
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -11,7 +10,7 @@ from pathlib import Path
 import orjson
 from aiohttp import web
 
-from pi_dashboard import PROTOCOL_VERSION, __version__
+from pi_dashboard import PROTOCOL_VERSION, __version__, data_dir
 from pi_dashboard.model import Status
 from pi_dashboard.web.keys import CLIENTS, CONFIG, MOCK, STATE, STATIC_DIR
 
@@ -26,14 +25,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def static_dir() -> Path:
-    """The installed package's copy (wheel), else the checkout's top-level static/."""
-    try:
-        installed = Path(str(importlib.resources.files("pi_dashboard.static")))
-        if (installed / "index.html").is_file():
-            return installed
-    except (ModuleNotFoundError, TypeError):
-        pass
-    return Path(__file__).resolve().parents[2] / "static"
+    """The page: the installed package's copy (wheel), else the checkout's top-level static/."""
+    return data_dir("static")
 
 
 def json_response(data: object, status: int = 200) -> web.Response:

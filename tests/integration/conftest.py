@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Awaitable, Callable
 
 import pytest
@@ -25,3 +27,24 @@ def start_server(aiohttp_server, world: SimWorld, make_config) -> StartServer:
         return await aiohttp_server(app)
 
     return start
+
+
+Cli = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture
+def cli() -> Cli:
+    """`pi-dashboard ARGS...` as a user runs it: a subprocess, its exit code and output."""
+
+    def run(*args: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(  # type: ignore[call-overload]
+            [sys.executable, "-m", "pi_dashboard", *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            stdin=subprocess.DEVNULL,
+            check=False,
+            **kwargs,
+        )
+
+    return run

@@ -182,5 +182,38 @@ def test_run_serves_and_stops_on_sigterm(tmp_path: Path):
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 0, err
-    assert f"serving http://127.0.0.1:{port}/ (mock mode, 1 sensors)" in err
+    assert (
+        f"serving http://127.0.0.1:{port}/ (this machine only; --host 0.0.0.0 shares it on the "
+        "LAN) (mock mode, 1 sensors)" in err
+    )
     assert "Traceback" not in err
+
+
+def test_demo_binds_loopback_and_says_how_to_share_it():
+    """Without --config the demo runs on 127.0.0.1 (a user's config keeps its own host)."""
+    import select
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pi_dashboard", "run", "--port", "0"],
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        line = ""
+        while "serving" not in line:
+            left = deadline - time.monotonic()
+            assert left > 0, "no startup line"
+            if select.select([proc.stderr], [], [], left)[0]:
+                line = proc.stderr.readline()
+                assert line, "the daemon exited"
+        proc.terminate()
+        proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert "serving http://127.0.0.1:" in line
+    assert "(this machine only; --host 0.0.0.0 shares it on the LAN)" in line
+    assert "built-in demo config" in line

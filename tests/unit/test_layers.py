@@ -28,6 +28,9 @@ ALLOWED: dict[str, set[str]] = {
     "web": {"state", "history", "model", "config", "errors"},
     "scan": {"hw", "drivers", "sensors", "config", "model", "errors"},
     "demo": {"sensors", "config"},
+    "service": {"web", "state", "model", "config", "errors"},  # systemd, beside web
+    "doctor": {"hw", "sensors", "polling", "scan", "config", "model", "errors"},
+    "install": {"sensors", "polling", "config", "model", "errors"},
     "app": None,  # composition root: may import anything
     "cli": None,
     "__main__": None,
