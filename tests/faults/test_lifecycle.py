@@ -388,6 +388,49 @@ def test_a_failing_cleanup_is_logged_and_never_a_listen_error(world, caplog, res
     assert "listen" not in caplog.text
 
 
+def test_a_cleanup_that_hangs_is_cut_off_at_the_stop_deadline(world, caplog, restore_signals):
+    config = parse_config(tomllib.loads(SMALL), TYPES)
+    app = create_app(config, world=world)
+    signals = cli.Signals()
+
+    async def hangs_on_cleanup(_app: web.Application):
+        asyncio.get_running_loop().call_later(0.2, signals.handle)
+        yield
+        await asyncio.sleep(60)
+
+    app.cleanup_ctx.append(hangs_on_cleanup)
+    socks = cli.listen("127.0.0.1", 0)
+    try:
+        code = cli.run_loop(cli._serve(app, socks, "127.0.0.1", "test", signals))
+    finally:
+        for sock in socks:
+            sock.close()
+    assert signals.received is not None
+    took = time.monotonic() - signals.received
+    assert code == cli.EXIT_OK
+    assert cli.STOP_S <= took < cli.STOP_S + 0.4
+    assert "stopping took longer than 1.5 s" in caplog.text
+
+
+def test_a_thread_still_busy_at_exit_is_abandoned_at_the_deadline():
+    """Interpreter exit joins non-daemon threads (a ThreadPoolExecutor's, say) for ever."""
+    script = (
+        "import threading, time\n"
+        "from pi_dashboard import cli\n"
+        "threading.Thread(target=time.sleep, args=(60,), name='driver-call').start()\n"
+        "signals = cli.Signals()\n"
+        "signals.received = time.monotonic()\n"
+        "cli._exit_in_time(0, signals)\n"
+    )
+    t0 = time.monotonic()
+    r = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=10, check=False
+    )
+    assert r.returncode == 0, r.stderr
+    assert cli.EXIT_S - 0.1 < time.monotonic() - t0 < cli.EXIT_S + 1.0
+    assert "abandoning thread driver-call, still busy" in r.stderr
+
+
 def test_listen_binds_before_anything_starts():
     """The sockets exist before create_app: a client connecting early waits in the backlog."""
     (sock,) = cli.listen("127.0.0.1", 0)
