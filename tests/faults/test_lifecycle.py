@@ -18,7 +18,7 @@ import threading
 import time
 import tomllib
 import urllib.request
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -364,41 +364,18 @@ async def test_serve_stops_within_2_s_with_a_wedged_read(world, restore_signals)
     print(f"\nin-process stop with a wedged read: {took * 1000:.0f} ms")
 
 
-def test_a_failing_cleanup_is_logged_and_never_a_listen_error(world, caplog, restore_signals):
-    """A cleanup OSError (say, removing the simulated /sys tree) was once reported as
-    `error: cannot listen on ...: Directory not empty` with exit 1."""
-    config = parse_config(tomllib.loads(SMALL), TYPES)
-    app = create_app(config, world=world)
+def serve_until_stopped(world, cleanup: Callable[[], Awaitable[None]]) -> tuple[int, float]:
+    """The daemon's own loop runner and `_serve` on a small config, with one more cleanup step;
+    a stop is asked for 0.2 s after start. (exit code, seconds from the stop signal to return)"""
+    app = create_app(parse_config(tomllib.loads(SMALL), TYPES), world=world)
     signals = cli.Signals()
 
-    async def fails_on_cleanup(_app: web.Application):
+    async def extra(_app: web.Application) -> AsyncIterator[None]:
         asyncio.get_running_loop().call_later(0.2, signals.handle)
         yield
-        raise OSError(39, "Directory not empty")
+        await cleanup()
 
-    app.cleanup_ctx.append(fails_on_cleanup)
-    socks = cli.listen("127.0.0.1", 0)
-    try:
-        code = cli.run_loop(cli._serve(app, socks, "127.0.0.1", "test", signals))
-    finally:
-        for sock in socks:
-            sock.close()
-    assert code == cli.EXIT_OK
-    assert "while stopping: [Errno 39] Directory not empty" in caplog.text
-    assert "listen" not in caplog.text
-
-
-def test_a_cleanup_that_hangs_is_cut_off_at_the_stop_deadline(world, caplog, restore_signals):
-    config = parse_config(tomllib.loads(SMALL), TYPES)
-    app = create_app(config, world=world)
-    signals = cli.Signals()
-
-    async def hangs_on_cleanup(_app: web.Application):
-        asyncio.get_running_loop().call_later(0.2, signals.handle)
-        yield
-        await asyncio.sleep(60)
-
-    app.cleanup_ctx.append(hangs_on_cleanup)
+    app.cleanup_ctx.append(extra)
     socks = cli.listen("127.0.0.1", 0)
     try:
         code = cli.run_loop(cli._serve(app, socks, "127.0.0.1", "test", signals))
@@ -406,7 +383,24 @@ def test_a_cleanup_that_hangs_is_cut_off_at_the_stop_deadline(world, caplog, res
         for sock in socks:
             sock.close()
     assert signals.received is not None
-    took = time.monotonic() - signals.received
+    return code, time.monotonic() - signals.received
+
+
+def test_a_failing_cleanup_is_logged_and_never_a_listen_error(world, caplog, restore_signals):
+    """A cleanup OSError (say, removing the simulated /sys tree) was once reported as
+    `error: cannot listen on ...: Directory not empty` with exit 1."""
+
+    async def fails() -> None:
+        raise OSError(39, "Directory not empty")
+
+    code, _ = serve_until_stopped(world, fails)
+    assert code == cli.EXIT_OK
+    assert "while stopping: [Errno 39] Directory not empty" in caplog.text
+    assert "listen" not in caplog.text
+
+
+def test_a_cleanup_that_hangs_is_cut_off_at_the_stop_deadline(world, caplog, restore_signals):
+    code, took = serve_until_stopped(world, lambda: asyncio.sleep(60))
     assert code == cli.EXIT_OK
     assert cli.STOP_S <= took < cli.STOP_S + 0.4
     assert "stopping took longer than 1.5 s" in caplog.text
