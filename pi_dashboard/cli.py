@@ -326,8 +326,6 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise ConfigError(f"{args.port} is not a TCP port (0-65535)", field="--port")
         server = replace(server, port=args.port)
     config = replace(config, server=server)
-    if signals.received is not None:
-        return EXIT_OK
     try:
         socks = listen(server.host, server.port)
     except OSError as e:  # only a failure to bind is reported as one
@@ -338,8 +336,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         from pi_dashboard.app import create_app  # the web stack, once the port is ours
 
-        if signals.received is not None:
-            return EXIT_OK
         app = create_app(config, mock=mock)
         mode = "mock mode" if mock else "hardware"
         if args.config is None:
@@ -371,19 +367,23 @@ def listen(host: str, port: int) -> list[socket.socket]:
 class Signals:
     """SIGINT/SIGTERM: the first asks for a stop, a second one exits at once.
 
-    Python-level handlers until the event loop runs, the loop's own while it does (they wake it
-    through its self-pipe, which the bounded thread hand-off in polling never fills)."""
+    Until the event loop runs, a Python-level handler exits at once (SystemExit(0)); while it
+    runs, the loop's own handlers set the stop event (they wake it through its self-pipe, which
+    the bounded thread hand-off in polling never fills); after it, a signal is a second one."""
 
     def __init__(self) -> None:
         self.received: float | None = None
         """`time.monotonic()` of the first stop signal."""
         self._on_stop: Callable[[], None] | None = None
+        self._attached = False
+        """The event loop has run: from then on a stop goes through the cleanup."""
 
     def install(self) -> None:
         for sig in STOP_SIGNALS:
             signal.signal(sig, self._python_handler)
 
     def attach(self, loop: asyncio.AbstractEventLoop, on_stop: Callable[[], None]) -> None:
+        self._attached = True
         self._on_stop = on_stop
         for sig in STOP_SIGNALS:
             loop.add_signal_handler(sig, self.handle)
@@ -397,6 +397,11 @@ class Signals:
         self.install()
 
     def _python_handler(self, signum: int, frame: FrameType | None) -> None:
+        if self.received is None and not self._attached:
+            # Still starting (importing, reading the config): nothing runs that a stop must
+            # undo, so unwind now rather than at the next check, which may be a second away.
+            self.received = time.monotonic()
+            raise SystemExit(EXIT_OK)
         self.handle()
 
     def handle(self) -> None:
