@@ -86,6 +86,7 @@ def start(tmp_path: Path, name: str, text: str) -> Daemon:
             [sys.executable, "-m", "pi_dashboard", "run", "--mock", "--config", str(config),
              "--host", "127.0.0.1", "--port", str(port)],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
+            env={**os.environ, "TMPDIR": str(tmp_path)},
         )  # fmt: skip
     return Daemon(proc, port, log)
 

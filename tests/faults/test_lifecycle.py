@@ -8,6 +8,7 @@ threading.Event, like a driver call that never returns.
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import signal
 import socket
@@ -65,13 +66,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start(config: Path | None, port: int) -> subprocess.Popen[str]:
-    """`pi-dashboard run --mock` on loopback; `config` None runs the built-in demo config."""
+def start(config: Path | None, port: int, tmp: Path) -> subprocess.Popen[str]:
+    """`pi-dashboard run --mock` on loopback; `config` None runs the built-in demo config.
+    Its temporary files (the simulated /sys) go under `tmp`: a forced exit leaves them."""
     args = ["--config", str(config)] if config is not None else []
     return subprocess.Popen(
         [sys.executable, "-m", "pi_dashboard", "run", "--mock", *args,
          "--host", "127.0.0.1", "--port", str(port)],
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "TMPDIR": str(tmp)},
     )  # fmt: skip
 
 
@@ -139,7 +142,7 @@ def test_busy_port_exits_1_with_one_line_in_under_2_s_20_of_20(small: Path):
 
         def run(config: Path | None) -> tuple[int, float, list[str]]:
             t0 = time.monotonic()
-            proc = start(config, port)
+            proc = start(config, port, small.parent)
             _, err = proc.communicate(timeout=10)
             return proc.returncode, time.monotonic() - t0, err.strip().splitlines()
 
@@ -157,7 +160,7 @@ def test_sigterm_at_any_moment_of_start_exits_0_within_2_s_50_of_50(tmp_path: Pa
     def time_to_serve(config: Path | None) -> float:
         port = free_port()
         t0 = time.monotonic()
-        proc = start(config, port)
+        proc = start(config, port, small.parent)
         wait_until(lambda: serving(port))
         took = time.monotonic() - t0
         code, _ = stop(proc)
@@ -174,7 +177,7 @@ def test_sigterm_at_any_moment_of_start_exits_0_within_2_s_50_of_50(tmp_path: Pa
     def run(case: tuple[Path | None, float]) -> tuple[float, int, float, str]:
         config, fraction = case
         delay = fraction * span[config]
-        proc = start(config, free_port())
+        proc = start(config, free_port(), small.parent)
         t0 = time.monotonic()
         wait_until(lambda: handles_sigterm(proc.pid), limit=5)
         time.sleep(max(0.0, t0 + delay - time.monotonic()))
@@ -200,7 +203,7 @@ def test_sigterm_with_a_poll_stuck_for_30_s_and_a_stream_ignoring_sigterm(tmp_pa
     path = tmp_path / "stuck.toml"
     path.write_text(SMALL + STUCK_COMMANDS)
     port = free_port()
-    proc = start(path, port)
+    proc = start(path, port, tmp_path)
     wait_until(lambda: serving(port))
     wait_until(lambda: len(children(proc.pid)) == 2)  # `sleep 1000` and the stream's shell
     programs = children(proc.pid)
@@ -217,7 +220,7 @@ def test_a_second_signal_exits_at_once(tmp_path: Path):
     path = tmp_path / "stubborn.toml"
     path.write_text(SMALL + STUCK_COMMANDS)
     port = free_port()
-    proc = start(path, port)
+    proc = start(path, port, tmp_path)
     wait_until(lambda: serving(port))
     wait_until(lambda: len(children(proc.pid)) == 2)
     programs = children(proc.pid)
