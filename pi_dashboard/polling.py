@@ -5,6 +5,12 @@ their own try/except, a failure marks only that sensor `error` (logged once when
 "recovered" once when it ends), and the sensor is retried with backoff while the others keep going.
 A read that never returns is blamed on its own sensor only: the others on that bus say whose read
 holds it. Stopping is bounded whatever a sensor does (`stop()`); a stuck worker is abandoned.
+
+A wedged bus worker is not replaced by a fresh thread: the stuck one still holds the bus's file
+descriptor, and smbus2 sets the chip address on that descriptor (ioctl I2C_SLAVE) before each plain
+read, so two threads could interleave and one chip's bytes be read as another's (only `i2c_rdwr`
+carries the address in each message); and a hang inside the kernel's adapter would hold a second
+thread too. The other sensors of that bus report the block until the read returns.
 """
 
 from __future__ import annotations
