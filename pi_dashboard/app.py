@@ -6,13 +6,13 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Mapping
-from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from pi_dashboard.config import Config, load_config, parse_config
+from pi_dashboard.config import Config
+from pi_dashboard.demo import demo_config, load  # noqa: F401 - also imported from here
 from pi_dashboard.hw import Hardware
 from pi_dashboard.hw.gpio import default_factory
 from pi_dashboard.hw.i2c import I2CBusOpener
@@ -31,18 +31,6 @@ if TYPE_CHECKING:  # imported at run time only in mock mode
 log = logging.getLogger(__name__)
 
 SIM_TICK_S = 0.5
-
-
-def demo_config(types: Mapping[str, SensorType] = TYPES) -> Config:
-    """The built-in configuration `make run` uses when no config file is given."""
-    import tomllib
-
-    text = files("pi_dashboard").joinpath("demo.toml").read_text(encoding="utf-8")
-    return parse_config(tomllib.loads(text), types, source="<built-in demo config>")
-
-
-def load(path: str | Path | None, types: Mapping[str, SensorType] = TYPES) -> Config:
-    return demo_config(types) if path is None else load_config(path, types)
 
 
 def real_hardware() -> tuple[Hardware, I2CBusOpener]:
@@ -121,12 +109,18 @@ def create_app(
 
 
 async def _tick(world: SimWorld) -> None:
-    """Advance the simulated room off the event loop: it writes files, as the kernel would."""
+    """Advance the simulated room off the event loop: it writes files, as the kernel would.
+
+    Cancelled, it lets a tick in progress finish (briefly) so the tree is not removed under it."""
     loop = asyncio.get_running_loop()
     while True:
         await asyncio.sleep(SIM_TICK_S)
+        tick = loop.run_in_executor(None, world.tick, SIM_TICK_S)
         try:
-            await loop.run_in_executor(None, world.tick, SIM_TICK_S)
+            await asyncio.shield(tick)
+        except asyncio.CancelledError:
+            await asyncio.wait((tick,), timeout=SIM_TICK_S)
+            raise
         except Exception:
             log.exception("simulated world tick failed")
 

@@ -4,12 +4,16 @@ Exit codes: 0 ok, 1 runtime failure, 2 config error.
 
 Expected failures (bad config, port in use, no permission) print one line, never a traceback,
 unless `--debug` is given.
+
+`run` is bounded at both ends: the port is bound before anything starts (a busy port fails at
+once, with nothing to undo), SIGTERM/SIGINT stop it from its first line on, the stop takes at
+most STOP_S in the event loop and the process is gone EXIT_S after the signal whatever a thread
+is doing, and a second signal exits at once.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import errno
 import logging
@@ -17,14 +21,19 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import Sequence
+import threading
+import time
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING
 
 from pi_dashboard import __version__
 from pi_dashboard.errors import ConfigError, PiDashboardError
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # asyncio and aiohttp load after the signal handlers are in place
+    import asyncio
+
     from aiohttp import web
 
     from pi_dashboard import doctor, install
@@ -35,6 +44,13 @@ log = logging.getLogger("pi_dashboard")
 EXIT_OK, EXIT_FAILURE, EXIT_CONFIG = 0, 1, 2
 SERVICE_CONFIG = "/etc/pi-dashboard/config.toml"
 """Where `install-service` puts the config the service runs with."""
+STOP_S = 1.5
+"""The event loop's share of a stop: web, sensors and the rest of the cleanup together."""
+EXIT_S = 1.8
+"""From the stop signal to process exit at the latest: threads still running are abandoned."""
+LEFTOVER_S = 0.1
+"""Tasks still running after the stop get this long to end once cancelled."""
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def setup_logging(debug: bool) -> None:
@@ -158,7 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    from pi_dashboard.app import load
+    from pi_dashboard.demo import load
     from pi_dashboard.polling import validate
     from pi_dashboard.sensors.registry import TYPES
 
@@ -169,7 +185,8 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
-    from pi_dashboard.app import load, scan
+    from pi_dashboard.app import scan
+    from pi_dashboard.demo import load
     from pi_dashboard.scan import report, to_toml
 
     config = load(args.config) if args.config else None
@@ -289,12 +306,17 @@ def _carry_out(plan: install.Plan, dry_run: bool) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    signals = Signals()
+    signals.install()  # first: a SIGTERM while starting is a stop, not a kill
     setup_logging(args.debug)
     from dataclasses import replace
 
-    from pi_dashboard.app import create_app, load
+    from pi_dashboard.demo import load
+    from pi_dashboard.polling import validate
+    from pi_dashboard.sensors.registry import TYPES
 
     config = load(args.config)
+    validate(config, TYPES)  # every config error before the port is bound
     mock = args.mock or args.config is None
     server = config.server
     if args.host is not None:
@@ -304,18 +326,136 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise ConfigError(f"{args.port} is not a TCP port (0-65535)", field="--port")
         server = replace(server, port=args.port)
     config = replace(config, server=server)
-    app = create_app(config, mock=mock)
     try:
-        mode = "mock mode" if mock else "hardware"
-        if args.config is None:
-            mode = "mock mode, built-in demo config"
-        what = f"{mode}, {len(config.sensors)} sensors"
-        return asyncio.run(_serve(app, server.host, server.port, what))
-    except OSError as e:
+        socks = listen(server.host, server.port)
+    except OSError as e:  # only a failure to bind is reported as one
         if args.debug:
             raise
         print(f"error: {_listen_error(e, server.host, server.port)}", file=sys.stderr)
         return EXIT_FAILURE
+    try:
+        from pi_dashboard.app import create_app  # the web stack, once the port is ours
+
+        app = create_app(config, mock=mock)
+        mode = "mock mode" if mock else "hardware"
+        if args.config is None:
+            mode = "mock mode, built-in demo config"
+        what = f"{mode}, {len(config.sensors)} sensors"
+        code = run_loop(_serve(app, socks, server.host, what, signals))
+    finally:
+        for sock in socks:
+            sock.close()
+    _exit_in_time(code, signals)
+    return code
+
+
+def listen(host: str, port: int) -> list[socket.socket]:
+    """Listening sockets for every address `host` resolves to, as aiohttp's TCPSite would make
+    them, but before anything starts: the sensors start only once the port is ours."""
+    infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    socks: list[socket.socket] = []
+    try:
+        for family, _, _, _, address in dict.fromkeys(infos):
+            socks.append(socket.create_server(address, family=family))
+    except OSError:
+        for sock in socks:
+            sock.close()
+        raise
+    return socks
+
+
+class Signals:
+    """SIGINT/SIGTERM: the first asks for a stop, a second one exits at once.
+
+    Until the event loop runs, a Python-level handler exits at once (SystemExit(0)); while it
+    runs, the loop's own handlers set the stop event (they wake it through its self-pipe, which
+    the bounded thread hand-off in polling never fills); after it, a signal is a second one."""
+
+    def __init__(self) -> None:
+        self.received: float | None = None
+        """`time.monotonic()` of the first stop signal."""
+        self._on_stop: Callable[[], None] | None = None
+        self._attached = False
+        """The event loop has run: from then on a stop goes through the cleanup."""
+
+    def install(self) -> None:
+        for sig in STOP_SIGNALS:
+            signal.signal(sig, self._python_handler)
+
+    def attach(self, loop: asyncio.AbstractEventLoop, on_stop: Callable[[], None]) -> None:
+        self._attached = True
+        self._on_stop = on_stop
+        for sig in STOP_SIGNALS:
+            loop.add_signal_handler(sig, self.handle)
+        if self.received is not None:
+            on_stop()
+
+    def detach(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._on_stop = None
+        for sig in STOP_SIGNALS:
+            loop.remove_signal_handler(sig)
+        self.install()
+
+    def _python_handler(self, signum: int, frame: FrameType | None) -> None:
+        if self.received is None and not self._attached:
+            # Still starting (importing, reading the config): nothing runs that a stop must
+            # undo, so unwind now rather than at the next check, which may be a second away.
+            self.received = time.monotonic()
+            raise SystemExit(EXIT_OK)
+        self.handle()
+
+    def handle(self) -> None:
+        if self.received is not None:
+            force_exit("second stop signal: exiting at once")
+        self.received = time.monotonic()
+        if self._on_stop is not None:
+            self._on_stop()
+
+
+def force_exit(why: str, code: int = EXIT_FAILURE) -> None:
+    """Exit now, from any thread: programs that command sensors started are killed first."""
+    command = sys.modules.get("pi_dashboard.sensors.command")
+    if command is not None:
+        command.kill_all()
+    with contextlib.suppress(Exception):
+        os.write(2, f"pi-dashboard: {why}\n".encode())
+        sys.stdout.flush()
+        sys.stderr.flush()
+    os._exit(code)
+
+
+def run_loop(main: Coroutine[object, object, int]) -> int:
+    """asyncio.run without its unbounded waits: leftover tasks get LEFTOVER_S once cancelled,
+    and the default executor's threads are not joined (one may be stuck in a driver call)."""
+    import asyncio
+
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(main)
+    finally:
+        try:
+            tasks = asyncio.all_tasks(loop)
+            for task in tasks:
+                task.cancel()
+            if tasks:
+                loop.run_until_complete(asyncio.wait(tasks, timeout=LEFTOVER_S))
+            closing = loop.create_task(loop.shutdown_asyncgens())
+            loop.run_until_complete(asyncio.wait((closing,), timeout=LEFTOVER_S))
+        finally:
+            loop.close()  # shuts the default executor down without waiting for its threads
+
+
+def _exit_in_time(code: int, signals: Signals) -> None:
+    """Interpreter exit joins every non-daemon thread (executor workers too): give them until
+    EXIT_S after the signal, then leave without them."""
+    start = signals.received if signals.received is not None else time.monotonic()
+    deadline = start + EXIT_S
+    for t in threading.enumerate():
+        if t is threading.main_thread() or t.daemon:
+            continue
+        t.join(max(deadline - time.monotonic(), 0.0))
+        if t.is_alive():
+            force_exit(f"stopped; abandoning thread {t.name}, still busy", code)
 
 
 def _listen_error(e: OSError, host: str, port: int) -> str:
@@ -340,30 +480,52 @@ def _display_url(host: str, port: int) -> str:
     return url
 
 
-async def _serve(app: web.Application, host: str, port: int, what: str) -> int:
+async def _serve(
+    app: web.Application, socks: list[socket.socket], host: str, what: str, signals: Signals
+) -> int:
+    import asyncio
+
     from aiohttp import web
 
     from pi_dashboard.service import Notifier, status_line
 
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    signals.attach(loop, stop.set)
     notifier = Notifier.from_env()
     # Open websockets would hold aiohttp's shutdown for 60 s; browsers reconnect on their own,
-    # so give in-flight requests a second and close the rest (systemctl stop/restart is quick).
-    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
-    await runner.setup()
+    # so give in-flight requests half a second and close the rest (systemctl stop is quick).
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
     try:
-        site = web.TCPSite(runner, host, port, reuse_address=True)
-        await site.start()
-        if port == 0:  # tests ask for any free port and read it from this line
-            port = runner.addresses[0][1]
-        log.info("pi-dashboard %s serving %s (%s)", __version__, _display_url(host, port), what)
-        notifier.ready(lambda: status_line(app))
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        await stop.wait()
+        await runner.setup()  # starts the sensors: the port is already bound (cmd_run)
+        if not stop.is_set():
+            sites = [web.SockSite(runner, sock) for sock in socks]
+            for site in sites:
+                await site.start()
+            port = socks[0].getsockname()[1]  # --port 0: tests read the port from this line
+            log.info("pi-dashboard %s serving %s (%s)", __version__, _display_url(host, port), what)
+            notifier.ready(lambda: status_line(app))
+            await stop.wait()
         log.info("shutting down")
     finally:
         notifier.stopping()
-        await runner.cleanup()
+        await _cleanup(runner)
+        signals.detach(loop)
     return EXIT_OK
+
+
+async def _cleanup(runner: web.AppRunner) -> None:
+    """At most STOP_S. A failure here is logged: it never changes the exit code of a stop, nor
+    is it reported as anything else (a listen error, say)."""
+    import asyncio
+
+    try:
+        async with asyncio.timeout(STOP_S):
+            await runner.cleanup()
+    except TimeoutError:
+        log.warning("stopping took longer than %g s: leaving the rest undone", STOP_S)
+        command = sys.modules.get("pi_dashboard.sensors.command")
+        if command is not None:
+            command.kill_all()
+    except Exception as e:
+        log.warning("while stopping: %s", e, exc_info=log.isEnabledFor(logging.DEBUG))

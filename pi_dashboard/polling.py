@@ -3,17 +3,23 @@
 Isolation in the spirit of Home Assistant's setup guards: each sensor's setup and read run inside
 their own try/except, a failure marks only that sensor `error` (logged once when it starts, and
 "recovered" once when it ends), and the sensor is retried with backoff while the others keep going.
+A read that never returns is blamed on its own sensor only: the others on that bus say whose read
+holds it. Stopping is bounded whatever a sensor does (`stop()`); a stuck worker is abandoned.
+
+A wedged bus worker is not replaced by a fresh thread: the stuck one still holds the bus's file
+descriptor, and smbus2 sets the chip address on that descriptor (ioctl I2C_SLAVE) before each plain
+read, so two threads could interleave and one chip's bytes be read as another's (only `i2c_rdwr`
+carries the address in each message); and a hang inside the kernel's adapter would hold a second
+thread too. The other sensors of that bus report the block until the read returns.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import NoReturn
@@ -23,12 +29,17 @@ from pi_dashboard.errors import ConfigError, SensorError
 from pi_dashboard.filters import Pipeline, build_filter, canonical_unit, unit_converter
 from pi_dashboard.hw import Hardware
 from pi_dashboard.model import ChannelMeta, Value
-from pi_dashboard.sensors.base import Sensor, SensorType
+from pi_dashboard.sensors.base import Push, Sensor, SensorType
 from pi_dashboard.state import State
+from pi_dashboard.threads import Handoff, Job, Worker
 
 log = logging.getLogger(__name__)
 
 PHASE_WINDOW_S = 1.0
+STOP_TASKS_S = 0.2
+"""`stop()`: how long the poll tasks get to end once cancelled (they only ever await)."""
+STOP_CLOSE_S = 1.0
+"""`stop()`: how long sensors' `close()` get in their workers before they are abandoned."""
 
 
 # --- building sensors from config ------------------------------------------------------------
@@ -123,7 +134,8 @@ class Polled:
     failures: int = 0
     ready: bool = False
     watching: bool = False
-    inflight: asyncio.Future[Mapping[str, Value]] | None = None
+    inflight: Job | None = None
+    """Its last call in the worker; while it runs, the next tick is skipped (never queued)."""
     reads: int = 0
 
     def adopt_channels(self) -> None:
@@ -152,9 +164,10 @@ class Poller:
         self.hardware = hardware
         self.max_backoff = max_backoff
         self._clock = clock
-        self._executors: dict[str, ThreadPoolExecutor] = {}
+        self._workers: dict[str, Worker] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._handoff: Handoff | None = None
         self.polled: dict[str, Polled] = {}
         for p in build(config, types, hardware):
             self.polled[p.cfg.id] = p
@@ -166,14 +179,15 @@ class Poller:
                 channels=[display_meta(m, p.cfg) for m in p.sensor.channels],
             )
 
-    def _executor(self, key: str) -> ThreadPoolExecutor:
-        ex = self._executors.get(key)
-        if ex is None:
-            ex = self._executors[key] = ThreadPoolExecutor(1, thread_name_prefix=f"bus-{key}")
-        return ex
+    def _worker(self, key: str) -> Worker:
+        w = self._workers.get(key)
+        if w is None:
+            w = self._workers[key] = Worker(key)
+        return w
 
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
+        self._handoff = Handoff(self._loop, self._deliver)
         by_interval: dict[float, list[Polled]] = {}
         for p in self.polled.values():
             by_interval.setdefault(p.cfg.interval, []).append(p)
@@ -188,28 +202,93 @@ class Poller:
                 )
 
     async def stop(self) -> None:
-        for t in self._tasks:
-            t.cancel()
-        for t in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await t
-        self._tasks.clear()
-        loop = asyncio.get_running_loop()
-        for p in self.polled.values():
-            try:
-                await self._call(loop, p, p.sensor.close)
-            except Exception as e:  # closing must never keep the daemon from exiting
-                log.warning("closing %s failed: %s", p.cfg.id, e)
-        for ex in self._executors.values():
-            ex.shutdown(wait=False, cancel_futures=True)
-        self._executors.clear()
+        """At most STOP_TASKS_S + STOP_CLOSE_S, whatever the sensors do.
 
-    async def _call(
-        self, loop: asyncio.AbstractEventLoop, p: Polled, fn: Callable[[], object]
-    ) -> object:
+        Never awaits a task or a thread without a bound: a read that never returns keeps its
+        worker (a daemon thread, abandoned), and the sensors queued behind it are not closed."""
+        tasks, self._tasks = self._tasks, []
+        for t in tasks:
+            t.cancel()
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=STOP_TASKS_S)
+            for t in pending:
+                log.warning("%s did not end when cancelled; abandoned", t.get_name())
+        for p in self.polled.values():  # a read still running: make it return (kill its program)
+            if p.inflight is not None and not p.inflight.future.done():
+                _guard(p, "interrupt", p.sensor.interrupt)
+        closing: dict[asyncio.Future[object], Polled] = {}
+        for p in self.polled.values():
+            if p.sensor.worker == "":
+                _guard(p, "close", p.sensor.close)
+                continue
+            worker = self._workers.get(p.sensor.worker)
+            if worker is None:  # nothing ever ran there: nothing to close
+                continue
+            stuck = self._stuck(worker)
+            if stuck is not None:
+                log.warning("sensor %s not closed: %s", p.cfg.id, stuck)
+                continue
+            closing[worker.submit(p.cfg.id, "close", p.sensor.close).future] = p
+        for worker in self._workers.values():
+            worker.close()
+        self._workers.clear()
+        if closing:
+            done, pending = await asyncio.wait(closing, timeout=STOP_CLOSE_S)
+            for f in done:
+                if f.exception() is not None:  # closing must never keep the daemon from exiting
+                    log.warning("closing %s failed: %s", closing[f].cfg.id, f.exception())
+            for f in pending:
+                p = closing[f]
+                _guard(p, "interrupt", p.sensor.interrupt)
+                log.warning(
+                    "sensor %s: close() did not return within %g s; abandoned",
+                    p.cfg.id,
+                    STOP_CLOSE_S,
+                )
+        if self._handoff is not None:
+            self._handoff.close()
+
+    def _stuck(self, worker: Worker) -> str | None:
+        """Why `worker` will not get to a new job: a call past its owner's timeout, else None."""
+        job = worker.current
+        if job is None or job.started is None:
+            return None
+        owner = self.polled.get(job.owner)
+        held = time.monotonic() - job.started
+        if owner is None or held <= owner.cfg.read_timeout:
+            return None
+        return f"{worker.name} is held by sensor {job.owner}, whose {job.what} has not returned"
+
+    async def _call(self, p: Polled, what: str, fn: Callable[[], object]) -> object:
+        """Run `fn` in the sensor's worker, under its timeout counted from when `fn` starts.
+
+        A call still queued when the timeout passes is taken off the queue, and the error names
+        the sensor whose call holds the worker: on a wedged bus only the wedged chip is blamed."""
         if p.sensor.worker == "":
             return fn()
-        return await loop.run_in_executor(self._executor(p.sensor.worker), fn)
+        worker = self._worker(p.sensor.worker)
+        job = p.inflight = worker.submit(p.cfg.id, what, fn)
+        timeout = p.cfg.read_timeout
+        try:
+            await asyncio.wait((job.future,), timeout=timeout)
+            if not job.future.done() and worker.cancel(job):
+                holder = worker.current
+                if holder is None or holder.owner == p.cfg.id:
+                    raise TimeoutError
+                raise BusBlocked(
+                    f"blocked behind sensor {holder.owner} ({worker.name}): "
+                    f"its {holder.what} has not returned"
+                )
+            if not job.future.done() and job.started is not None:
+                left = job.started + timeout - time.monotonic()
+                if left > 0:
+                    await asyncio.wait((job.future,), timeout=left)
+        except asyncio.CancelledError:
+            worker.cancel(job)
+            raise
+        if not job.future.done():
+            raise TimeoutError
+        return job.future.result()
 
     async def _run(self, p: Polled, phase: float) -> None:
         loop = asyncio.get_running_loop()
@@ -220,6 +299,7 @@ class Poller:
             if delay > 0:
                 await asyncio.sleep(delay)
             ok = await self._poll_once(loop, p)
+            self.state.set_dropped(p.cfg.id, self._dropped(p))
             if ok:
                 due += interval
                 now = loop.time()
@@ -236,24 +316,22 @@ class Poller:
 
     async def _poll_once(self, loop: asyncio.AbstractEventLoop, p: Polled) -> bool:
         sid = p.cfg.id
-        if p.inflight is not None and not p.inflight.done():
-            return True  # the previous read is still stuck in the bus thread: skip this tick
+        if p.inflight is not None and not p.inflight.future.done():
+            return True  # its previous call is still stuck in the worker: skip this tick
         try:
+            # No asyncio.wait_for here: on 3.11 it can swallow a cancellation when the awaited
+            # call finishes in the same loop turn, and the poll task then never ends.
             if not p.ready:
-                await asyncio.wait_for(self._call(loop, p, p.sensor.setup), p.cfg.read_timeout)
+                await self._call(p, "setup", p.sensor.setup)
                 p.ready = True
                 p.adopt_channels()
                 self.state.set_channels(sid, [display_meta(m, p.cfg) for m in p.sensor.channels])
                 if not p.watching:
-                    p.sensor.watch(self._pusher(loop, p))
+                    p.sensor.watch(self._pusher(p))
                     p.watching = True
             ts = self._clock()
-            if p.sensor.worker == "":
-                raw = p.sensor.read()
-            else:
-                p.inflight = loop.run_in_executor(self._executor(p.sensor.worker), p.sensor.read)
-                raw = await asyncio.wait_for(asyncio.shield(p.inflight), p.cfg.read_timeout)
-            values = self._process(p, raw, loop.time())
+            raw = await self._call(p, "read", p.sensor.read)
+            values = self._process(p, raw, loop.time())  # type: ignore[arg-type]
         except asyncio.CancelledError:
             raise
         except TimeoutError:
@@ -300,25 +378,44 @@ class Poller:
             pipe.gate.reset()
         self.state.publish_error(p.cfg.id, self._clock(), message)
 
-    def _pusher(
-        self, loop: asyncio.AbstractEventLoop, p: Polled
-    ) -> Callable[[Mapping[str, Value]], None]:
-        """Edges arrive on gpiozero's threads; hop onto the loop before touching State."""
-
-        def on_loop(raw: Mapping[str, Value], ts: float) -> None:
-            if p.cfg.id not in self.state.sensors:
-                return
-            try:
-                values = self._process(p, raw, loop.time())
-            except SensorError as e:
-                self._fail(p, str(e))
-                return
-            self.state.publish_values(p.cfg.id, ts, values)
+    def _pusher(self, p: Polled) -> Push:
+        """Edges and stream lines arrive on other threads: through the bounded hand-off."""
+        handoff, sid, clock = self._handoff, p.cfg.id, self._clock
+        assert handoff is not None
 
         def push(raw: Mapping[str, Value]) -> None:
-            loop.call_soon_threadsafe(on_loop, dict(raw), self._clock())
+            handoff.put(sid, raw, clock())
 
         return push
+
+    def _deliver(self, sid: str, raw: Mapping[str, Value], ts: float) -> None:
+        """On the loop: values a thread pushed (merged per channel if they came faster)."""
+        p = self.polled.get(sid)
+        if p is None or sid not in self.state.sensors or self._loop is None:
+            return
+        try:
+            values = self._process(p, raw, self._loop.time())
+        except SensorError as e:
+            self._fail(p, str(e))
+            return
+        self.state.publish_values(sid, ts, values)
+        self.state.set_dropped(sid, self._dropped(p))
+
+    def _dropped(self, p: Polled) -> int:
+        merged = self._handoff.merged.get(p.cfg.id, 0) if self._handoff is not None else 0
+        return p.sensor.dropped + merged
+
+
+class BusBlocked(SensorError):
+    """This sensor's call never started: another sensor's call holds the worker."""
+
+
+def _guard(p: Polled, what: str, fn: Callable[[], object]) -> None:
+    """Stopping: a sensor's hook failing must not keep the daemon from exiting."""
+    try:
+        fn()
+    except Exception as e:
+        log.warning("sensor %s: %s failed: %s", p.cfg.id, what, e)
 
 
 def _describe(e: BaseException) -> str:

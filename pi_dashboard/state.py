@@ -37,6 +37,8 @@ class SensorState:
     ts: float | None = None
     """When the hardware was last read successfully (epoch s)."""
     error_since: float | None = None
+    dropped: int = 0
+    """Readings that came faster than the sensor may publish them, discarded since start."""
 
     def to_json(self) -> dict[str, object]:
         out: dict[str, object] = {
@@ -46,6 +48,7 @@ class SensorState:
             "interval": self.interval,
             "status": self.status.value,
             "ts": self.ts,
+            "dropped": self.dropped,
             "channels": [
                 {**c.meta.to_json(), "value": c.value, "ts": c.ts, "status": self.status.value}
                 for c in self.channels.values()
@@ -76,6 +79,10 @@ class State:
         s.channels = {c.id: s.channels.get(c.id) or ChannelState(meta=c) for c in channels}
         for c in channels:
             s.channels[c.id].meta = c
+
+    def set_dropped(self, sensor: str, count: int) -> None:
+        """Diagnostics only: no `reading` is sent for it (it shows in snapshots and the API)."""
+        self.sensors[sensor].dropped = count
 
     def subscribe(self, fn: Subscriber) -> Callable[[], None]:
         self._subscribers.append(fn)

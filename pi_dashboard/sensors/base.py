@@ -52,6 +52,14 @@ class Sensor(ABC):
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release pins, buses, child processes. Called once, from the worker."""
 
+    def interrupt(self) -> None:  # noqa: B027 - optional hook
+        """The daemon is stopping and `read` or `close` has not returned: make it return now
+        (kill the program it waits for). Called from the event loop thread: must not block."""
+
+    dropped: int = 0
+    """Readings this sensor discarded because they came faster than its rate limit (stream
+    lines over `max_rate`); shown per sensor in the REST API."""
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SensorType:

@@ -12,26 +12,33 @@ per-channel processing tables every sensor has.
 Every child runs in a session (process group) of its own, and is stopped by signalling the whole
 group, so a shell's children go with it: SIGKILL on a poll timeout, SIGTERM then SIGKILL after a
 grace period on close(). A group is only signalled while its leader is unreaped, so the group id
-cannot have been reused. Mock mode runs commands for real: they are not hardware.
+cannot have been reused. What leaves the group (`setsid`, a double fork) is found by the variable
+`PI_DASHBOARD_SENSOR` every child gets in its environment, as Jenkins' process tree killer finds a
+build's leftovers, and killed when the run ends. Mock mode runs commands for real: they are not
+hardware.
+
+Program output is untrusted: it reaches the log and the page only through `printable()`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import logging
 import math
 import os
+import re
 import select
 import selectors
 import signal
 import subprocess
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Literal
+from typing import Literal
 
 from pi_dashboard.config import ID_RE, SensorConfig
 from pi_dashboard.errors import FieldError, SensorError
@@ -41,8 +48,12 @@ from pi_dashboard.sensors.base import Push, Sensor, SensorType
 
 log = logging.getLogger(__name__)
 
-GRACE_S = 2.0
-"""How long a child has between SIGTERM and SIGKILL when the sensor closes."""
+GRACE_S = 0.5
+"""How long a child has between SIGTERM and SIGKILL when the sensor closes (the whole daemon
+stops within 2 s)."""
+EXIT_DRAIN_S = 0.2
+"""After the program exits, how long its last output may take to arrive: a background job that
+still holds stdout (`cmd &`) must not keep the read open until the timeout."""
 RESTART_DELAYS_S = (1.0, 60.0)
 """Stream mode: first and largest pause before restarting a child that died (doubling between)."""
 STABLE_S = 60.0
@@ -51,6 +62,9 @@ FIRST_LINE_WAIT_S = 2.0
 """Stream mode: how long a read waits for a new child's first line before reporting none yet."""
 STDERR_TAIL = 4096
 MAX_OUTPUT_LIMIT = 16 * 1024 * 1024
+MAX_RATE_LIMIT = 1000.0
+COOKIE = "PI_DASHBOARD_SENSOR"
+"""Environment variable marking every process a command sensor started, and what those start."""
 
 _BINARY_CLASSES = {"motion", "door", "window", "garage_door", "opening", "occupancy",
                    "presence", "vibration", "problem", "power_binary"}  # fmt: skip
@@ -102,6 +116,8 @@ class CommandOptions:
     """The channels; without any, one channel `value`."""
     max_output: int = 65536
     """Bytes of stdout per reading (per line in stream mode); more is an error."""
+    max_rate: float = 10.0
+    """Stream mode: lines per second taken (bursts up to that many); more are dropped, counted."""
     env: Mapping[str, str] = field(default_factory=dict)
     """Added to (or overriding) the daemon's environment."""
     cwd: str | None = None
@@ -115,6 +131,8 @@ class CommandOptions:
             raise FieldError("shell", "must not be empty")
         if not 1 <= self.max_output <= MAX_OUTPUT_LIMIT:
             raise FieldError("max_output", f"must be 1 to {MAX_OUTPUT_LIMIT} bytes")
+        if not 0 < self.max_rate <= MAX_RATE_LIMIT:
+            raise FieldError("max_rate", f"must be > 0 and <= {MAX_RATE_LIMIT:g} lines per second")
         seen: set[str] = set()
         for i, out in enumerate(self.outputs):
             if out.id in seen:
@@ -128,7 +146,7 @@ class CommandOptions:
         return ["/bin/sh", "-c", self.shell]
 
     def label(self) -> str:
-        return f'"{Path(self.command[0]).name}"' if self.command else "shell command"
+        return f'"{printable(Path(self.command[0]).name)}"' if self.command else "shell command"
 
     def declared(self) -> tuple[OutputOptions, ...]:
         return self.outputs or (DEFAULT_OUTPUT,)
@@ -136,10 +154,21 @@ class CommandOptions:
 
 # --- one reading from text ------------------------------------------------------------------
 
+_ESCAPES = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-_])")
+"""ANSI/VT escape sequences: CSI (colours, cursor moves), OSC (window titles), two-byte ones."""
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
+"""Other control characters, and the invisible and bidi ones that make text lie about itself."""
+
+
+def printable(text: str, limit: int = 200) -> str:
+    """Program output as one safe line for the log and the page: escape sequences (which a
+    terminal showing the journal would obey) removed, other control characters as U+FFFD."""
+    text = " ".join(_UNSAFE.sub("\ufffd", _ESCAPES.sub("", text)).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
 
 def _snippet(text: str) -> str:
-    text = text.strip()
-    return repr(text if len(text) <= 60 else text[:57] + "...")
+    return repr(printable(text, 60))
 
 
 def _number(value: object) -> float | None:
@@ -172,51 +201,80 @@ def parse_reading(text: str, outputs: tuple[OutputOptions, ...], label: str) -> 
     out: dict[str, Value] = {}
     for key, item in value.items():
         if key not in ids:
+            key = printable(str(key), 40)
             raise SensorError(f'{label} printed unknown key "{key}" (declared: {", ".join(ids)})')
         if item is None:
             continue
         number = _number(item)
         if number is None:
-            raise SensorError(f'{label} printed a non-number for "{key}": {_snippet(str(item))}')
+            raise SensorError(
+                f'{label} printed a non-number for "{printable(key, 40)}": {_snippet(str(item))}'
+            )
         out[key] = number
     return out
 
 
 # --- child processes ------------------------------------------------------------------------
 
+_serial = itertools.count(1)
+_live_lock = threading.Lock()
+_live: set[subprocess.Popen[bytes]] = set()
+"""Every child not yet reaped, for `kill_all()`."""
 
-def _spawn(options: CommandOptions) -> subprocess.Popen[bytes]:
+
+def _spawn(options: CommandOptions, cookie: str) -> subprocess.Popen[bytes]:
     """Start the program in a session of its own (its pid is the group id); raise SensorError."""
-    env = {**os.environ, **options.env} if options.env else None
+    env = {**os.environ, **options.env, COOKIE: cookie}
     try:
-        return subprocess.Popen(
+        proc = subprocess.Popen(
             options.argv(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, env=env, cwd=options.cwd, start_new_session=True,
         )  # fmt: skip
     except OSError as e:
         where = f": {e.filename}" if e.filename else ""
         raise SensorError(f"cannot start {options.label()}: {e.strerror}{where}") from None
+    with _live_lock:
+        _live.add(proc)
+    return proc
 
 
 def _signal_group(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
     """Signal the child's whole process group, while its leader is unreaped (pid still ours)."""
     if proc.returncode is not None:
         return
-    with contextlib.suppress(ProcessLookupError):
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, sig)
 
 
-def _wait_exited(proc: subprocess.Popen[bytes], timeout: float) -> bool:
-    """Wait up to `timeout` s for the child to exit, without reaping it (a pidfd on Linux)."""
+def _exited(proc: subprocess.Popen[bytes]) -> bool:
+    """Has the child exited? Without reaping it, so its group may still be signalled."""
     if proc.returncode is not None:
         return True
     try:
-        fd = os.pidfd_open(proc.pid)
-    except (AttributeError, OSError):  # not Linux >= 5.3: reaping here is the best we can do
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            return False
+        return os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+    except ChildProcessError:
+        return True
+
+
+def _pidfd(proc: subprocess.Popen[bytes]) -> int | None:
+    """A descriptor that becomes readable when the child exits (Linux >= 5.3), else None."""
+    try:
+        return os.pidfd_open(proc.pid)
+    except (AttributeError, OSError):
+        return None
+
+
+def _wait_exited(proc: subprocess.Popen[bytes], timeout: float) -> bool:
+    """Wait up to `timeout` s for the child to exit, without reaping it."""
+    if proc.returncode is not None:
+        return True
+    fd = _pidfd(proc)
+    if fd is None:  # no pidfd: poll
+        deadline = time.monotonic() + timeout
+        while not _exited(proc):
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.02)
         return True
     try:
         ready, _, _ = select.select([fd], [], [], max(timeout, 0.0))
@@ -225,13 +283,19 @@ def _wait_exited(proc: subprocess.Popen[bytes], timeout: float) -> bool:
         os.close(fd)
 
 
+def _reap(proc: subprocess.Popen[bytes]) -> None:
+    proc.wait()
+    with _live_lock:
+        _live.discard(proc)
+
+
 def _stop(proc: subprocess.Popen[bytes], grace: float) -> None:
     """SIGTERM to the group, SIGKILL to whatever is left of it after `grace` s, then reap."""
     if proc.returncode is None:
         _signal_group(proc, signal.SIGTERM)
         _wait_exited(proc, grace)
         _signal_group(proc, signal.SIGKILL)  # the leader if it ignored SIGTERM, and stragglers
-    proc.wait()
+    _reap(proc)
 
 
 def _close_pipes(proc: subprocess.Popen[bytes]) -> None:
@@ -241,9 +305,103 @@ def _close_pipes(proc: subprocess.Popen[bytes]) -> None:
             pipe.close()
 
 
+def _kill_marked(value: str, *, prefix: bool = False) -> int:
+    """SIGKILL every process whose environment has COOKIE=`value` (or starts with it): what left
+    its process group. A pidfd pins each one before the check, so a reused pid is never hit."""
+    needle = f"\0{COOKIE}={value}".encode() + (b"" if prefix else b"\0")
+    try:
+        names = os.listdir("/proc")
+    except OSError:  # no procfs (not Linux): nothing to find this way
+        return 0
+    killed = 0
+    for name in names:
+        if not name.isdigit() or int(name) == os.getpid():
+            continue
+        if not _marked(name, needle):
+            continue
+        try:
+            fd = os.pidfd_open(int(name))
+        except (AttributeError, OSError):
+            fd = None
+        try:
+            if not _marked(name, needle):  # the process the pidfd holds is the marked one
+                continue
+            if fd is None:
+                os.kill(int(name), signal.SIGKILL)
+            else:
+                signal.pidfd_send_signal(fd, signal.SIGKILL)
+            killed += 1
+        except OSError:
+            continue
+        finally:
+            if fd is not None:
+                os.close(fd)
+    return killed
+
+
+def _marked(pid: str, needle: bytes) -> bool:
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            return needle in b"\0" + f.read()
+    except OSError:  # gone, or another user's
+        return False
+
+
+def kill_all() -> None:
+    """Last resort when the daemon must exit at once: SIGKILL every program a command sensor of
+    this process started, and whatever they left running. Safe to call from any thread."""
+    with _live_lock:
+        procs = list(_live)
+    for proc in procs:
+        _signal_group(proc, signal.SIGKILL)
+    _kill_marked(f"{os.getpid()}/", prefix=True)
+
+
+def _output(proc: subprocess.Popen[bytes], deadline: float) -> Iterator[tuple[str, bytes]]:
+    """("out" | "err", bytes) as the program writes them, until both pipes close or the program
+    has exited EXIT_DRAIN_S ago (an inheritor may hold stdout); TimeoutError at `deadline`."""
+    assert proc.stdout is not None
+    assert proc.stderr is not None
+    exit_fd = _pidfd(proc)
+    pipes = 2
+    end = deadline
+    exited = False
+    with selectors.DefaultSelector() as sel:
+        sel.register(proc.stdout, selectors.EVENT_READ, "out")
+        sel.register(proc.stderr, selectors.EVENT_READ, "err")
+        if exit_fd is not None:
+            sel.register(exit_fd, selectors.EVENT_READ, "exit")
+        try:
+            while pipes:
+                now = time.monotonic()
+                if not exited and exit_fd is None and _exited(proc):
+                    exited, end = True, min(end, now + EXIT_DRAIN_S)
+                if now >= end:
+                    if exited:
+                        return
+                    raise TimeoutError
+                wait = None if end == math.inf else end - now
+                if exit_fd is None and not exited:
+                    wait = 0.05 if wait is None else min(wait, 0.05)
+                for key, _ in sel.select(wait):
+                    if key.data == "exit":
+                        sel.unregister(key.fileobj)
+                        exited, end = True, min(end, time.monotonic() + EXIT_DRAIN_S)
+                        continue
+                    chunk = os.read(key.fd, 65536)
+                    if not chunk:
+                        sel.unregister(key.fileobj)
+                        pipes -= 1
+                        continue
+                    yield key.data, chunk
+        finally:
+            if exit_fd is not None:
+                os.close(exit_fd)
+
+
 def _exit_message(label: str, code: int, stderr: bytes) -> str:
     lines = [ln.strip() for ln in stderr.decode(errors="replace").splitlines() if ln.strip()]
-    tail = f": {lines[-1][:200]}" if lines else ""
+    tail = f": {printable(lines[-1])}" if lines else ""
     if code < 0:
         try:
             name = signal.Signals(-code).name
@@ -258,20 +416,32 @@ class _Tail:
 
     def __init__(self) -> None:
         self.data = b""
-        self.lock = threading.Lock()
 
     def add(self, chunk: bytes) -> None:
-        with self.lock:
-            self.data = (self.data + chunk)[-STDERR_TAIL:]
-
-    def get(self) -> bytes:
-        with self.lock:
-            return self.data
+        self.data = (self.data + chunk)[-STDERR_TAIL:]
 
 
-def _drain(pipe: IO[bytes], tail: _Tail) -> None:
-    for chunk in iter(lambda: pipe.read1(4096), b""):  # type: ignore[attr-defined]
-        tail.add(chunk)
+class _Rate:
+    """Token bucket: `rate` lines per second, bursts of up to max(rate, 1)."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self.burst = max(rate, 1.0)
+        self.tokens = self.burst
+        self.t = time.monotonic()
+
+    def take(self, n: int) -> int:
+        """How many of `n` lines may be taken now."""
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.t) * self.rate)
+        self.t = now
+        k = min(n, int(self.tokens))
+        self.tokens -= k
+        return k
+
+    def wait(self) -> float:
+        """Seconds until the next line may be taken."""
+        return max(0.0, (1.0 - self.tokens) / self.rate)
 
 
 # --- the sensor -----------------------------------------------------------------------------
@@ -290,11 +460,21 @@ class CommandSensor(Sensor):
         """Stream mode (first, largest); tests shorten them."""
         self.pid: int | None = None
         """The child running now (stream) or last started (poll)."""
+        self.cookie = f"{os.getpid()}/{next(_serial)}/{config.id}"
+        """COOKIE's value in this sensor's children: what they leave behind carries it too."""
         self._stream: _Stream | None = None
+        self._lock = threading.Lock()
+        self._running: subprocess.Popen[bytes] | None = None
+        """The poll child, while a read waits for it (for `interrupt()`)."""
+        self._swept = 0
 
     @property
     def channels(self) -> tuple[ChannelMeta, ...]:
         return tuple(o.meta() for o in self.outputs)
+
+    @property
+    def dropped(self) -> int:  # type: ignore[override]
+        return self._stream.dropped if self._stream is not None else 0
 
     @property
     def run_timeout(self) -> float:
@@ -322,49 +502,68 @@ class CommandSensor(Sensor):
     def close(self) -> None:
         if self._stream is not None:
             self._stream.close()
+        self.sweep()
+
+    def interrupt(self) -> None:
+        with self._lock:
+            if self._running is not None:
+                _signal_group(self._running, signal.SIGKILL)
+        if self._stream is not None:
+            self._stream.interrupt()
+
+    def sweep(self) -> None:
+        """Kill what this sensor's programs left running outside their process group."""
+        n = _kill_marked(self.cookie)
+        if n:
+            self._swept += n
+            level = logging.WARNING if self._swept == n else logging.DEBUG
+            log.log(
+                level,
+                "sensor %s: killed %d process(es) %s left running outside its process group",
+                self.config.id,
+                n,
+                self.label,
+            )
 
     def _run_once(self) -> str:
         """Run the program to completion within `run_timeout`; its stdout, or SensorError."""
         limit, timeout = self.options.max_output, self.run_timeout
         deadline = time.monotonic() + timeout
-        proc = _spawn(self.options)
+        proc = _spawn(self.options, self.cookie)
         self.pid = proc.pid
+        with self._lock:
+            self._running = proc
         out, err = bytearray(), _Tail()
         try:
-            with selectors.DefaultSelector() as sel:
-                assert proc.stdout is not None
-                assert proc.stderr is not None
-                sel.register(proc.stdout, selectors.EVENT_READ, "out")
-                sel.register(proc.stderr, selectors.EVENT_READ, "err")
-                while sel.get_map():
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0:
-                        raise SensorError(f"{self.label} timed out after {timeout:g} s (killed)")
-                    for key, _ in sel.select(remaining):
-                        chunk = os.read(key.fd, 65536)
-                        if not chunk:
-                            sel.unregister(key.fileobj)
-                        elif key.data == "err":
-                            err.add(chunk)
-                        else:
-                            out += chunk
-                            if len(out) > limit:
-                                raise SensorError(
-                                    f"{self.label} printed more than {limit} bytes (max_output)"
-                                )
+            for kind, chunk in _output(proc, deadline):
+                if kind == "err":
+                    err.add(chunk)
+                    continue
+                out += chunk
+                if len(out) > limit:
+                    raise SensorError(f"{self.label} printed more than {limit} bytes (max_output)")
             if not _wait_exited(proc, deadline - time.monotonic()):
-                raise SensorError(f"{self.label} timed out after {timeout:g} s (killed)")
+                raise TimeoutError
+        except TimeoutError:
+            raise SensorError(f"{self.label} timed out after {timeout:g} s (killed)") from None
         finally:
-            _signal_group(proc, signal.SIGKILL)  # a timeout, or stragglers it left running
-            _stop(proc, 0.0)
+            with self._lock:  # a timeout, or stragglers it left running in its group
+                _signal_group(proc, signal.SIGKILL)
+                self._running = None
+            _reap(proc)
             _close_pipes(proc)
+            self.sweep()
         if proc.returncode:
-            raise SensorError(_exit_message(self.label, proc.returncode, err.get()))
+            raise SensorError(_exit_message(self.label, proc.returncode, err.data))
         return out.decode(errors="replace")
 
 
 class _Stream:
-    """Stream mode: a supervisor thread runs the child, parses its lines, restarts it on exit."""
+    """Stream mode: a supervisor thread runs the child, parses its lines, restarts it on exit.
+
+    Lines are taken at most `max_rate` per second: past that the thread reads only when a line
+    may be taken again (the program waits on the full pipe meanwhile), keeps the newest lines
+    and counts the rest in `dropped`. A flood thus costs a few reads per second, not a core."""
 
     def __init__(self, sensor: CommandSensor) -> None:
         self.sensor = sensor
@@ -376,6 +575,10 @@ class _Stream:
         self.error: str | None = None
         self.proc: subprocess.Popen[bytes] | None = None
         self.stopping = threading.Event()
+        self.closing = threading.Event()
+        self.interrupted = False
+        self.rate = _Rate(self.options.max_rate)
+        self.dropped = 0
         self.thread = threading.Thread(
             target=self._supervise, name=f"command-{sensor.config.id}-stream", daemon=True
         )
@@ -387,7 +590,10 @@ class _Stream:
         """The last line's values; until the first line, wait up to `wait` s for it."""
         with self.cond:
             if self.values is None and self.error is None:
-                self.cond.wait_for(lambda: self.values is not None or self.error is not None, wait)
+                self.cond.wait_for(
+                    lambda: self.values is not None or self.error is not None or self.interrupted,
+                    wait,
+                )
             if self.values is not None:
                 return dict(self.values)
             raise SensorError(self.error or f"no output from {self.label} yet")
@@ -406,7 +612,7 @@ class _Stream:
                 if self.stopping.is_set():
                     return
                 try:
-                    self.proc = proc = _spawn(self.options)
+                    self.proc = proc = _spawn(self.options, self.sensor.cookie)
                     self.sensor.pid = proc.pid
                 except SensorError as e:
                     proc, message = None, str(e)
@@ -422,21 +628,57 @@ class _Stream:
             delay = min(delay * 2, largest)
 
     def _follow(self, proc: subprocess.Popen[bytes]) -> str:
-        """Read lines until the child's stdout closes; then stop its group and say why it ended."""
-        assert proc.stdout is not None
-        assert proc.stderr is not None
+        """Read lines until the child's stdout closes or it exits; then stop its group and say
+        why it ended."""
         err = _Tail()
-        drain = threading.Thread(target=_drain, args=(proc.stderr, err), daemon=True)
-        drain.start()
         limit = self.options.max_output
         message: str | None = None
-        for line in iter(lambda: proc.stdout.readline(limit + 1), b""):  # type: ignore[union-attr]
-            if len(line) > limit and not line.endswith(b"\n"):
+        rest = b""
+        for kind, chunk in _output(proc, math.inf):
+            if kind == "err":
+                err.add(chunk)
+                continue
+            rest += chunk
+            if b"\n" in chunk:
+                *lines, rest = rest.split(b"\n")
+                self._take(lines)
+            if len(rest) > limit:
                 message = f"{self.label} printed a line longer than {limit} bytes (max_output)"
                 break
-            if not line.strip():
-                continue
+        stopping = self.stopping.is_set()  # then close() is stopping the child
+        if not stopping:
+            _wait_exited(proc, self.sensor.grace_s)  # stdout closed: it is ending, or should
+            _stop(proc, self.sensor.grace_s)
+        _close_pipes(proc)
+        self.sensor.sweep()
+        if stopping:
+            return "stopped"
+        assert proc.returncode is not None
+        return message or _exit_message(self.label, proc.returncode, err.data)
+
+    def _take(self, lines: list[bytes]) -> None:
+        """Parse and push the newest lines the rate allows; count the others as dropped."""
+        lines = [ln for ln in lines if ln.strip()]
+        if not lines:
+            return
+        keep = self.rate.take(len(lines))
+        if keep < len(lines):
+            self.dropped += len(lines) - keep
+            if self.dropped == len(lines) - keep:
+                log.warning(
+                    "sensor %s: %s prints more than %g lines/s (max_rate): extra lines are "
+                    "dropped, and counted in the API's `dropped`",
+                    self.sensor.config.id,
+                    self.label,
+                    self.options.max_rate,
+                )
+        limit = self.options.max_output
+        for line in lines[len(lines) - keep :]:
             try:
+                if len(line) > limit:
+                    raise SensorError(
+                        f"{self.label} printed a line longer than {limit} bytes (max_output)"
+                    )
                 text = line.decode(errors="replace")
                 values = parse_reading(text, self.sensor.outputs, self.label)
             except SensorError as e:
@@ -446,25 +688,26 @@ class _Stream:
             push = self.push
             if push is not None and values:
                 push(values)
-        stopping = self.stopping.is_set()  # then close() is stopping the child
-        if not stopping:
-            _wait_exited(proc, self.sensor.grace_s)  # stdout closed: it is ending, or should
-            _stop(proc, self.sensor.grace_s)
-        drain.join(timeout=1.0)
-        if not drain.is_alive():
-            _close_pipes(proc)
-        if stopping:
-            return "stopped"
-        assert proc.returncode is not None
-        return message or _exit_message(self.label, proc.returncode, err.get())
+        if keep < len(lines):  # flooding: read again only when a line may be taken
+            self.stopping.wait(self.rate.wait())
+
+    def interrupt(self) -> None:
+        """Make a waiting `latest()` return; once `close()` runs, kill the group outright."""
+        with self.cond:
+            self.interrupted = True
+            self.cond.notify_all()
+            proc = self.proc
+        if self.closing.is_set() and proc is not None:
+            _signal_group(proc, signal.SIGKILL)
 
     def close(self) -> None:
+        self.closing.set()
         self.stopping.set()
         with self.cond:
             proc = self.proc
         if proc is not None:
             _stop(proc, self.sensor.grace_s)
-        self.thread.join(timeout=self.sensor.grace_s + 2.0)
+        self.thread.join(timeout=EXIT_DRAIN_S + 1.0)
 
 
 def _channel_ids(options: CommandOptions) -> tuple[str, ...]:

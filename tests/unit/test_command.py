@@ -235,6 +235,133 @@ def test_stream_without_output_yet(command):
         sensor.read()
 
 
+# --- leftovers, stop, untrusted output ----------------------------------------------------
+
+ESCAPE = (
+    "import os, sys, time\n"
+    "if os.fork() == 0:\n"
+    "    os.setsid()\n"
+    "    open('child.pid', 'w').write(str(os.getpid()))\n"
+    "    time.sleep(30)\n"
+    "    os._exit(0)\n"
+    "while not os.path.exists('child.pid') or not open('child.pid').read():\n"
+    "    time.sleep(0.01)\n"
+    "print(5, flush=True)\n"
+)
+
+
+def escaped(tmp_path: Path) -> int:
+    assert wait_until(lambda: (tmp_path / "child.pid").exists())
+    assert wait_until(lambda: (tmp_path / "child.pid").read_text() != "")
+    return int((tmp_path / "child.pid").read_text())
+
+
+def session_of(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[3])
+
+
+def test_a_setsid_grandchild_is_killed_after_the_poll(command, tmp_path, caplog):
+    (tmp_path / "escape.py").write_text(ESCAPE)
+    sensor = command('command = ["python3", "escape.py"]')
+    assert sensor.read() == {"value": 5.0}
+    grandchild = escaped(tmp_path)
+    assert wait_until(lambda: not alive(grandchild)), "it left the group and outlived the poll"
+    assert "left running outside its process group" in caplog.text
+
+
+def test_a_setsid_grandchild_of_a_stream_is_killed_on_close(command, tmp_path):
+    (tmp_path / "escape.py").write_text(ESCAPE + "time.sleep(30)\n")
+    sensor = command('command = ["python3", "escape.py"]\nmode = "stream"')
+    sensor.setup()
+    grandchild = escaped(tmp_path)
+    assert wait_until(lambda: sensor.pid is not None and alive(grandchild))
+    assert session_of(grandchild) != sensor.pid, "the test's grandchild must escape the session"
+    sensor.close()
+    assert wait_until(lambda: not alive(grandchild))
+
+
+def test_a_background_job_holding_stdout_does_not_hold_the_poll(command):
+    """`cmd &` keeps stdout open after the shell exits: the read ends with the shell."""
+    sensor = command(shell("sleep 30 & echo 5") + "\ntimeout = 10")
+    start = time.monotonic()
+    assert sensor.read() == {"value": 5.0}
+    assert time.monotonic() - start < 2.0
+
+
+def test_interrupt_ends_a_running_poll_at_once(command):
+    import threading
+
+    sensor = command('command = ["sleep", "30"]\ntimeout = 30')
+    errors: list[Exception] = []
+
+    def read() -> None:
+        try:
+            sensor.read()
+        except Exception as e:
+            errors.append(e)
+
+    thread = threading.Thread(target=read)
+    thread.start()
+    assert wait_until(lambda: sensor.pid is not None and alive(sensor.pid))
+    start = time.monotonic()
+    sensor.interrupt()
+    thread.join(2)
+    assert not thread.is_alive()
+    assert time.monotonic() - start < 1.0
+    assert isinstance(errors[0], SensorError)
+    assert "killed by SIGKILL" in str(errors[0])
+
+
+def test_kill_all_kills_every_child_and_what_it_left(command, tmp_path):
+    from pi_dashboard.sensors.command import kill_all
+
+    (tmp_path / "escape.py").write_text(ESCAPE + "time.sleep(30)\n")
+    sensor = command('command = ["python3", "escape.py"]\nmode = "stream"')
+    sensor.setup()
+    grandchild = escaped(tmp_path)
+    assert wait_until(lambda: sensor.pid is not None)
+    pid = sensor.pid
+    kill_all()
+    assert wait_until(lambda: not alive(pid))
+    assert wait_until(lambda: not alive(grandchild))
+
+
+def test_escape_sequences_and_binary_never_reach_messages(command):
+    from pi_dashboard.sensors.command import printable
+
+    sensor = command(shell(r"printf '\033[2J\033]0;pwned\007\033[31mbad\001\377\n'"))
+    with pytest.raises(SensorError) as e:
+        sensor.read()
+    assert str(e.value) == "shell command printed 'bad\ufffd\ufffd': not a number or a JSON object"
+    sensor = command(shell(r"printf 'E\033[1mrr\033[0m\033[K \033[7mdone\n' >&2; exit 4"))
+    with pytest.raises(SensorError, match=r"^shell command exited with code 4: Err done$"):
+        sensor.read()
+    sensor = command(
+        shell("""printf '{"\\u001b[31mx\\u202e": 1}'""") + '\noutputs = [{ id = "a" }]'
+    )
+    with pytest.raises(SensorError) as e:
+        sensor.read()
+    assert "\x1b" not in str(e.value)
+    assert "\u202e" not in str(e.value)
+    assert printable("a\tb\n\nc" + "x" * 300, 20) == "a b cxxxxxxxxxxxx..."
+
+
+def test_a_stream_flood_is_rate_limited_dropped_and_counted(command, caplog):
+    sensor = command('command = ["yes", "1"]\nmode = "stream"\nmax_rate = 20')
+    pushed: list[dict] = []
+    sensor.setup()
+    sensor.watch(pushed.append)
+    cpu = time.process_time()
+    start = time.monotonic()
+    assert wait_until(lambda: sensor.dropped > 100_000)
+    assert wait_until(lambda: time.monotonic() - start > 1.0)
+    elapsed, cpu = time.monotonic() - start, time.process_time() - cpu
+    assert len(pushed) <= 20 * elapsed + 20 + 1, f"{len(pushed)} lines taken in {elapsed:.2f} s"
+    assert cpu < 0.5 * elapsed, f"reading the flood took {cpu:.2f} s of CPU in {elapsed:.2f} s"
+    assert caplog.text.count("prints more than 20 lines/s (max_rate)") == 1
+    assert sensor.read() == {"value": 1.0}
+
+
 # --- config ----------------------------------------------------------------------------------
 
 
@@ -247,6 +374,8 @@ def test_stream_without_output_yet(command):
         ('shell = " "', "sensors[0].shell", "must not be empty"),
         ('shell = "x"\nmode = "daemon"', "sensors[0].mode", "one of 'poll', 'stream'"),
         ('shell = "x"\nmax_output = 0', "sensors[0].max_output", "1 to"),
+        ('shell = "x"\nmax_rate = 0', "sensors[0].max_rate", "must be > 0"),
+        ('shell = "x"\nmax_rate = 5000', "sensors[0].max_rate", "<= 1000"),
         ('shell = "x"\noutputs = [{ id = "A" }]', "sensors[0].outputs[0].id", "not a valid id"),
         ('shell = "x"\noutputs = [{ id = "a", kind = "motion" }]', "sensors[0].outputs[0].kind",
          "unknown kind"),

@@ -25,10 +25,15 @@ from pi_dashboard.state import State
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ProbeOptions:
     hang: float = 0.0
+    wedge: bool = False
+    """read() blocks on `gate` until the test sets it: a driver call that never returns."""
+    bus: str = ""
+    """Worker key: probes naming the same bus share one thread; default one of its own."""
 
 
 class Probe(Sensor):
-    """Counts reads; `broken` fails them like an unplugged chip; `hang` blocks the bus thread."""
+    """Counts reads; `broken` fails them like an unplugged chip; `hang` blocks the bus thread;
+    `wedge` blocks it until `gate` is set."""
 
     instances: dict[str, Probe] = {}
 
@@ -37,7 +42,9 @@ class Probe(Sensor):
         self.broken = False
         self.reads: list[float] = []
         self.setups = 0
-        self.worker = f"bus-{config.id}"
+        self.worker = f"bus-{config.options.bus or config.id}"
+        self.gate = threading.Event()
+        self.closed = False
         Probe.instances[config.id] = self
 
     @property
@@ -61,12 +68,25 @@ class Probe(Sensor):
             raise OSError(121, "Remote I/O error")
         if self.config.options.hang:
             time.sleep(self.config.options.hang)
+        if self.config.options.wedge:
+            self.gate.wait()
         return {"t": 20.0 + len(self.reads) * 0.1}
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class Edge(Probe):
+    """Pushes whatever the test pushes, from any thread, as gpiozero does on an edge."""
+
+    def watch(self, push):
+        self.push = push
 
 
 TEST_TYPES = {
     **TYPES,
     "probe": SensorType(name="probe", options=ProbeOptions, create=Probe, description="test"),
+    "edge": SensorType(name="edge", options=ProbeOptions, create=Edge, description="test"),
 }
 
 
@@ -181,30 +201,121 @@ async def test_impossible_value_is_an_error_not_a_number():
     assert s.channels["temperature"].value is None
 
 
-async def test_edges_pushed_from_other_threads_reach_state():
-    """watch(push) may be called from any thread (gpiozero's); State only changes on the loop."""
-
-    class Edge(Probe):
-        def watch(self, push):
-            self.push = push
-
-    types = {
-        **TEST_TYPES,
-        "edge": SensorType(name="edge", options=ProbeOptions, create=Edge, description="test"),
-    }
+@pytest.fixture
+async def edge():
+    """A started poller with one edge-driven sensor `e`: (state, its events, the sensor)."""
     state = State()
-    config = parse_config(
-        __import__("tomllib").loads('[[sensors]]\nid = "e"\ntype = "edge"\ninterval = 60\n'), types
-    )
-    poller = Poller(config, types, hardware=None, state=state)  # type: ignore[arg-type]
     events: list[Reading] = []
     state.subscribe(events.append)
+    poller = make_poller('[[sensors]]\nid = "e"\ntype = "edge"\ninterval = 60\n', state)
     poller.start()
     try:
         await wait_for(lambda: state.sensors["e"].status is Status.OK)
-        sensor = Probe.instances["e"]
-        threading.Thread(target=sensor.push, args=({"t": 42.0},)).start()
-        await wait_for(lambda: state.sensors["e"].channels["t"].value == 42.0, limit=1)
-        assert events[-1].values == {"t": 42.0}
+        yield state, events, Probe.instances["e"]
     finally:
         await poller.stop()
+
+
+async def test_edges_pushed_from_other_threads_reach_state(edge):
+    """watch(push) may be called from any thread (gpiozero's); State only changes on the loop."""
+    state, events, sensor = edge
+    threading.Thread(target=sensor.push, args=({"t": 42.0},)).start()
+    await wait_for(lambda: state.sensors["e"].channels["t"].value == 42.0, limit=1)
+    assert events[-1].values == {"t": 42.0}
+
+
+async def test_stop_ends_every_task_even_when_reads_finish_as_it_cancels():
+    """On 3.11 asyncio.wait_for swallows a cancellation that lands as the awaited call finishes:
+    the poll task then never ended and stop() waited for ever (1 busy-port start in 3 hung)."""
+    text = "".join(f'[[sensors]]\nid = "p{i}"\ntype = "probe"\ninterval = 0.01\n' for i in range(6))
+    for cycle in range(60):
+        state = State()
+        poller = make_poller(text, state)
+        poller.start()
+        await asyncio.sleep(0.001 * (cycle % 15))
+        tasks = list(poller._tasks)
+        stopping = asyncio.create_task(poller.stop())
+        done, _ = await asyncio.wait((stopping,), timeout=3)
+        assert done, f"cycle {cycle}: stop() hung"
+        assert all(t.done() for t in tasks), f"cycle {cycle}: a poll task survived stop()"
+
+
+async def test_read_timeout_counts_from_when_the_read_starts():
+    """b's read waits behind a's on their shared bus longer than b's timeout, then takes less
+    than it: b is fine (before, the wait counted too and b was blamed for a's slowness)."""
+    state = State()
+    events: list[Reading] = []
+    state.subscribe(events.append)
+    poller = make_poller(
+        '[[sensors]]\nid = "a"\ntype = "probe"\ninterval = 60\ntimeout = 5\nwedge = true\n'
+        'bus = "x"\n'
+        '[[sensors]]\nid = "b"\ntype = "probe"\ninterval = 60\ntimeout = 0.6\nhang = 0.3\n'
+        'bus = "x"\n',
+        state,
+    )
+    a, b = Probe.instances["a"], Probe.instances["b"]
+    poller.start()
+    try:
+        await wait_for(lambda: len(a.reads) == 1)
+        await wait_for(lambda: poller.polled["b"].inflight is not None)
+        await asyncio.sleep(0.45)  # a holds the bus; b's read is queued behind it
+        assert not b.reads
+        a.gate.set()
+        await wait_for(lambda: state.sensors["b"].status is Status.OK)
+    finally:
+        a.gate.set()
+        await poller.stop()
+    assert not [e for e in events if e.status is Status.ERROR]
+
+
+async def test_a_wedged_read_is_blamed_on_its_sensor_alone_and_stop_is_bounded():
+    state = State()
+    poller = make_poller(
+        '[[sensors]]\nid = "stuck"\ntype = "probe"\ninterval = 0.1\ntimeout = 0.3\nwedge = true\n'
+        'bus = "i2c-1"\n'
+        '[[sensors]]\nid = "same-bus"\ntype = "probe"\ninterval = 0.1\ntimeout = 0.3\n'
+        'bus = "i2c-1"\n'
+        '[[sensors]]\nid = "other-bus"\ntype = "probe"\ninterval = 0.1\ntimeout = 0.3\n',
+        state,
+        max_backoff=0.2,
+    )
+    stuck, same, other = (Probe.instances[k] for k in ("stuck", "same-bus", "other-bus"))
+    poller.start()
+    try:
+        await wait_for(lambda: state.sensors["stuck"].status is Status.ERROR)
+        await wait_for(lambda: state.sensors["same-bus"].status is Status.ERROR)
+        assert state.sensors["stuck"].error == "no answer within 0.3 s"
+        assert state.sensors["same-bus"].error == (
+            "blocked behind sensor stuck (bus-i2c-1): its read has not returned"
+        )
+        n = len(other.reads)
+        await wait_for(lambda: len(other.reads) >= n + 3)
+        assert state.sensors["other-bus"].status is Status.OK
+        assert len(stuck.reads) == 1, "a stuck read is never queued again behind itself"
+        t0 = time.monotonic()
+        await poller.stop()
+        took = time.monotonic() - t0
+    finally:
+        stuck.gate.set()
+    assert took < 0.5, f"stop() waited {took:.2f} s for a worker it knew was stuck"
+    assert other.closed
+    assert not same.closed, "its close() would queue behind the stuck read: abandoned"
+    assert not same.reads, "nothing of same-bus ever ran behind the stuck read"
+
+
+async def test_edge_floods_are_merged_and_counted(edge):
+    state, events, sensor = edge
+    before = len(events)
+
+    def flood() -> None:
+        for i in range(50_000):
+            sensor.push({"t": -40 + (i % 120) + 0.5})
+        sensor.push({"t": 42.0})
+
+    thread = threading.Thread(target=flood)
+    thread.start()
+    await wait_for(lambda: not thread.is_alive())
+    await wait_for(lambda: state.sensors["e"].channels["t"].value == 42.0, limit=1)
+    assert len(events) - before < 5_000, "every edge went through the loop on its own"
+    assert state.sensors["e"].dropped > 45_000
+    assert state.snapshot()[0]["dropped"] == state.sensors["e"].dropped

@@ -1,0 +1,443 @@
+"""Start and stop are bounded, whatever the port, the signals' timing or the sensors are doing.
+
+Real daemon processes on loopback (a small config, and the built-in demo config once), and the
+real Poller and `cli._serve` in-process with a test-only sensor type whose read blocks on a
+threading.Event, like a driver call that never returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import tomllib
+import urllib.request
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+from pi_dashboard import cli
+from pi_dashboard.app import create_app
+from pi_dashboard.config import parse_config
+from pi_dashboard.model import ChannelMeta, Status, Value
+from pi_dashboard.polling import Poller
+from pi_dashboard.sensors.base import Sensor, SensorType
+from pi_dashboard.sensors.registry import TYPES
+from pi_dashboard.state import State
+
+pytestmark = pytest.mark.slow
+
+SMALL = '[[sensors]]\nid = "demo"\ntype = "demo"\ninterval = 0.5\n'
+STUCK_COMMANDS = """
+[[sensors]]
+id = "stuck-poll"
+type = "command"
+command = ["sleep", "1000"]
+interval = 60
+timeout = 30
+
+[[sensors]]
+id = "stubborn-stream"
+type = "command"
+mode = "stream"
+shell = "trap '' TERM; while :; do echo 1; sleep 0.2; done"
+"""
+PARALLEL = 2
+"""Daemons started at once: the machine has 2 cores, shared."""
+
+
+# --- subprocess daemons -------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(config: Path | None, port: int, tmp: Path) -> subprocess.Popen[str]:
+    """`pi-dashboard run --mock` on loopback; `config` None runs the built-in demo config.
+    Its temporary files (the simulated /sys) go under `tmp`: a forced exit leaves them."""
+    args = ["--config", str(config)] if config is not None else []
+    return subprocess.Popen(
+        [sys.executable, "-m", "pi_dashboard", "run", "--mock", *args,
+         "--host", "127.0.0.1", "--port", str(port)],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "TMPDIR": str(tmp)},
+    )  # fmt: skip
+
+
+def handles_sigterm(pid: int) -> bool:
+    """SIGTERM has a handler (SigCgt): before that, the kernel's default action (exit by the
+    signal, which systemd counts as a clean stop) is all a process can have."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigCgt:"):
+            return bool(int(line.split()[1], 16) & (1 << (signal.SIGTERM - 1)))
+    return False
+
+
+def serving(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def wait_until(condition: Callable[[], bool], limit: float = 15.0) -> None:
+    deadline = time.monotonic() + limit
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.01)
+
+
+def stop(proc: subprocess.Popen[str], sig: signal.Signals = signal.SIGTERM) -> tuple[int, float]:
+    """Send `sig`; (exit code, seconds until the process was gone)."""
+    sent = time.monotonic()
+    proc.send_signal(sig)
+    try:
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return proc.returncode, time.monotonic() - sent
+
+
+def children(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+@pytest.fixture
+def small(tmp_path: Path) -> Path:
+    path = tmp_path / "small.toml"
+    path.write_text(SMALL)
+    return path
+
+
+def test_busy_port_exits_1_with_one_line_in_under_2_s_20_of_20(small: Path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+
+        def run(config: Path | None) -> tuple[int, float, list[str]]:
+            t0 = time.monotonic()
+            proc = start(config, port, small.parent)
+            _, err = proc.communicate(timeout=10)
+            return proc.returncode, time.monotonic() - t0, err.strip().splitlines()
+
+        with ThreadPoolExecutor(PARALLEL) as pool:
+            runs = list(pool.map(run, [small] * 19 + [None]))
+    print(f"\nbusy port: 20 runs, slowest {max(r[1] for r in runs):.2f} s")
+    for code, took, lines in runs:
+        assert code == 1, lines
+        assert took < 2.0
+        assert len(lines) == 1, lines
+        assert f"port {port} on 127.0.0.1 is already in use" in lines[0]
+
+
+def test_sigterm_at_any_moment_of_start_exits_0_within_2_s_50_of_50(tmp_path: Path, small: Path):
+    def time_to_serve(config: Path | None) -> float:
+        port = free_port()
+        t0 = time.monotonic()
+        proc = start(config, port, small.parent)
+        wait_until(lambda: serving(port))
+        took = time.monotonic() - t0
+        code, _ = stop(proc)
+        assert code == 0
+        return took
+
+    with ThreadPoolExecutor(PARALLEL) as pool:
+        warm = list(pool.map(time_to_serve, [small, small, None]))
+    span = {small: max(warm[:2]), None: warm[2]}
+    seed = random.randrange(1 << 30)
+    rng = random.Random(seed)
+    plan = [(None if i % 10 == 9 else small, rng.random()) for i in range(50)]
+
+    def run(case: tuple[Path | None, float]) -> tuple[float, int, float, str]:
+        config, fraction = case
+        delay = fraction * span[config]
+        proc = start(config, free_port(), small.parent)
+        t0 = time.monotonic()
+        wait_until(lambda: handles_sigterm(proc.pid), limit=5)
+        time.sleep(max(0.0, t0 + delay - time.monotonic()))
+        code, took = stop(proc)
+        return delay, code, took, proc.stderr.read() if proc.stderr else ""
+
+    with ThreadPoolExecutor(PARALLEL) as pool:
+        runs = list(pool.map(run, plan))
+    slowest = max(runs, key=lambda r: r[2])
+    median = statistics.median(r[2] for r in runs)
+    print(
+        f"\nSIGTERM during start (seed {seed}): start took {span[small]:.2f} s (small), "
+        f"{span[None]:.2f} s (demo); the slowest stop took {slowest[2]:.2f} s "
+        f"(signal {slowest[0]:.2f} s into start); median {median:.2f} s"
+    )
+    for delay, code, took, err in runs:
+        assert code == 0, f"SIGTERM {delay:.3f} s into start: exit {code}\n{err}"
+        assert took < 2.0, f"SIGTERM {delay:.3f} s into start: gone after {took:.2f} s\n{err}"
+        assert "Traceback" not in err
+
+
+def test_sigterm_with_a_poll_stuck_for_30_s_and_a_stream_ignoring_sigterm(tmp_path: Path):
+    path = tmp_path / "stuck.toml"
+    path.write_text(SMALL + STUCK_COMMANDS)
+    port = free_port()
+    proc = start(path, port, tmp_path)
+    wait_until(lambda: serving(port))
+    wait_until(lambda: len(children(proc.pid)) == 2)  # `sleep 1000` and the stream's shell
+    programs = children(proc.pid)
+    code, took = stop(proc)
+    err = proc.stderr.read() if proc.stderr else ""
+    print(f"\nstuck poll + stubborn stream: exit {code} after {took:.2f} s")
+    assert code == 0, err
+    assert took < 2.0, err
+    for pid in programs:
+        assert not Path(f"/proc/{pid}").exists(), "a command's program outlived the daemon"
+
+
+def test_a_second_signal_exits_at_once(tmp_path: Path):
+    path = tmp_path / "stubborn.toml"
+    path.write_text(SMALL + STUCK_COMMANDS)
+    port = free_port()
+    proc = start(path, port, tmp_path)
+    wait_until(lambda: serving(port))
+    wait_until(lambda: len(children(proc.pid)) == 2)
+    programs = children(proc.pid)
+    proc.send_signal(signal.SIGTERM)  # the stream ignores SIGTERM: this stop takes >= 0.5 s
+    time.sleep(0.1)
+    code, took = stop(proc, signal.SIGINT)
+    err = proc.stderr.read() if proc.stderr else ""
+    assert code == 1, err
+    assert took < 0.4, f"gone {took:.2f} s after the second signal"
+    assert "second stop signal: exiting at once" in err
+    for pid in programs:
+        wait_until(lambda pid=pid: not Path(f"/proc/{pid}").exists(), limit=2)
+
+
+# --- in-process: a read that never returns -------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TimedOptions:
+    bus: str = ""
+    wedge: bool = False
+
+
+class Timed(Sensor):
+    """Records when each read starts; `wedge = true` blocks the read on `gate` for ever."""
+
+    made: dict[str, Timed] = {}
+
+    def __init__(self, config, hardware) -> None:
+        super().__init__(config, hardware)
+        self.worker = f"i2c-{config.options.bus or config.id}"
+        self.starts: list[float] = []
+        self.gate = threading.Event()
+        Timed.made[config.id] = self
+
+    @property
+    def channels(self) -> tuple[ChannelMeta, ...]:
+        return (ChannelMeta(id="v", name="V", unit=None),)
+
+    def read(self) -> Mapping[str, Value]:
+        self.starts.append(time.monotonic())
+        if self.config.options.wedge:
+            self.gate.wait()
+        return {"v": float(len(self.starts))}
+
+
+WITH_TIMED = {
+    **TYPES,
+    "timed": SensorType(name="timed", options=TimedOptions, create=Timed, description="test"),
+}
+INTERVAL = 0.1
+
+
+def timed_config(*, wedged: bool) -> str:
+    text = "".join(
+        f'[[sensors]]\nid = "healthy{i}"\ntype = "timed"\ninterval = {INTERVAL}\n' for i in range(4)
+    )
+    if wedged:
+        text += (
+            '[[sensors]]\nid = "wedged"\ntype = "timed"\ninterval = 0.1\ntimeout = 0.3\n'
+            'wedge = true\nbus = "1"\n'
+            '[[sensors]]\nid = "same-bus"\ntype = "timed"\ninterval = 0.1\ntimeout = 0.3\n'
+            'bus = "1"\n'
+        )
+    return text
+
+
+def jitter(starts: list[float]) -> list[float]:
+    """How late each read started against the schedule set by the first one."""
+    return [abs(t - (starts[0] + k * INTERVAL)) for k, t in enumerate(starts)]
+
+
+def p99(values: list[float]) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[98]
+
+
+async def healthy_jitter(wedged: bool, seconds: float) -> list[float]:
+    Timed.made.clear()
+    state = State()
+    config = parse_config(tomllib.loads(timed_config(wedged=wedged)), WITH_TIMED)
+    poller = Poller(config, WITH_TIMED, hardware=None, state=state)  # type: ignore[arg-type]
+    poller.start()
+    try:
+        await asyncio.sleep(seconds)  # the measurement window
+        if wedged:
+            assert state.sensors["wedged"].error == "no answer within 0.3 s"
+            assert state.sensors["same-bus"].error == (
+                "blocked behind sensor wedged (i2c-1): its read has not returned"
+            )
+        for i in range(4):
+            assert state.sensors[f"healthy{i}"].status is Status.OK
+        out: list[float] = []
+        for i in range(4):
+            out += jitter(Timed.made[f"healthy{i}"].starts[1:])  # the first read sets the phase
+        return out
+    finally:
+        await poller.stop()
+        if wedged:
+            Timed.made["wedged"].gate.set()
+
+
+async def test_healthy_sensors_keep_their_schedule_while_one_read_is_wedged():
+    reference = await healthy_jitter(wedged=False, seconds=3.0)
+    wedged = await healthy_jitter(wedged=True, seconds=3.0)
+    print(
+        f"\np99 jitter of healthy reads every {INTERVAL:g} s: {p99(reference) * 1000:.1f} ms "
+        f"alone, {p99(wedged) * 1000:.1f} ms with a wedged read on another bus "
+        f"({len(wedged)} reads)"
+    )
+    assert len(wedged) >= 4 * 20, "healthy sensors missed reads"
+    assert p99(wedged) < INTERVAL, "a healthy read slipped by a whole interval"
+
+
+@pytest.fixture
+def restore_signals() -> Iterator[None]:
+    """`_serve` installs SIGINT/SIGTERM handlers; give pytest its own back."""
+    saved = {sig: signal.getsignal(sig) for sig in cli.STOP_SIGNALS}
+    yield
+    for sig, handler in saved.items():
+        signal.signal(sig, handler)
+
+
+async def test_serve_stops_within_2_s_with_a_wedged_read(world, restore_signals):
+    Timed.made.clear()
+    config = parse_config(tomllib.loads(timed_config(wedged=True)), WITH_TIMED)
+    app = create_app(config, world=world, types=WITH_TIMED)
+    socks = cli.listen("127.0.0.1", 0)
+    signals = cli.Signals()
+    serve = asyncio.create_task(cli._serve(app, socks, "127.0.0.1", "test", signals))
+    try:
+        deadline = time.monotonic() + 5
+        while not ("wedged" in Timed.made and Timed.made["wedged"].starts):
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.5)  # stuck well past its timeout
+        t0 = time.monotonic()
+        signals.handle()
+        done, _ = await asyncio.wait((serve,), timeout=2.0)
+        took = time.monotonic() - t0
+    finally:
+        Timed.made["wedged"].gate.set()
+        for sock in socks:
+            sock.close()
+    assert done, "the stop was not bounded"
+    assert serve.result() == cli.EXIT_OK
+    print(f"\nin-process stop with a wedged read: {took * 1000:.0f} ms")
+
+
+def serve_until_stopped(world, cleanup: Callable[[], Awaitable[None]]) -> tuple[int, float]:
+    """The daemon's own loop runner and `_serve` on a small config, with one more cleanup step;
+    a stop is asked for 0.2 s after start. (exit code, seconds from the stop signal to return)"""
+    app = create_app(parse_config(tomllib.loads(SMALL), TYPES), world=world)
+    signals = cli.Signals()
+
+    async def extra(_app: web.Application) -> AsyncIterator[None]:
+        asyncio.get_running_loop().call_later(0.2, signals.handle)
+        yield
+        await cleanup()
+
+    app.cleanup_ctx.append(extra)
+    socks = cli.listen("127.0.0.1", 0)
+    try:
+        code = cli.run_loop(cli._serve(app, socks, "127.0.0.1", "test", signals))
+    finally:
+        for sock in socks:
+            sock.close()
+    assert signals.received is not None
+    return code, time.monotonic() - signals.received
+
+
+def test_a_failing_cleanup_is_logged_and_never_a_listen_error(world, caplog, restore_signals):
+    """A cleanup OSError (say, removing the simulated /sys tree) was once reported as
+    `error: cannot listen on ...: Directory not empty` with exit 1."""
+
+    async def fails() -> None:
+        raise OSError(39, "Directory not empty")
+
+    code, _ = serve_until_stopped(world, fails)
+    assert code == cli.EXIT_OK
+    assert "while stopping: [Errno 39] Directory not empty" in caplog.text
+    assert "listen" not in caplog.text
+
+
+def test_a_cleanup_that_hangs_is_cut_off_at_the_stop_deadline(world, caplog, restore_signals):
+    code, took = serve_until_stopped(world, lambda: asyncio.sleep(60))
+    assert code == cli.EXIT_OK
+    assert cli.STOP_S <= took < cli.STOP_S + 0.4
+    assert "stopping took longer than 1.5 s" in caplog.text
+
+
+def test_a_thread_still_busy_at_exit_is_abandoned_at_the_deadline():
+    """Interpreter exit joins non-daemon threads (a ThreadPoolExecutor's, say) for ever."""
+    script = (
+        "import threading, time\n"
+        "from pi_dashboard import cli\n"
+        "threading.Thread(target=time.sleep, args=(60,), name='driver-call').start()\n"
+        "signals = cli.Signals()\n"
+        "signals.received = time.monotonic()\n"
+        "cli._exit_in_time(0, signals)\n"
+    )
+    t0 = time.monotonic()
+    r = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=10, check=False
+    )
+    assert r.returncode == 0, r.stderr
+    assert cli.EXIT_S - 0.1 < time.monotonic() - t0 < cli.EXIT_S + 1.0
+    assert "abandoning thread driver-call, still busy" in r.stderr
+
+
+def test_listen_binds_before_anything_starts():
+    """The sockets exist before create_app: a client connecting early waits in the backlog."""
+    (sock,) = cli.listen("127.0.0.1", 0)
+    try:
+        with socket.create_connection(sock.getsockname(), timeout=1):
+            pass
+        with pytest.raises(OSError, match="in use") as e:
+            cli.listen("127.0.0.1", sock.getsockname()[1])
+        assert "is already in use" in cli._listen_error(e.value, "127.0.0.1", 1)
+    finally:
+        sock.close()
