@@ -40,6 +40,9 @@ def setup_logging(debug: bool) -> None:
     )
     for noisy in ("aiohttp.access", "engineio", "socketio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    from pi_dashboard.logs import install
+
+    install(debug)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -195,8 +198,10 @@ async def _serve(app: web.Application, host: str, port: int, what: str) -> int:
     runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
     await runner.setup()
     try:
-        site = web.TCPSite(runner, host, port, reuse_address=True)
-        await site.start()
+        from pi_dashboard.web.keys import CONFIG
+        from pi_dashboard.web.server import start_site
+
+        await start_site(runner, app[CONFIG].server)  # [server] limits: docs/config.md
         if port == 0:  # tests ask for any free port and read it from this line
             port = runner.addresses[0][1]
         log.info("pi-dashboard %s serving %s (%s)", __version__, _display_url(host, port), what)

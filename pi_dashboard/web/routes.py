@@ -13,7 +13,7 @@ from aiohttp import web
 
 from pi_dashboard import PROTOCOL_VERSION, __version__
 from pi_dashboard.model import Status
-from pi_dashboard.web.keys import CLIENTS, CONFIG, MOCK, STATE, STATIC_DIR
+from pi_dashboard.web.keys import CLIENTS, CONFIG, MOCK, STARTED, STATE, STATIC_DIR
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +23,7 @@ CSP = (
     "frame-ancestors 'none'; form-action 'none'"
 )
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
 
 
 def static_dir() -> Path:
@@ -44,9 +45,14 @@ def json_error(status: int, message: str) -> web.Response:
     return json_response({"error": message}, status=status)
 
 
+NAME_MAX = 255
+"""Longest file name Linux allows: a longer /static/ name is simply not there (404, not 500)."""
+
+
 @web.middleware
 async def errors_and_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """JSON errors for everything but Socket.IO (which keeps python-socketio's own answers)."""
+    """Every error is JSON `{"error": "..."}`, Socket.IO's too; a bug is a 500, with a traceback
+    in the log but none in the answer."""
     if request.path.startswith("/socket.io/"):
         if "Sec-WebSocket-Extensions" in request.headers:
             # Decline permessage-deflate: readings are ~100 bytes, so compressing each one for
@@ -55,8 +61,13 @@ async def errors_and_headers(request: web.Request, handler: Handler) -> web.Stre
             headers = request.headers.copy()
             del headers["Sec-WebSocket-Extensions"]
             request = request.clone(headers=headers)
-        return await handler(request)
+        resp = await handler(request)
+        if resp.status >= 400 and isinstance(resp, web.Response) and resp.body is not None:
+            return _as_json_error(resp)
+        return resp
     try:
+        if request.path.startswith("/static/") and _too_long(request.path):
+            raise web.HTTPNotFound()
         resp = await handler(request)
     except web.HTTPException as e:
         if e.status < 400:
@@ -65,10 +76,31 @@ async def errors_and_headers(request: web.Request, handler: Handler) -> web.Stre
             e.status, e.reason
         )
         resp = json_error(e.status, f"{message}: {request.path}" if e.status == 404 else message)
+    except Exception:
+        log.exception("error answering %s %s", request.method, request.path)
+        resp = json_error(500, "internal error (see the daemon's log)")
     resp.headers.setdefault("Content-Security-Policy", CSP)
     resp.headers.setdefault("X-Content-Type-Options", "nosniff")
     resp.headers.setdefault("Referrer-Policy", "no-referrer")
     return resp
+
+
+def _too_long(path: str) -> bool:
+    return any(len(part.encode()) > NAME_MAX for part in path.split("/"))
+
+
+def _as_json_error(resp: web.Response) -> web.Response:
+    """python-engineio answers errors in text (a JSON string, in fact): make it our shape."""
+    if resp.content_type == "application/json":
+        return resp
+    body = resp.body if isinstance(resp.body, bytes) else b""
+    try:
+        message = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        message = body.decode(errors="replace")
+    if not isinstance(message, str) or not message:
+        message = resp.reason or "error"
+    return json_error(resp.status, message)
 
 
 def _only_params(request: web.Request, allowed: set[str]) -> None:
@@ -123,7 +155,7 @@ async def api_health(request: web.Request) -> web.Response:
             "version": __version__,
             "protocol": PROTOCOL_VERSION,
             "mock": request.app[MOCK],
-            "uptime_s": round(time.time() - state.started, 3),
+            "uptime_s": round(time.monotonic() - request.app[STARTED], 3),
             "sensors": state.counts(),
             "clients": len(request.app[CLIENTS]),
             "title": request.app[CONFIG].server.title,
@@ -132,6 +164,7 @@ async def api_health(request: web.Request) -> web.Response:
 
 
 def setup_routes(app: web.Application) -> None:
+    app[STARTED] = time.monotonic()
     app.router.add_get("/", index)
     app.router.add_get("/api/sensors", api_sensors)
     app.router.add_get("/api/sensors/{sensor}", api_sensor)
