@@ -201,6 +201,11 @@ class GuardedWebSocket(eio_aiohttp.WebSocket):
         try:
             return await super().__call__(environ)
         finally:
+            # The library closes its socket at the end of the handler; a handler cancelled on
+            # the way out (aiohttp's handler_cancellation) would leave it open until the ping
+            # timeout, still counted as a client.
+            if owner is not None and not owner.closed:
+                await owner.close(wait=False, abort=True)
             if self._sock is not None and not self._sock.closed:
                 with contextlib.suppress(OSError, RuntimeError):
                     await self._sock.close()

@@ -234,6 +234,11 @@ class LiveServer(socketio.AsyncServer):
     async def _handle_eio_disconnect(self, eio_sid: str, reason: Any = None) -> None:
         self.guard.forget(eio_sid)
         await super()._handle_eio_disconnect(eio_sid, reason)
+        sock = self.eio.sockets.get(eio_sid)
+        if sock is not None:
+            # Answer a pending long-poll GET now: the library leaves it hanging until the ping
+            # timeout, holding a connection for 20 s after every polling client that leaves.
+            sock.queue.put_nowait(None)
 
 
 class LiveNamespace(socketio.AsyncNamespace):

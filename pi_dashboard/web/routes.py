@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib.resources
 import logging
 import time
@@ -45,10 +46,6 @@ def json_error(status: int, message: str) -> web.Response:
     return json_response({"error": message}, status=status)
 
 
-NAME_MAX = 255
-"""Longest file name Linux allows: a longer /static/ name is simply not there (404, not 500)."""
-
-
 @web.middleware
 async def errors_and_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Every error is JSON `{"error": "..."}`, Socket.IO's too; a bug is a 500, with a traceback
@@ -66,8 +63,6 @@ async def errors_and_headers(request: web.Request, handler: Handler) -> web.Stre
             return _as_json_error(resp)
         return resp
     try:
-        if request.path.startswith("/static/") and _too_long(request.path):
-            raise web.HTTPNotFound()
         resp = await handler(request)
     except web.HTTPException as e:
         if e.status < 400:
@@ -83,10 +78,6 @@ async def errors_and_headers(request: web.Request, handler: Handler) -> web.Stre
     resp.headers.setdefault("X-Content-Type-Options", "nosniff")
     resp.headers.setdefault("Referrer-Policy", "no-referrer")
     return resp
-
-
-def _too_long(path: str) -> bool:
-    return any(len(part.encode()) > NAME_MAX for part in path.split("/"))
 
 
 def _as_json_error(resp: web.Response) -> web.Response:
@@ -118,6 +109,28 @@ async def index(request: web.Request) -> web.StreamResponse:
     return web.FileResponse(
         request.app[STATIC_DIR] / "index.html", headers={"Cache-Control": "no-cache"}
     )
+
+
+async def static_file(request: web.Request) -> web.StreamResponse:
+    """Like aiohttp's add_static, but a missing file is a 404 the error middleware turns into
+    JSON (aiohttp's FileResponse discovers it too late, with an empty body)."""
+    root = request.app[STATIC_DIR]
+    name = request.match_info["filename"]
+    path = await asyncio.get_running_loop().run_in_executor(None, _static_path, root, name)
+    if path is None:
+        raise web.HTTPNotFound()
+    return web.FileResponse(path)
+
+
+def _static_path(root: Path, name: str) -> Path | None:
+    """The regular file under `root` that `name` means, or None: nothing outside `root`, and a
+    name the file system rejects (256 characters: ENAMETOOLONG) is simply not there."""
+    try:
+        path = (root / name).resolve()
+        path.relative_to(root.resolve())
+        return path if path.is_file() else None
+    except (ValueError, OSError):
+        return None
 
 
 async def api_sensors(request: web.Request) -> web.Response:
@@ -169,4 +182,4 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/api/sensors", api_sensors)
     app.router.add_get("/api/sensors/{sensor}", api_sensor)
     app.router.add_get("/api/health", api_health)
-    app.router.add_static("/static/", app[STATIC_DIR], append_version=False)
+    app.router.add_get("/static/{filename:.*}", static_file)

@@ -154,7 +154,7 @@ class ConnectionGuard:
         self.handler_kwargs: dict[str, Any] = {
             "loop": self.loop,
             "access_log": None,  # one line per request would wear out an SD card
-            "keepalive_timeout": cfg.header_timeout,
+            "keepalive_timeout": cfg.header_timeout + 5,  # a backstop: our timer answers 408
             "max_line_size": min(8190, cfg.max_request_bytes),
             "max_field_size": min(8190, cfg.max_request_bytes),
             "lingering_time": 1.0,
