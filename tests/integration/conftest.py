@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Awaitable, Callable
 
 import pytest
@@ -12,6 +14,7 @@ from pi_dashboard.config import Config
 from pi_dashboard.sim.world import SimWorld
 
 StartServer = Callable[[str], Awaitable[TestServer]]
+Until = Callable[..., Awaitable[None]]
 
 
 @pytest.fixture
@@ -25,3 +28,16 @@ def start_server(aiohttp_server, world: SimWorld, make_config) -> StartServer:
         return await aiohttp_server(app)
 
     return start
+
+
+@pytest.fixture
+def until() -> Until:
+    """`await until(condition)`: poll it until true, failing after `limit` seconds."""
+
+    async def wait(cond: Callable[[], bool], limit: float = 5.0) -> None:
+        deadline = time.monotonic() + limit
+        while not cond():
+            assert time.monotonic() < deadline, "timed out"
+            await asyncio.sleep(0.01)
+
+    return wait

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import inspect
 import time
-from collections.abc import Callable
 
 import aiohttp
 import orjson
@@ -21,13 +20,6 @@ from pi_dashboard.web.keys import CLIENTS, SIO, STATE
 
 SENSOR = '[[sensors]]\nid = "d"\ntype = "demo"\ninterval = 0.2\nstep = 0\n'
 LIMITS = "[server]\nclient_messages_per_s = 1\nmax_message_bytes = 2048\n"
-
-
-async def until(cond: Callable[[], bool], limit: float = 5.0) -> None:
-    deadline = time.monotonic() + limit
-    while not cond():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.01)
 
 
 def ws_url(server) -> str:
@@ -104,7 +96,7 @@ async def test_fake_reserved_events_are_never_dispatched(start_server):
         await ws.close()
 
 
-async def test_a_flood_of_events_closes_the_client(start_server):
+async def test_a_flood_of_events_closes_the_client(until, start_server):
     server = await start_server(LIMITS + SENSOR)
     async with aiohttp.ClientSession() as http:
         ws = await connect(http, server)
@@ -131,7 +123,7 @@ async def test_a_flood_of_events_closes_the_client(start_server):
         "b" + "AAAA",  # base64 binary
     ],
 )
-async def test_a_malformed_packet_closes_the_connection(start_server, packet):
+async def test_a_malformed_packet_closes_the_connection(until, start_server, packet):
     server = await start_server(LIMITS + SENSOR)
     async with aiohttp.ClientSession() as http:
         ws = await connect(http, server)
@@ -198,7 +190,7 @@ async def test_polling_posts_are_checked(start_server, body, status):
                 assert r.status == status
 
 
-async def test_a_polling_client_still_works(start_server):
+async def test_a_polling_client_still_works(until, start_server):
     """python-socketio's client over long-polling only: the POST path through our seam."""
     server = await start_server(SENSOR)
     got: list[dict] = []
@@ -242,7 +234,7 @@ async def test_origin_check_ignores_a_forged_forwarded_host(start_server):
             assert r.status == 200
 
 
-async def test_the_snapshot_is_built_once_per_change(start_server):
+async def test_the_snapshot_is_built_once_per_change(until, start_server):
     server = await start_server(SENSOR)
     state = server.app[STATE]
     await until(lambda: state.counts()["ok"] == 1)

@@ -22,13 +22,6 @@ from pi_dashboard.web.server import GuardedSite, start_site
 SENSOR = '[[sensors]]\nid = "d"\ntype = "demo"\ninterval = 0.2\n'
 
 
-async def until(cond: Callable[[], bool], limit: float = 5.0) -> None:
-    deadline = time.monotonic() + limit
-    while not cond():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.01)
-
-
 @pytest.fixture
 async def listen(
     world: SimWorld, make_config
