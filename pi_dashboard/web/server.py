@@ -60,6 +60,9 @@ class GuardedHandler(RequestHandler):
         super().__init__(manager, **kwargs)
         self.guard = guard
         self.head_bytes = 0
+        self.head_seen = False
+        self.tail = b""
+        """The last bytes of the head so far: its end (a blank line) may straddle two reads."""
         self.timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -75,11 +78,14 @@ class GuardedHandler(RequestHandler):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
-        if self.timer is not None:  # still waiting for a complete request head
-            self.head_bytes += len(data)
+        if self.timer is not None and not self.head_seen:  # counting a request head
+            seen = self.tail + data
+            end = seen.find(b"\r\n\r\n")
+            self.head_bytes += len(data) if end < 0 else max(0, end + 4 - len(self.tail))
             if self.head_bytes > self.guard.max_head:
-                self.refuse(431, f"request too large (limit {self.guard.max_head} bytes)")
+                self.refuse(431, f"request head too large (limit {self.guard.max_head} bytes)")
                 return
+            self.head_seen, self.tail = end >= 0, seen[-3:]
         super().data_received(data)
 
     def head_complete(self) -> None:
@@ -184,7 +190,7 @@ class ConnectionGuard:
 
     def waiting(self, h: GuardedHandler) -> None:
         self._cancel(h)
-        h.head_bytes = 0
+        h.head_bytes, h.head_seen, h.tail = 0, False, b""
         self.heads[h] = None
         h.timer = self.loop.call_later(self.header_timeout, self._expired, h)
 
