@@ -137,10 +137,13 @@ class ClientGuard:
     ) -> tuple[web.Response | None, contextvars.Token[bytes | None] | None]:
         """A Socket.IO HTTP request: an error response, or None and the body's context token."""
         sid = request.query.get("sid")
-        if request.method == "GET" and sid is None:
-            if len(self.eio.sockets) >= self.max_sessions or not self.total.take():
+        if request.method == "GET" and sid is None:  # a new session
+            if len(self.eio.sockets) >= self.max_sessions:
                 self.refused["too many sessions"] += 1
                 return json_error(503, "too many Socket.IO sessions: try again later"), None
+            if not self.total.take():
+                self.refused["too many new sessions"] += 1
+                return json_error(503, "too many new Socket.IO sessions: try again"), None
             return None, None
         if request.method != "POST" or sid not in self.eio.sockets:
             return None, None

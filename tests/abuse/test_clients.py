@@ -7,8 +7,6 @@ and after (the figures in docs/reliability.md, "Clients and the network").
 from __future__ import annotations
 
 import asyncio
-import base64
-import os
 import resource
 import socket
 import time
@@ -18,6 +16,7 @@ import aiohttp
 import orjson
 import pytest
 from aiohttp import WSMsgType
+from raw_websocket import frame, upgrade_request
 
 ONE_SENSOR = """
 [[sensors]]
@@ -73,24 +72,6 @@ async def until_message(ws: aiohttp.ClientWebSocketResponse, prefix: str) -> lis
         while not (msg := await ws.receive_str()).startswith(prefix):
             got.append(msg)
     return got
-
-
-def ws_frame(text: str) -> bytes:
-    """One masked text frame, as a client must send it (RFC 6455 5.2), for raw sockets."""
-    data = text.encode()
-    mask = os.urandom(4)
-    return (
-        bytes([0x81, 0x80 | len(data)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(data))
-    )
-
-
-def ws_upgrade(port: int) -> bytes:
-    key = base64.b64encode(os.urandom(16)).decode()
-    return (
-        f"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-        "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-        f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
-    ).encode()
 
 
 @pytest.fixture
@@ -220,15 +201,15 @@ async def test_pong_only_non_reader_at_1000_readings_per_s(daemon, measure):
         stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         stuck.connect(("127.0.0.1", d.port))
         with measure(d, "pong-only non-reader, 1,000 readings/s", limit_mib=5):
-            stuck.sendall(ws_upgrade(d.port))
-            stuck.sendall(ws_frame("40"))
+            stuck.sendall(upgrade_request(d.port))
+            stuck.sendall(frame("40"))
             await until(lambda: d.health()["clients"] == 2)
             readings = 0
             start = time.monotonic()
             deadline = start + 20
             while d.health()["clients"] == 2:  # until the daemon drops it
                 assert time.monotonic() < deadline, "the non-reader was never dropped"
-                stuck.sendall(ws_frame("3"))  # a pong, unasked: it reads nothing
+                stuck.sendall(frame("3"))  # a pong, unasked: it reads nothing
                 async with asyncio.timeout(1):
                     t = time.monotonic()
                     while time.monotonic() - t < 0.5:

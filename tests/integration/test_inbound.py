@@ -270,3 +270,44 @@ async def test_uptime_is_monotonic(start_server):
         while await uptime() <= first:
             assert time.monotonic() < deadline
     assert 0 <= first < seen[-1] < 10
+
+
+async def new_session(http: aiohttp.ClientSession, server) -> int:
+    async with http.get(server.make_url("/socket.io/?EIO=4&transport=polling")) as r:
+        return r.status
+
+
+async def test_socketio_sessions_are_capped(start_server):
+    server = await start_server("[server]\nmax_connections = 2\n" + SENSOR)
+    async with aiohttp.ClientSession() as http:
+        assert [await new_session(http, server) for _ in range(3)] == [200, 200, 503]
+
+
+async def test_new_sessions_count_against_the_global_rate(start_server):
+    server = await start_server("[server]\nmessages_per_s = 0.5\n" + SENSOR)  # a burst of 10
+    async with aiohttp.ClientSession() as http:
+        statuses = [await new_session(http, server) for _ in range(11)]
+    assert statuses == [200] * 10 + [503]
+    assert server.app[SIO].guard.refused["too many new sessions"] == 1
+
+
+async def test_the_broadcaster_merges_a_burst_beyond_its_inbox(start_server):
+    """10,000 changes published in one go (no await between them): clients get the inbox's
+    worth in order, then the rest merged, and end on the last value."""
+    from pi_dashboard.web.live import INBOX
+
+    server = await start_server(SENSOR.replace("interval = 0.2", "interval = 60"))
+    state = server.app[STATE]
+    async with aiohttp.ClientSession() as http:
+        ws = await connect(http, server)
+        for i in range(10_000):
+            state.publish_values("d", 1000.0 + i, {"temperature": float(i)})
+        temps = []
+        async with asyncio.timeout(10):
+            while not temps or temps[-1] != 9999.0:
+                msg = await ws.receive_str()
+                if msg.startswith('42["reading"'):
+                    temps.append(orjson.loads(msg[2:])[1]["values"]["temperature"])
+        assert temps == sorted(temps)
+        assert INBOX <= len(temps) < 10_000
+        await ws.close()

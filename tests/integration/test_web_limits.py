@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
@@ -13,10 +14,11 @@ import aiohttp
 import orjson
 import pytest
 from aiohttp import web
+from raw_websocket import frame, read_frame, upgrade_request
 
 from pi_dashboard.app import create_app
 from pi_dashboard.sim.world import SimWorld
-from pi_dashboard.web.keys import CONFIG
+from pi_dashboard.web.keys import CONFIG, SIO
 from pi_dashboard.web.server import GuardedSite, start_site
 
 SENSOR = '[[sensors]]\nid = "d"\ntype = "demo"\ninterval = 0.2\n'
@@ -185,3 +187,50 @@ async def test_start_site_on_a_bound_socket(world: SimWorld, make_config):
             assert resp.status == 200
     finally:
         await runner.cleanup()
+
+
+async def test_a_polling_body_that_never_arrives_gets_408(listen):
+    site = await listen("read_timeout = 0.3")
+    async with aiohttp.ClientSession() as http:
+        base = f"http://127.0.0.1:{site.port}/socket.io/?EIO=4&transport=polling"
+        async with http.get(base) as r:
+            sid = orjson.loads((await r.text())[1:])["sid"]
+    reader, writer = await raw(
+        site.port,
+        f"POST /socket.io/?EIO=4&transport=polling&sid={sid} HTTP/1.1\r\nHost: localhost\r\n"
+        "Content-Length: 100\r\n\r\n3".encode(),
+    )
+    status, body = await answer(reader)
+    assert status == 408
+    assert body["error"] == "message not received in time"
+    writer.close()
+
+
+async def test_a_slow_client_gets_merged_readings_once_it_catches_up(until, listen):
+    """A client that stops reading falls behind (its queue at `client_queue`): its readings are
+    merged, and when it reads again it gets the latest value of every channel, undropped."""
+    site = await listen(
+        "client_queue = 8\n"
+        + "".join(f'[[sensors]]\nid = "d{i}"\ntype = "demo"\ninterval = 0.01\n' for i in range(10))
+    )
+    fanout = site._runner.app[SIO].fanout
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.setblocking(False)
+    await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", site.port))
+    reader, writer = await asyncio.open_connection(sock=sock, limit=4096)
+    writer.write(upgrade_request(site.port) + frame("40"))
+    await until(lambda: fanout.coalesced > 100, limit=15)  # it reads nothing meanwhile
+    await reader.readuntil(b"\r\n\r\n")
+    latest: dict[str, set[str]] = {}
+    async with asyncio.timeout(15):
+        while fanout.behind or len(latest) < 10:
+            text = await read_frame(reader)
+            if text == "2":
+                writer.write(frame("3"))
+            elif text.startswith('42["reading"'):
+                r = orjson.loads(text[2:])[1]
+                latest.setdefault(r["sensor"], set()).update(r["values"])
+    assert all(v == {"temperature", "humidity", "pressure"} for v in latest.values())
+    assert fanout.dropped == 0
+    writer.close()
