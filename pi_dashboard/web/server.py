@@ -185,6 +185,10 @@ class ConnectionGuard:
         oldest, _ = self.heads.popitem(last=False)
         self._cancel(oldest)
         self.evicted += 1
+        log.warning(
+            "%d connections open (max_connections): closing the one idle longest",
+            self.max_connections,
+        )
         oldest.force_close()
         return True
 
