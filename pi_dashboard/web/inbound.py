@@ -24,6 +24,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+import engineio
 from aiohttp import web
 from engineio import packet as eio_packet
 from engineio import payload as eio_payload
@@ -79,7 +80,7 @@ class ClientGuard:
         """Reason -> count, for tests and the reliability figures."""
         self._buckets: dict[str, TokenBucket] = {}
         self._websockets: dict[str, web.Request] = {}
-        self.eio: Any = None
+        self.eio: engineio.AsyncServer | None = None
 
     def admit(self, sid: str, count: int = 1) -> bool:
         """Take `count` messages from this client's budget and from the global one."""
@@ -96,8 +97,8 @@ class ClientGuard:
         self._buckets.pop(sid, None)
         self._websockets.pop(sid, None)
 
-    def refuse(self, sid: str | None, remote: str | None, reason: str) -> None:
-        self.refused[reason.split(":")[0]] += 1
+    def refuse(self, remote: str | None, reason: str) -> None:
+        self.refused[reason] += 1
         log.warning("dropped a client at %s: %s", remote or "?", reason)
 
     async def drop(self, sid: str) -> None:
@@ -112,7 +113,7 @@ class ClientGuard:
             request.transport.abort()
         self.forget(sid)
 
-    def install(self, eio: Any) -> None:
+    def install(self, eio: engineio.AsyncServer) -> None:
         """Put the guarded websocket and request translation in this server's driver table."""
         guard = self
         eio.max_http_buffer_size = self.max_bytes
@@ -136,6 +137,7 @@ class ClientGuard:
         self, request: web.Request
     ) -> tuple[web.Response | None, contextvars.Token[bytes | None] | None]:
         """A Socket.IO HTTP request: an error response, or None and the body's context token."""
+        assert self.eio is not None
         sid = request.query.get("sid")
         if request.method == "GET" and sid is None:  # a new session
             if len(self.eio.sockets) >= self.max_sessions:
@@ -149,8 +151,8 @@ class ClientGuard:
             return None, None
         length = request.content_length
         if length is None or length > self.max_bytes:
-            await self._refuse_post(sid, request, "message too large")
             status, what = (411, "length required") if length is None else (413, "too large")
+            await self._refuse_post(sid, request, f"message {what}")
             return json_error(status, f"message {what} (limit {self.max_bytes} bytes)"), None
         try:
             async with asyncio.timeout(self.read_timeout):
@@ -174,7 +176,7 @@ class ClientGuard:
         return None, _BODY.set(body)
 
     async def _refuse_post(self, sid: str, request: web.Request, reason: str) -> None:
-        self.refuse(sid, request.remote, reason)
+        self.refuse(request.remote, reason)
         await self.drop(sid)
 
 
@@ -219,6 +221,6 @@ class GuardedWebSocket(eio_aiohttp.WebSocket):
         if reason is None and self.sid is not None and not self.guard.admit(self.sid):
             reason = "message rate over the limit"
         if reason is not None:
-            self.guard.refuse(self.sid, self.remote, reason)
+            self.guard.refuse(self.remote, reason)
             raise OSError(reason)
         return data

@@ -228,14 +228,14 @@ class LiveServer(socketio.AsyncServer):
             await super()._handle_eio_message(eio_sid, data)
             return
         request = self.environ.get(eio_sid, {}).get("aiohttp.request")
-        self.guard.refuse(eio_sid, request.remote if request else None, reason)
+        self.guard.refuse(request.remote if request else None, reason)
         await self.guard.drop(eio_sid)
 
     async def _handle_eio_disconnect(self, eio_sid: str, reason: Any = None) -> None:
         self.guard.forget(eio_sid)
         await super()._handle_eio_disconnect(eio_sid, reason)
         sock = self.eio.sockets.get(eio_sid)
-        if sock is not None:
+        if sock is not None and reason == self.reason.CLIENT_DISCONNECT:
             # Answer a pending long-poll GET now: the library leaves it hanging until the ping
             # timeout, holding a connection for 20 s after every polling client that leaves.
             sock.queue.put_nowait(None)
