@@ -1,4 +1,5 @@
-"""The first middleware every request meets: Host allow-list, body size, Socket.IO's own checks.
+"""The first middleware every request meets: Host allow-list (web/hosts.py, kept on the Socket.IO
+server, whose Origin check uses it too), body size, Socket.IO's own checks (web/inbound.py).
 
 It also tells the connection (web/server.py) when a request head has arrived and when its answer
 is done, which is how the request-head timeout knows what it is timing.
@@ -9,7 +10,6 @@ from __future__ import annotations
 from aiohttp import web
 
 from pi_dashboard.config import ServerConfig
-from pi_dashboard.web.hosts import HostAllowList
 from pi_dashboard.web.keys import SIO
 from pi_dashboard.web.routes import Handler, Middleware, errors_and_headers, json_error
 
@@ -17,7 +17,6 @@ SOCKETIO_PATH = "/socket.io/"
 
 
 def admission(cfg: ServerConfig) -> Middleware:
-    hosts = HostAllowList(cfg.allowed_hosts)
     max_body = cfg.max_request_bytes
 
     @web.middleware
@@ -33,14 +32,15 @@ def admission(cfg: ServerConfig) -> Middleware:
 
     async def _admit(request: web.Request, handler: Handler) -> web.StreamResponse:
         host = request.headers.get("Host")
-        if not hosts.allows(host):
+        sio = request.app[SIO]
+        if not sio.hosts.allows(host):
             return json_error(421, f"unknown host {host!r}: add it to [server] allowed_hosts")
         if not request.path.startswith(SOCKETIO_PATH):
             length = request.content_length
             if (length or 0) > max_body or (length is None and request.body_exists):
                 return _close(json_error(413, f"request body too large (limit {max_body} bytes)"))
             return await handler(request)
-        refused, token = await request.app[SIO].guard.check_request(request)
+        refused, token = await sio.guard.check_request(request)
         if refused is not None:
             return _close(refused)
         try:

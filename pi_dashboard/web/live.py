@@ -202,8 +202,9 @@ class LiveServer(socketio.AsyncServer):
     """python-socketio's server, acting only on the Socket.IO packets clients may send
     (web/inbound.py has the rest of the checks), and sending through a `Fanout`."""
 
-    def __init__(self, cfg: ServerConfig, **kwargs: Any) -> None:
+    def __init__(self, cfg: ServerConfig, hosts: HostAllowList, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.hosts = hosts
         self.guard = ClientGuard(cfg)
         self.guard.install(self.eio)
         self.fanout = Fanout(
@@ -274,6 +275,7 @@ def create_sio(cfg: ServerConfig | None = None) -> LiveServer:
     hosts = HostAllowList(cfg.allowed_hosts)
     return LiveServer(
         cfg,
+        hosts,
         async_mode="aiohttp",
         json=OrjsonCodec,
         # Our own loggers, so the libraries add no handler of their own: their lines go through
