@@ -22,8 +22,9 @@ from pi_dashboard.sensors.base import SensorType
 from pi_dashboard.sensors.registry import TYPES
 from pi_dashboard.state import State
 from pi_dashboard.web import keys
+from pi_dashboard.web.admission import middlewares
 from pi_dashboard.web.live import LiveNamespace, broadcaster, create_sio, shutdown
-from pi_dashboard.web.routes import errors_and_headers, setup_routes, static_dir
+from pi_dashboard.web.routes import setup_routes, static_dir
 
 if TYPE_CHECKING:  # imported at run time only in mock mode
     from pi_dashboard.sim.world import SimWorld
@@ -74,13 +75,13 @@ def create_app(
     state = State()
     poller = Poller(config, types, hardware, state, max_backoff=max_backoff)
 
-    app = web.Application(middlewares=[errors_and_headers])
+    app = web.Application(middlewares=middlewares(config.server))
     app[keys.CONFIG] = config
     app[keys.STATE] = state
     app[keys.STATIC_DIR] = static_dir()
     app[keys.CLIENTS] = set()
     app[keys.MOCK] = mock
-    sio = create_sio()
+    sio = create_sio(config.server)
     app[keys.SIO] = sio
     sio.register_namespace(LiveNamespace(state, app[keys.CLIENTS]))
     sio.attach(app)

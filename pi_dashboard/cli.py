@@ -62,6 +62,9 @@ def setup_logging(debug: bool) -> None:
     logging.basicConfig(level=logging.DEBUG if debug else logging.INFO, handlers=[handler])
     for noisy in ("aiohttp.access", "engineio", "socketio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    from pi_dashboard.logs import install
+
+    install(debug)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -499,9 +502,11 @@ async def _serve(
     try:
         await runner.setup()  # starts the sensors: the port is already bound (cmd_run)
         if not stop.is_set():
-            sites = [web.SockSite(runner, sock) for sock in socks]
-            for site in sites:
-                await site.start()
+            from pi_dashboard.web.keys import CONFIG
+            from pi_dashboard.web.server import start_site
+
+            for sock in socks:  # [server] limits: docs/config.md
+                await start_site(runner, app[CONFIG].server, sock=sock)
             port = socks[0].getsockname()[1]  # --port 0: tests read the port from this line
             log.info("pi-dashboard %s serving %s (%s)", __version__, _display_url(host, port), what)
             notifier.ready(lambda: status_line(app))

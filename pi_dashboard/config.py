@@ -35,17 +35,60 @@ class SensorSchema(Protocol):
     def min_interval(self) -> float: ...
 
 
+HOST_RE = re.compile(r"^(\*|[A-Za-z0-9_.:-]{1,253}|\[[0-9A-Fa-f:.]+\])$")
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ServerConfig:
+    """The listener and its limits (docs/config.md, `[server]`): every default fits a Pi Zero."""
+
     host: str = "0.0.0.0"
     port: int = 8080
     title: str = "pi-dashboard"
+    allowed_hosts: tuple[str, ...] = ()
+    """Host names (or addresses) besides this machine's own that browsers may use; "*" = any."""
+    max_connections: int = 256
+    header_timeout: float = 10.0
+    read_timeout: float = 10.0
+    max_request_bytes: int = 65536
+    max_message_bytes: int = 16384
+    client_queue: int = 256
+    client_stall_timeout: float = 30.0
+    client_messages_per_s: float = 2.0
+    messages_per_s: float = 200.0
+    log_repeat_interval: float = 60.0
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
             raise FieldError("port", f"{self.port} is not a TCP port (0-65535)")
         if not self.host:
             raise FieldError("host", "must not be empty")
+        for i, name in enumerate(self.allowed_hosts):
+            if not HOST_RE.match(name):
+                raise FieldError(
+                    f"allowed_hosts[{i}]",
+                    f'"{name}" is not a host name or address (no scheme, path or spaces)',
+                )
+        ranges = {
+            "max_connections": (1, 65535),
+            "max_request_bytes": (1024, 1 << 24),
+            "max_message_bytes": (1024, 1 << 24),
+            "client_queue": (8, 1 << 20),
+        }
+        for name, (low, high) in ranges.items():
+            value = getattr(self, name)
+            if not low <= value <= high:
+                raise FieldError(name, f"must be between {low} and {high}, got {value}")
+        for name in (
+            "header_timeout",
+            "read_timeout",
+            "client_stall_timeout",
+            "client_messages_per_s",
+            "messages_per_s",
+            "log_repeat_interval",
+        ):
+            if getattr(self, name) <= 0:
+                raise FieldError(name, f"must be > 0, got {getattr(self, name):g}")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -64,6 +64,8 @@ class State:
         self.sensors: dict[str, SensorState] = {}
         self._subscribers: list[Subscriber] = []
         self.started = time.time()
+        self.changes = 0
+        """Counts every change a snapshot shows, so the web layer can cache one per change."""
 
     def add_sensor(
         self, *, id: str, type: str, name: str, interval: float, channels: Iterable[ChannelMeta]
@@ -71,11 +73,13 @@ class State:
         s = SensorState(id=id, type=type, name=name, interval=interval)
         s.channels = {c.id: ChannelState(meta=c) for c in channels}
         self.sensors[id] = s
+        self.changes += 1
         return s
 
     def set_channels(self, sensor: str, channels: Iterable[ChannelMeta]) -> None:
         """Channels discovered at setup (1-Wire `auto`): keep values of channels that stay."""
         s = self.sensors[sensor]
+        self.changes += 1
         s.channels = {c.id: s.channels.get(c.id) or ChannelState(meta=c) for c in channels}
         for c in channels:
             s.channels[c.id].meta = c
@@ -115,6 +119,7 @@ class State:
         self._emit(Reading(sensor=sensor, ts=ts, values={}, status=Status.ERROR, error=message))
 
     def _emit(self, reading: Reading) -> None:
+        self.changes += 1
         for fn in self._subscribers:
             try:
                 fn(reading)

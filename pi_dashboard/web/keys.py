@@ -16,3 +16,5 @@ SIO = web.AppKey("sio", socketio.AsyncServer)
 STATIC_DIR = web.AppKey("static_dir", Path)
 CLIENTS = web.AppKey("clients", set)
 MOCK = web.AppKey("mock", bool)
+STARTED = web.AppKey("started", float)
+"""time.monotonic() when the app was built: uptime must not jump with the wall clock."""

@@ -3,6 +3,11 @@
 Payloads and versioning are documented in docs/protocol.md. The snapshot is sent from a task the
 connect handler starts: an emit from inside the handler would go out before python-socketio's
 CONNECT packet, and strict clients (socket.io-client v4) drop events that arrive before it.
+
+Each browser gets at most `[server] client_queue` packets waiting in its Engine.IO queue. Past
+that it is behind: its readings are merged to the latest value per channel (a browser that is
+behind needs the newest values, not every old one) and sent once it has caught up; a client
+behind for `client_stall_timeout` is dropped. Nothing one client does slows the others.
 """
 
 from __future__ import annotations
@@ -11,7 +16,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections import deque
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import orjson
@@ -21,11 +27,23 @@ from engineio import packet as eio_packet
 from socketio import packet
 
 from pi_dashboard import PROTOCOL_VERSION
+from pi_dashboard.config import ServerConfig
 from pi_dashboard.model import Reading
 from pi_dashboard.state import State
+from pi_dashboard.web.hosts import HostAllowList
+from pi_dashboard.web.inbound import SOCKETIO_TYPES, ClientGuard
 from pi_dashboard.web.keys import CLIENTS, SIO, STATE
 
 log = logging.getLogger(__name__)
+
+SNAPSHOT_MAX_AGE_S = 1.0
+"""A cached snapshot is rebuilt after this long even without a change: it carries server_time."""
+TICK_S = 0.5
+"""How often clients that are behind are looked at (flushed when caught up, or dropped)."""
+INBOX = 4096
+"""Readings waiting for the broadcaster; past that they are merged like a slow client's."""
+
+Packets = list[eio_packet.Packet]
 
 
 class OrjsonCodec:
@@ -40,8 +58,188 @@ class OrjsonCodec:
         return orjson.loads(s)
 
 
+def encode_event(sio: socketio.AsyncServer, event: str, data: object) -> Packets:
+    """One Socket.IO event as Engine.IO packets, encoded once for any number of clients."""
+    pkt = sio.packet_class(packet.EVENT, namespace="/", data=[event, data])
+    encoded = pkt.encode()
+    return [
+        eio_packet.Packet(eio_packet.MESSAGE, p)
+        for p in (encoded if isinstance(encoded, list) else [encoded])
+    ]
+
+
+class Backlog:
+    """Readings held back, merged per sensor: at most one `ok` and one `error` reading each.
+
+    The `ok` one carries the latest value of every channel that changed, so a client that gets
+    it (then the error, if the sensor failed since) ends in the same state as one that got all.
+    """
+
+    __slots__ = ("_sensors", "since")
+
+    def __init__(self, since: float = 0.0) -> None:
+        self._sensors: dict[str, list[dict[str, Any] | None]] = {}
+        self.since = since
+
+    def __len__(self) -> int:
+        return len(self._sensors)
+
+    def add(self, reading: dict[str, Any]) -> None:
+        slot = self._sensors.setdefault(reading["sensor"], [None, None])
+        if reading["status"] == "error":
+            slot[1] = reading
+            return
+        ok = slot[0]
+        if ok is None:
+            slot[0] = {**reading, "values": dict(reading["values"])}
+        else:
+            ok["values"].update(reading["values"])
+            ok["ts"], ok["status"] = reading["ts"], reading["status"]
+        slot[1] = None
+
+    def drain(self) -> list[dict[str, Any]]:
+        out = [r for slot in self._sensors.values() for r in slot if r is not None]
+        self._sensors.clear()
+        return out
+
+
+class Fanout:
+    """Sends to every connected client from one encoded packet, within each one's queue limit."""
+
+    def __init__(
+        self,
+        sio: socketio.AsyncServer,
+        guard: ClientGuard,
+        *,
+        limit: int,
+        stall_timeout: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.sio, self.guard = sio, guard
+        self.limit, self.stall_timeout, self.clock = limit, stall_timeout, clock
+        self.behind: dict[str, Backlog] = {}
+        """eio sid -> what it has not been sent yet; only clients that are behind are here."""
+        self.dropped = 0
+        self.coalesced = 0
+
+    def _queue(self, eio_sid: str) -> asyncio.Queue[Any] | None:
+        sock = self.sio.eio.sockets.get(eio_sid)
+        return None if sock is None or sock.closed else sock.queue
+
+    async def send(self, eio_sid: str, pkts: Packets) -> None:
+        """Queue packets for one client whatever its backlog (the snapshot, say)."""
+        if self._queue(eio_sid) is not None:
+            for p in pkts:
+                await self.sio.eio.send_packet(eio_sid, p)
+
+    async def reading(self, data: dict[str, Any]) -> None:
+        pkts = encode_event(self.sio, "reading", data)
+        for _sid, eio_sid in list(self.sio.manager.get_participants("/", None)):
+            q = self._queue(eio_sid)
+            if q is None:
+                continue
+            backlog = self.behind.get(eio_sid)
+            if backlog is None and q.qsize() < self.limit:
+                for p in pkts:
+                    q.put_nowait(p)
+                continue
+            if backlog is None:
+                backlog = self.behind[eio_sid] = Backlog(self.clock())
+            backlog.add(data)
+            self.coalesced += 1
+
+    async def tick(self) -> None:
+        """Flush clients that caught up (queue at half the limit), drop those stalled too long."""
+        now = self.clock()
+        for eio_sid, backlog in list(self.behind.items()):
+            q = self._queue(eio_sid)
+            if q is None:
+                del self.behind[eio_sid]
+            elif q.qsize() <= self.limit // 2:
+                del self.behind[eio_sid]
+                for r in backlog.drain():
+                    await self.send(eio_sid, encode_event(self.sio, "reading", r))
+            elif now - backlog.since > self.stall_timeout:
+                del self.behind[eio_sid]
+                self.dropped += 1
+                log.warning(
+                    "dropped a client that read nothing for %.0f s (%d messages queued)",
+                    now - backlog.since,
+                    q.qsize(),
+                )
+                await self.guard.drop(eio_sid)
+
+
+class SnapshotCache:
+    """The `snapshot` event, encoded once per state change and shared by every client."""
+
+    def __init__(
+        self,
+        sio: socketio.AsyncServer,
+        state: State,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.sio, self.state, self.clock = sio, state, clock
+        self._pkts: Packets = []
+        self._version = -1
+        self._built = 0.0
+        self.builds = 0
+
+    def packets(self) -> Packets:
+        now = self.clock()
+        if self._version != self.state.changes or now - self._built > SNAPSHOT_MAX_AGE_S:
+            self._version, self._built = self.state.changes, now
+            self._pkts = encode_event(self.sio, "snapshot", snapshot_payload(self.state))
+            self.builds += 1
+        return self._pkts
+
+
 def snapshot_payload(state: State) -> dict[str, object]:
     return {"protocol": PROTOCOL_VERSION, "sensors": state.snapshot(), "server_time": time.time()}
+
+
+class LiveServer(socketio.AsyncServer):
+    """python-socketio's server, acting only on the Socket.IO packets clients may send
+    (web/inbound.py has the rest of the checks), and sending through a `Fanout`."""
+
+    def __init__(self, cfg: ServerConfig, hosts: HostAllowList, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.hosts = hosts
+        self.guard = ClientGuard(cfg)
+        self.guard.install(self.eio)
+        self.fanout = Fanout(
+            self, self.guard, limit=cfg.client_queue, stall_timeout=cfg.client_stall_timeout
+        )
+
+    async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
+        pkt = None
+        if isinstance(data, str):
+            with contextlib.suppress(Exception):
+                pkt = self.packet_class(encoded_packet=data)
+        if pkt is None:
+            reason = "malformed Socket.IO packet"
+        elif pkt.packet_type not in SOCKETIO_TYPES:  # events, acks: clients send none in v1
+            self.guard.refused["client event ignored"] += 1
+            return
+        elif pkt.packet_type == packet.CONNECT and self.manager.sid_from_eio_sid(
+            eio_sid, pkt.namespace or "/"
+        ):
+            reason = "second CONNECT on one connection"
+        else:
+            await super()._handle_eio_message(eio_sid, data)
+            return
+        request = self.environ.get(eio_sid, {}).get("aiohttp.request")
+        self.guard.refuse(request.remote if request else None, reason)
+        await self.guard.drop(eio_sid)
+
+    async def _handle_eio_disconnect(self, eio_sid: str, reason: Any = None) -> None:
+        self.guard.forget(eio_sid)
+        await super()._handle_eio_disconnect(eio_sid, reason)
+        sock = self.eio.sockets.get(eio_sid)
+        if sock is not None and reason == self.reason.CLIENT_DISCONNECT:
+            # Answer a pending long-poll GET now: the library leaves it hanging until the ping
+            # timeout, holding a connection for 20 s after every polling client that leaves.
+            sock.queue.put_nowait(None)
 
 
 class LiveNamespace(socketio.AsyncNamespace):
@@ -50,6 +248,7 @@ class LiveNamespace(socketio.AsyncNamespace):
         self.state = state
         self.clients = clients
         self._tasks: set[asyncio.Task[None]] = set()
+        self.snapshots: SnapshotCache | None = None
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         self.clients.add(sid)
@@ -59,57 +258,35 @@ class LiveNamespace(socketio.AsyncNamespace):
         task.add_done_callback(self._tasks.discard)
 
     async def _send_snapshot(self, sid: str) -> None:
-        await self.emit("snapshot", snapshot_payload(self.state), to=sid)
+        if self.snapshots is None:
+            self.snapshots = SnapshotCache(self.server, self.state)
+        eio_sid = self.server.manager.eio_sid_from_sid(sid, "/")
+        if eio_sid is not None:
+            await self.server.fanout.send(eio_sid, self.snapshots.packets())
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         self.clients.discard(sid)
         log.info("client disconnected (%d open)", len(self.clients))
 
 
-class FanoutManager(socketio.AsyncManager):
-    """Broadcasts without a task per client.
-
-    python-socketio's manager encodes a broadcast once, then creates one asyncio task per client
-    to queue it. Queueing on Engine.IO's unbounded per-client queue never waits, so awaiting the
-    sends one after another delivers the same packets in the same order without creating 100
-    tasks per reading when 100 browsers are open. Anything else (callbacks, skip_sid) goes
-    through the library's own path.
-    """
-
-    async def emit(
-        self, event, data, namespace, room=None, skip_sid=None, callback=None, to=None, **kwargs
-    ):  # type: ignore[no-untyped-def]
-        if callback is not None or skip_sid is not None or namespace not in self.rooms:
-            return await super().emit(
-                event,
-                data,
-                namespace,
-                room=room,
-                skip_sid=skip_sid,
-                callback=callback,
-                to=to,
-                **kwargs,
-            )
-        pkt = self.server.packet_class(packet.EVENT, namespace=namespace, data=[event, data])
-        encoded = pkt.encode()
-        eio_pkts = [
-            eio_packet.Packet(eio_packet.MESSAGE, p)
-            for p in (encoded if isinstance(encoded, list) else [encoded])
-        ]
-        send = self.server.eio.send_packet
-        for _sid, eio_sid in list(self.get_participants(namespace, to or room)):
-            for p in eio_pkts:
-                await send(eio_sid, p)
-
-
-def create_sio() -> socketio.AsyncServer:
-    """Same-origin only (the default): the page is served from this very port."""
-    return socketio.AsyncServer(
+def create_sio(cfg: ServerConfig | None = None) -> LiveServer:
+    """Same-origin only: the page is served from this very port (see web/hosts.py for Host)."""
+    cfg = cfg or ServerConfig()
+    hosts = HostAllowList(cfg.allowed_hosts)
+    return LiveServer(
+        cfg,
+        hosts,
         async_mode="aiohttp",
         json=OrjsonCodec,
-        logger=False,
-        engineio_logger=False,
-        client_manager=FanoutManager(),
+        # Our own loggers, so the libraries add no handler of their own: their lines go through
+        # the root handler's filters (one line, rate-limited; see pi_dashboard/logs.py).
+        logger=logging.getLogger("socketio.server"),
+        engineio_logger=logging.getLogger("engineio.server"),
+        cors_allowed_origins=lambda origin, environ: hosts.same_origin(
+            origin, environ.get("HTTP_HOST")
+        ),
+        cors_credentials=False,
+        max_http_buffer_size=cfg.max_message_bytes,
         # A Pi that drops off Wi-Fi without closing the socket shows "offline" within ~20 s
         # rather than the default ~45 s; one ping per 10 s per browser costs nothing.
         ping_interval=10,
@@ -119,25 +296,57 @@ def create_sio() -> socketio.AsyncServer:
 
 async def broadcaster(app: web.Application) -> AsyncIterator[None]:
     """cleanup_ctx: forward every change State publishes to all clients, in order."""
-    sio = app[SIO]
-    queue: asyncio.Queue[Reading] = asyncio.Queue()
-    unsubscribe = app[STATE].subscribe(queue.put_nowait)
+    fanout: Fanout = app[SIO].fanout
+    inbox: deque[Reading] = deque()
+    overflow = Backlog()
+    wake = asyncio.Event()
+
+    def receive(reading: Reading) -> None:
+        if overflow or len(inbox) >= INBOX:  # once merging, merge until drained: keeps order
+            overflow.add(reading.to_json())
+        else:
+            inbox.append(reading)
+        wake.set()
+
+    unsubscribe = app[STATE].subscribe(receive)
 
     async def run() -> None:
         while True:
-            reading = await queue.get()
-            if app[CLIENTS]:
-                try:
-                    await sio.emit("reading", reading.to_json())
-                except Exception:
-                    log.exception("emitting a reading failed")
+            await wake.wait()
+            wake.clear()
+            sent = 0
+            while inbox or overflow:
+                batch = [inbox.popleft().to_json()] if inbox else overflow.drain()
+                for data in batch:
+                    if app[CLIENTS]:
+                        try:
+                            await fanout.reading(data)
+                        except Exception:
+                            log.exception("emitting a reading failed")
+                sent += 1
+                if sent % 64 == 0:
+                    await asyncio.sleep(0)  # queueing never waits: let the loop breathe
 
-    task = asyncio.create_task(run(), name="broadcaster")
+    async def ticker() -> None:
+        while True:
+            await asyncio.sleep(TICK_S)
+            if fanout.behind:
+                try:
+                    await fanout.tick()
+                except Exception:
+                    log.exception("looking after slow clients failed")
+
+    tasks = [
+        asyncio.create_task(run(), name="broadcaster"),
+        asyncio.create_task(ticker(), name="slow-clients"),
+    ]
     yield
     unsubscribe()
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def shutdown(app: web.Application) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -12,7 +13,7 @@ from aiohttp import web
 
 from pi_dashboard import PROTOCOL_VERSION, __version__, data_dir
 from pi_dashboard.model import Status
-from pi_dashboard.web.keys import CLIENTS, CONFIG, MOCK, STATE, STATIC_DIR
+from pi_dashboard.web.keys import CLIENTS, CONFIG, MOCK, STARTED, STATE, STATIC_DIR
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +23,7 @@ CSP = (
     "frame-ancestors 'none'; form-action 'none'"
 )
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
 
 
 def static_dir() -> Path:
@@ -39,7 +41,8 @@ def json_error(status: int, message: str) -> web.Response:
 
 @web.middleware
 async def errors_and_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """JSON errors for everything but Socket.IO (which keeps python-socketio's own answers)."""
+    """Every error is JSON `{"error": "..."}`, Socket.IO's too; a bug is a 500, with a traceback
+    in the log but none in the answer."""
     if request.path.startswith("/socket.io/"):
         if "Sec-WebSocket-Extensions" in request.headers:
             # Decline permessage-deflate: readings are ~100 bytes, so compressing each one for
@@ -48,7 +51,10 @@ async def errors_and_headers(request: web.Request, handler: Handler) -> web.Stre
             headers = request.headers.copy()
             del headers["Sec-WebSocket-Extensions"]
             request = request.clone(headers=headers)
-        return await handler(request)
+        resp = await handler(request)
+        if resp.status >= 400 and isinstance(resp, web.Response) and resp.body is not None:
+            return _as_json_error(resp)
+        return resp
     try:
         resp = await handler(request)
     except web.HTTPException as e:
@@ -58,10 +64,27 @@ async def errors_and_headers(request: web.Request, handler: Handler) -> web.Stre
             e.status, e.reason
         )
         resp = json_error(e.status, f"{message}: {request.path}" if e.status == 404 else message)
+    except Exception:
+        log.exception("error answering %s %s", request.method, request.path)
+        resp = json_error(500, "internal error (see the daemon's log)")
     resp.headers.setdefault("Content-Security-Policy", CSP)
     resp.headers.setdefault("X-Content-Type-Options", "nosniff")
     resp.headers.setdefault("Referrer-Policy", "no-referrer")
     return resp
+
+
+def _as_json_error(resp: web.Response) -> web.Response:
+    """python-engineio answers errors in text (a JSON string, in fact): make it our shape."""
+    if resp.content_type == "application/json":
+        return resp
+    body = resp.body if isinstance(resp.body, bytes) else b""
+    try:
+        message = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        message = body.decode(errors="replace")
+    if not isinstance(message, str) or not message:
+        message = resp.reason or "error"
+    return json_error(resp.status, message)
 
 
 def _only_params(request: web.Request, allowed: set[str]) -> None:
@@ -79,6 +102,28 @@ async def index(request: web.Request) -> web.StreamResponse:
     return web.FileResponse(
         request.app[STATIC_DIR] / "index.html", headers={"Cache-Control": "no-cache"}
     )
+
+
+async def static_file(request: web.Request) -> web.StreamResponse:
+    """Like aiohttp's add_static, but a missing file is a 404 the error middleware turns into
+    JSON (aiohttp's FileResponse discovers it too late, with an empty body)."""
+    root = request.app[STATIC_DIR]
+    name = request.match_info["filename"]
+    path = await asyncio.get_running_loop().run_in_executor(None, _static_path, root, name)
+    if path is None:
+        raise web.HTTPNotFound()
+    return web.FileResponse(path)
+
+
+def _static_path(root: Path, name: str) -> Path | None:
+    """The regular file under `root` that `name` means, or None: nothing outside `root`, and a
+    name the file system rejects (256 characters: ENAMETOOLONG) is simply not there."""
+    try:
+        path = (root / name).resolve()
+        path.relative_to(root.resolve())
+        return path if path.is_file() else None
+    except (ValueError, OSError):
+        return None
 
 
 async def api_sensors(request: web.Request) -> web.Response:
@@ -116,7 +161,7 @@ async def api_health(request: web.Request) -> web.Response:
             "version": __version__,
             "protocol": PROTOCOL_VERSION,
             "mock": request.app[MOCK],
-            "uptime_s": round(time.time() - state.started, 3),
+            "uptime_s": round(time.monotonic() - request.app[STARTED], 3),
             "sensors": state.counts(),
             "clients": len(request.app[CLIENTS]),
             "title": request.app[CONFIG].server.title,
@@ -125,8 +170,9 @@ async def api_health(request: web.Request) -> web.Response:
 
 
 def setup_routes(app: web.Application) -> None:
+    app[STARTED] = time.monotonic()
     app.router.add_get("/", index)
     app.router.add_get("/api/sensors", api_sensors)
     app.router.add_get("/api/sensors/{sensor}", api_sensor)
     app.router.add_get("/api/health", api_health)
-    app.router.add_static("/static/", app[STATIC_DIR], append_version=False)
+    app.router.add_get("/static/{filename:.*}", static_file)

@@ -7,22 +7,14 @@ why, unless PI_DASHBOARD_REQUIRE_BROWSER=1 (CI), where a missing browser is a fa
 
 from __future__ import annotations
 
-import json
 import os
-import re
-import signal
-import subprocess
-import sys
-import threading
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from live_daemon import Daemon, start_daemon  # noqa: F401 (a fixture, used by the tests)
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, ConsoleMessage, Page
@@ -39,8 +31,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-SERVING_RE = re.compile(r"serving http://127\.0\.0\.1:(\d+)/")
-START_TIMEOUT_S = 15.0
 
 
 def _missing() -> str | None:
@@ -72,77 +62,6 @@ def browser() -> Iterator[Browser]:
         b.close()
 
 
-@dataclass
-class Daemon:
-    """`pi-dashboard run --mock` in a subprocess; its log lines are collected as they come."""
-
-    config: Path
-    tmp: Path
-    port: int = 0
-    proc: subprocess.Popen[str] | None = None
-    log: list[str] = field(default_factory=list)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> Daemon:
-        found = threading.Event()
-        env = {**os.environ, "TMPDIR": str(self.tmp)}  # the simulated /sys lands in pytest's tmp
-        self.proc = proc = subprocess.Popen(
-            [sys.executable, "-m", "pi_dashboard", "run", "--mock", "--config", str(self.config),
-             "--host", "127.0.0.1", "--port", str(self.port)],
-            cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
-
-        def drain() -> None:  # keep reading, or a chatty daemon blocks on a full pipe
-            assert proc.stderr is not None
-            for line in proc.stderr:
-                self.log.append(line.rstrip())
-                m = SERVING_RE.search(line)
-                if m:
-                    self.port = int(m.group(1))
-                    found.set()
-
-        threading.Thread(target=drain, daemon=True).start()
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while not found.wait(0.05):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                self.kill()
-                pytest.fail("daemon did not start:\n" + "\n".join(self.log[-20:]))
-        while True:
-            try:
-                with urllib.request.urlopen(f"{self.url}/api/health", timeout=2) as resp:
-                    if resp.status == 200:
-                        return self
-            except (urllib.error.URLError, ConnectionError):
-                pass
-            if time.monotonic() > deadline:
-                self.kill()
-                pytest.fail("daemon never answered /api/health:\n" + "\n".join(self.log[-20:]))
-            time.sleep(0.05)
-
-    def get_json(self, path: str) -> object:
-        with urllib.request.urlopen(f"{self.url}{path}", timeout=5) as resp:
-            return json.load(resp)
-
-    def signal(self, sig: int) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-
-    def kill(self) -> None:
-        """By PID: SIGTERM, then SIGKILL if it lingers."""
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(3)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
-
-
 @pytest.fixture(scope="module")
 def daemon(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
@@ -155,23 +74,6 @@ def daemon(
     d = Daemon(config=config, tmp=tmp).start()
     yield d
     d.kill()
-
-
-@pytest.fixture
-def start_daemon(tmp_path: Path) -> Iterator[Callable[[str], Daemon]]:
-    """TOML text -> a running daemon (mock mode), stopped after the test."""
-    started: list[Daemon] = []
-
-    def start(toml: str) -> Daemon:
-        config = tmp_path / f"config{len(started)}.toml"
-        config.write_text(toml, encoding="utf-8")
-        d = Daemon(config=config, tmp=tmp_path)
-        started.append(d)
-        return d.start()
-
-    yield start
-    for d in started:
-        d.kill()
 
 
 @dataclass

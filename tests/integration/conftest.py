@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
+import time
 from collections.abc import Awaitable, Callable
 
 import pytest
@@ -14,6 +16,7 @@ from pi_dashboard.config import Config
 from pi_dashboard.sim.world import SimWorld
 
 StartServer = Callable[[str], Awaitable[TestServer]]
+Until = Callable[..., Awaitable[None]]
 
 
 @pytest.fixture
@@ -48,3 +51,16 @@ def cli() -> Cli:
         )
 
     return run
+
+
+@pytest.fixture
+def until() -> Until:
+    """`await until(condition)`: poll it until true, failing after `limit` seconds."""
+
+    async def wait(cond: Callable[[], bool], limit: float = 5.0) -> None:
+        deadline = time.monotonic() + limit
+        while not cond():
+            assert time.monotonic() < deadline, "timed out"
+            await asyncio.sleep(0.01)
+
+    return wait

@@ -15,6 +15,7 @@ PKG = Path(__file__).resolve().parents[2] / "pi_dashboard"
 ALLOWED: dict[str, set[str]] = {
     "model": set(),
     "errors": set(),
+    "logs": set(),
     "config": {"errors", "model"},
     "hw": {"errors", "model"},
     "drivers": {"hw", "errors", "model"},
@@ -25,7 +26,7 @@ ALLOWED: dict[str, set[str]] = {
     "polling": {"sensors", "state", "threads", "filters", "config", "hw", "model", "errors"},
     "state": {"model"},
     "history": {"model", "errors", "config"},
-    "web": {"state", "history", "model", "config", "errors"},
+    "web": {"state", "history", "model", "config", "errors", "logs"},
     "scan": {"hw", "drivers", "sensors", "config", "model", "errors"},
     "demo": {"sensors", "config"},
     "service": {"web", "state", "model", "config", "errors"},  # systemd, beside web

@@ -1,0 +1,132 @@
+"""`pi-dashboard run --mock` as a user starts it: a subprocess on a port the OS picks (`--port 0`;
+the daemon logs the one it got), for the tests that need the real process (browser, abuse).
+
+Stopped by its PID, never by name. Shared by tests/browser and tests/abuse through their conftest.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SERVING_RE = re.compile(r"serving http://127\.0\.0\.1:(\d+)/")
+START_TIMEOUT_S = 15.0
+
+
+@dataclass
+class Daemon:
+    """`pi-dashboard run --mock` in a subprocess; its log lines are collected as they come."""
+
+    config: Path
+    tmp: Path
+    port: int = 0
+    proc: subprocess.Popen[str] | None = None
+    log: list[str] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> Daemon:
+        found = threading.Event()
+        env = {**os.environ, "TMPDIR": str(self.tmp)}  # the simulated /sys lands in pytest's tmp
+        self.proc = proc = subprocess.Popen(
+            [sys.executable, "-m", "pi_dashboard", "run", "--mock", "--config", str(self.config),
+             "--host", "127.0.0.1", "--port", str(self.port)],
+            cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+
+        def drain() -> None:  # keep reading, or a chatty daemon blocks on a full pipe
+            assert proc.stderr is not None
+            for line in proc.stderr:
+                self.log.append(line.rstrip())
+                m = SERVING_RE.search(line)
+                if m:
+                    self.port = int(m.group(1))
+                    found.set()
+
+        threading.Thread(target=drain, daemon=True).start()
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not found.wait(0.05):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                self.kill()
+                pytest.fail("daemon did not start:\n" + "\n".join(self.log[-20:]))
+        while True:
+            try:
+                with urllib.request.urlopen(f"{self.url}/api/health", timeout=2) as resp:
+                    if resp.status == 200:
+                        return self
+            except (urllib.error.URLError, ConnectionError):
+                pass
+            if time.monotonic() > deadline:
+                self.kill()
+                pytest.fail("daemon never answered /api/health:\n" + "\n".join(self.log[-20:]))
+            time.sleep(0.05)
+
+    def get_json(self, path: str) -> object:
+        with urllib.request.urlopen(f"{self.url}{path}", timeout=5) as resp:
+            return json.load(resp)
+
+    def signal(self, sig: int) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+
+    def kill(self) -> None:
+        """By PID: SIGTERM, then SIGKILL if it lingers."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(3)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
+
+    def health(self) -> dict:
+        health = self.get_json("/api/health")
+        assert isinstance(health, dict)
+        return health
+
+    def rss_kb(self) -> int:
+        assert self.proc is not None
+        status = Path(f"/proc/{self.proc.pid}/status").read_text()
+        return int(status.split("VmRSS:")[1].split()[0])
+
+    def fds(self) -> int:
+        assert self.proc is not None
+        return len(os.listdir(f"/proc/{self.proc.pid}/fd"))
+
+    def log_bytes(self) -> int:
+        return sum(len(line) + 1 for line in list(self.log))
+
+
+@pytest.fixture
+def start_daemon(tmp_path: Path) -> Iterator[Callable[[str], Daemon]]:
+    """TOML text -> a running daemon (mock mode), stopped after the test."""
+    started: list[Daemon] = []
+
+    def start(toml: str) -> Daemon:
+        config = tmp_path / f"config{len(started)}.toml"
+        config.write_text(toml, encoding="utf-8")
+        d = Daemon(config=config, tmp=tmp_path)
+        started.append(d)
+        return d.start()
+
+    yield start
+    for d in started:
+        d.kill()
