@@ -138,6 +138,8 @@ class SimWorld:
         so a `demo`-only daemon (benchmarks) pays nothing for the simulation."""
         self.faults = FaultEngine(self)
         """`[sensors.mock]` and the fault panel: what each simulated device does wrong."""
+        self._ticking = threading.Lock()
+        self._closed = False
 
     @property
     def factory(self) -> Factory:
@@ -168,14 +170,21 @@ class SimWorld:
                 self.faults.add(s, f"sensors[{i}]")
 
     def tick(self, dt: float) -> None:
-        if not self.frozen:
-            self.env.step(dt)
-        self.fs.update(dt)
-        for fn in self.tickers:
-            fn(dt)
+        with self._ticking:
+            if self._closed:
+                return
+            if not self.frozen:
+                self.env.step(dt)
+            self.fs.update(dt)
+            for fn in self.tickers:
+                fn(dt)
 
     def close(self) -> None:
+        """Also waits for a tick still writing files in another thread: removing the tree under
+        it fails ("Directory not empty"), and a tick after close writes nothing."""
         self.faults.close()
+        with self._ticking:
+            self._closed = True
         if self._factory is not None:
             self._factory.close()
         if self._tmp is not None:
