@@ -6,6 +6,7 @@ sensors' read times against their drift-free schedule, and the daemon as a subpr
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import re
 import signal
@@ -28,8 +29,12 @@ INTERVAL_S = 0.05
 """Accelerated poll interval (a real config's minimum is 1 s for these chips)."""
 TICK_S = 0.02
 """The simulated world's tick: 1-Wire files are rewritten (and their faults drawn) this often."""
-JITTER_P99_LIMIT_S = 0.025
-"""Healthy sensors keep their schedule: p99 of their read times' jitter stays under this."""
+GAP_LIMIT = 10
+"""Healthy sensors keep their schedule: never this many intervals without a read, and reads in at
+least SLOTS_READ of their slots. A sensor held up by a faulty one misses the whole fault (40
+intervals); a busy machine delays a read by a few. Jitter itself is measured and printed, not
+asserted: timing bounds belong to benchmarks, and this machine may be shared."""
+SLOTS_READ = 0.75
 
 HEALTHY = """
 [[sensors]]
@@ -44,7 +49,7 @@ bus = 2
 interval = 1
 
 [sensors.mock]
-noise = 0.05   # each read changes its value, so each read is seen (and timed)
+noise = 0.5    # each read changes a value, so each read is published (and timed)
 """
 """Sensors no fault touches: a read on the event loop (demo) and one in a bus thread of its own."""
 HEALTHY_IDS = ("room", "cellar")
@@ -57,13 +62,15 @@ EXITS: dict[str, tuple[int | None, float]] = {}
 """Fault state -> the daemon's exit status after SIGTERM (None: still running) and seconds taken."""
 
 
-def jitter(times: list[float], interval: float) -> list[float]:
-    """How far each read started from the drift-free grid `t0 + k * interval` (seconds, >= 0).
-
-    The grid's phase is the median phase, so a few late reads do not move it."""
-    phases = [t % interval for t in times]
-    mid = statistics.median(phases)
-    return [abs((p - mid + interval / 2) % interval - interval / 2) for p in phases]
+def jitter(times: list[float], interval: float) -> tuple[list[float], float]:
+    """How far each read started from the drift-free grid `phase + k * interval` (seconds, >= 0),
+    and the longest gap between two reads. The grid's phase is the reads' median one, so a late
+    first read does not shift it; a read that fell behind by more than an interval shows in the
+    gap (polling then skips the missed slots rather than bursting)."""
+    offsets = [(t - times[0] + interval / 2) % interval - interval / 2 for t in times]
+    mid = statistics.median(offsets)
+    late = [abs((o - mid + interval / 2) % interval - interval / 2) for o in offsets]
+    return late, max(b - a for a, b in itertools.pairwise(times))
 
 
 def p99(values: list[float]) -> float:
@@ -96,7 +103,7 @@ class Run:
 
     async def run_for(self, intervals: int) -> float:
         """Let the daemon run under the current faults until the healthy demo sensor has read
-        `intervals` more times; returns when that began (monotonic), for `record_jitter`."""
+        `intervals` more times; returns when that began (monotonic), for `check_schedule`."""
         since = time.monotonic()
         await self.until(lambda: len(self.read_times("room", since)) >= intervals, limit=30.0)
         return since
@@ -105,19 +112,23 @@ class Run:
         """Hardware-read start times (epoch s) of the sensor's good reads that changed a value."""
         return [r.ts for t, r in self.events if r.sensor == sid and t >= since and r.values]
 
-    def record_jitter(self, scenario: str, since: float = 0.0) -> float:
-        """p99 jitter over the healthy sensors since `since`; kept for the summary."""
+    def check_schedule(self, scenario: str, since: float = 0.0) -> None:
+        """Check that the healthy sensors kept their schedule since `since`, and keep their
+        jitter figures for the summary."""
         figures: dict[str, float] = {}
         for sid in HEALTHY_IDS:
             times = self.read_times(sid, since)
             assert len(times) >= 10, f"{sid} published only {len(times)} readings"
-            j = jitter(times, self.state.sensors[sid].interval)
+            interval = self.state.sensors[sid].interval
+            j, gap = jitter(times, interval)
+            assert gap < GAP_LIMIT * interval, f"{sid} read nothing for {gap:.3f} s"
+            slots = (times[-1] - times[0]) / interval + 1
+            assert len(times) >= SLOTS_READ * slots, f"{sid}: {len(times)} reads in {slots:.0f}"
             figures[f"{sid} p50 ms"] = statistics.median(j) * 1000
             figures[f"{sid} p99 ms"] = p99(j) * 1000
+            figures[f"{sid} max gap ms"] = gap * 1000
             figures[f"{sid} reads"] = len(times)
-        worst = max(figures[f"{sid} p99 ms"] for sid in HEALTHY_IDS) / 1000
         JITTER[scenario] = figures
-        return worst
 
 
 def accelerate(config: Config, interval: float = INTERVAL_S) -> Config:

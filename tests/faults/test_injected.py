@@ -1,6 +1,7 @@
 """Each fault on the simulated buses, in-process with the real Poller and State at accelerated
 intervals: the faulty sensor turns `error` with a message that names the problem, the healthy ones
-keep their schedule meanwhile (p99 jitter recorded), and clearing the fault recovers it."""
+keep their schedule meanwhile (their p99 jitter is printed at the end), and clearing the fault
+recovers it."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import logging
 import time
 
 import pytest
-from fault_harness import HEALTHY_IDS, JITTER_P99_LIMIT_S, NOTES, Run
+from fault_harness import HEALTHY_IDS, NOTES, Run
 
 from pi_dashboard.model import Status
 from pi_dashboard.sim.chips.bme280 import SimBME280
@@ -63,7 +64,7 @@ async def fault_then_recover(
         assert not [r for r in run.of(sid, since) if r.status is Status.OK], f"{sid} showed values"
     for sid in set(FAULTY_IDS + HEALTHY_IDS) - errors.keys() - unsure:
         assert run.status(sid) is Status.OK, (sid, run.error(sid))
-    assert run.record_jitter(scenario, since) < JITTER_P99_LIMIT_S
+    run.check_schedule(scenario, since)
     for sid in faults:
         run.world.faults.clear(sid)
     await run.until(lambda: all(run.status(s) is Status.OK for s in FAULTY_IDS))
@@ -74,7 +75,7 @@ async def test_baseline_without_faults(start):
     run = await started(start)
     since = await run.run_for(UNDER_FAULT)
     assert all(run.status(s) is Status.OK for s in FAULTY_IDS + HEALTHY_IDS)
-    assert run.record_jitter("baseline (no fault)", since) < JITTER_P99_LIMIT_S
+    run.check_schedule("baseline (no fault)", since)
 
 
 async def test_unplug_and_replug(start, caplog):
@@ -168,7 +169,7 @@ async def test_a_driver_exception(start, caplog):
     since = await run.run_for(UNDER_FAULT)
     assert run.error("greenhouse") == "internal error: IndexError: list index out of range"
     assert all(run.status(s) is Status.OK for s in ("lab", "tank", *HEALTHY_IDS))
-    assert run.record_jitter("driver exception", since) < JITTER_P99_LIMIT_S
+    run.check_schedule("driver exception", since)
     chip.short = False
     await run.until(lambda: run.status("greenhouse") is Status.OK)
     tracebacks = [r for r in caplog.records if r.exc_info and "greenhouse" in r.getMessage()]
@@ -218,7 +219,7 @@ power_on = 0.1
     start_at = time.monotonic()
     since = await run.run_for(120)  # 120 intervals of 0.05 s
     assert time.monotonic() - start_at < 15
-    assert run.record_jitter("30 % random faults", since) < JITTER_P99_LIMIT_S
+    run.check_schedule("30 % random faults", since)
     for sid in FAULTY_IDS:
         readings = run.of(sid)
         errors = [r.error for r in readings if r.status is Status.ERROR]
