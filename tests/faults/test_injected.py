@@ -54,9 +54,11 @@ async def fault_then_recover(
     """Switch `faults` on; every sensor in `errors` must turn error with that text in its message,
     every other one (but the `unsure`) stay ok while the healthy ones keep their schedule; then
     clear the faults and see every faulty sensor recover."""
+    began = time.monotonic()
     for sid, changes in faults.items():
         run.world.faults.update(sid, changes)
     await run.until(lambda: all(run.status(s) is Status.ERROR for s in errors))
+    detected = time.monotonic() - began
     since = await run.run_for(UNDER_FAULT)
     for sid, text in errors.items():
         assert run.status(sid) is Status.ERROR, sid
@@ -65,9 +67,12 @@ async def fault_then_recover(
     for sid in set(FAULTY_IDS + HEALTHY_IDS) - errors.keys() - unsure:
         assert run.status(sid) is Status.OK, (sid, run.error(sid))
     run.check_schedule(scenario, since)
+    cleared = time.monotonic()
     for sid in faults:
         run.world.faults.clear(sid)
     await run.until(lambda: all(run.status(s) is Status.OK for s in FAULTY_IDS))
+    recovered = time.monotonic() - cleared
+    NOTES[scenario] = f"error after {detected * 1000:.0f} ms, ok {recovered * 1000:.0f} ms after"
 
 
 async def test_baseline_without_faults(start):
@@ -229,6 +234,11 @@ power_on = 0.1
         for r in readings:
             for cid, v in r.values.items():
                 assert v == pytest.approx(truth[cid], abs=0.05), (sid, cid, v, "a wrong value")
+    NOTES["30 % random faults"] = ", ".join(
+        f"{sid} {run.poller.polled[sid].reads} good reads, "
+        f"{sum(r.status is Status.ERROR for r in run.of(sid))} error episodes"
+        for sid in FAULTY_IDS
+    )
     for sid in FAULTY_IDS:
         run.world.faults.clear(sid)
     await run.until(lambda: all(run.status(s) is Status.OK for s in FAULTY_IDS))
