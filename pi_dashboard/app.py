@@ -24,6 +24,7 @@ from pi_dashboard.state import State
 from pi_dashboard.web import keys
 from pi_dashboard.web.admission import middlewares
 from pi_dashboard.web.live import LiveNamespace, broadcaster, create_sio, shutdown
+from pi_dashboard.web.mockfaults import setup_mock_routes
 from pi_dashboard.web.routes import setup_routes, static_dir
 
 if TYPE_CHECKING:  # imported at run time only in mock mode
@@ -71,6 +72,11 @@ def create_app(
     else:
         hardware, opener = real_hardware()
         closers.append(opener)
+        ignored = [s.id for s in config.sensors if s.mock is not None]
+        if ignored:
+            log.warning(
+                "[sensors.mock] of %s ignored: faults exist in mock mode only", ", ".join(ignored)
+            )
 
     state = State()
     poller = Poller(config, types, hardware, state, max_backoff=max_backoff)
@@ -86,6 +92,9 @@ def create_app(
     sio.register_namespace(LiveNamespace(state, app[keys.CLIENTS]))
     sio.attach(app)
     setup_routes(app)
+    if world is not None:
+        app[keys.MOCK_FAULTS] = world.faults
+        setup_mock_routes(app)
 
     async def hardware_ctx(_app: web.Application) -> AsyncIterator[None]:
         ticker = None

@@ -115,6 +115,56 @@ class ChannelConfig:
             raise FieldError("scale", "must not be 0")
 
 
+PROBABILITIES = ("dropout", "crc_errors", "garbage", "power_on")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MockFaults:
+    """`[sensors.mock]`: what the sensor's simulated device does wrong, in mock mode only (the
+    simulator applies it where the driver meets the bus or sysfs; docs/faults.md)."""
+
+    noise: float = 0.0
+    """Standard deviation added to every quantity the device measures, in its base unit."""
+    drift_per_minute: float = 0.0
+    """Added per minute to every quantity the device measures (a sensor going off calibration)."""
+    stuck: bool = False
+    """The device keeps answering the value it measured when this was set."""
+    dropout: float = 0.0
+    """Chance that a reply never comes (I2C NACK; an empty w1_slave read)."""
+    crc_errors: float = 0.0
+    """Chance that one bit of a CRC-protected reply flips on the wire."""
+    garbage: float = 0.0
+    """Chance that a reply is random bytes."""
+    power_on: float = 0.0
+    """DS18B20: chance that a read answers the power-on scratchpad (85 °C), as after a brownout."""
+    nack_storm: bool = False
+    """Every device on this sensor's bus stops answering (a shorted or stuck bus)."""
+    hang: bool = False
+    """The next transaction blocks until this is cleared (or the daemon stops)."""
+    unplugged: bool = False
+    unplug_every: float = 0.0
+    """Seconds: every `unplug_every` s the device is unplugged for the last `unplug_for` of them."""
+    unplug_for: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in PROBABILITIES:
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise FieldError(name, f"must be a probability from 0 to 1, got {value:g}")
+        for name in ("noise", "unplug_every", "unplug_for"):
+            if getattr(self, name) < 0:
+                raise FieldError(name, f"must be >= 0, got {getattr(self, name):g}")
+        if (self.unplug_every > 0) != (self.unplug_for > 0):
+            missing = "unplug_for" if self.unplug_every > 0 else "unplug_every"
+            raise FieldError(missing, "unplug_every and unplug_for go together")
+        if self.unplug_for >= self.unplug_every > 0:
+            raise FieldError(
+                "unplug_for",
+                f"must be shorter than unplug_every ({self.unplug_every:g} s), "
+                f"got {self.unplug_for:g}",
+            )
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SensorConfig:
     """The keys every sensor has; `options` holds the type's own keys as its dataclass."""
@@ -128,6 +178,8 @@ class SensorConfig:
     enabled: bool = True
     channels: Mapping[str, ChannelConfig] = field(default_factory=dict)
     options: Any = None
+    mock: MockFaults | None = None
+    """`[sensors.mock]`: simulated faults; only mock mode reads it."""
 
     @property
     def read_timeout(self) -> float:
@@ -265,7 +317,7 @@ def from_table(
 # --- the config file ---------------------------------------------------------------------------
 
 _COMMON = frozenset(
-    {"id", "type", "name", "interval", "deadband", "timeout", "enabled", "channels"}
+    {"id", "type", "name", "interval", "deadband", "timeout", "enabled", "channels", "mock"}
 )
 
 
@@ -347,6 +399,7 @@ def _parse_sensor(
     enabled = convert(bool, raw.get("enabled", True), f"{path}.enabled")
     channels = convert(dict[str, ChannelConfig], raw.get("channels", {}), f"{path}.channels")
     options = from_table(schema.options, raw, path, skip=_COMMON)
+    mock = convert(MockFaults | None, raw.get("mock"), f"{path}.mock")
     return SensorConfig(
         id=sid,
         type=type_name,
@@ -357,6 +410,7 @@ def _parse_sensor(
         enabled=enabled,
         channels=channels,
         options=options,
+        mock=mock,
     )
 
 

@@ -6,15 +6,18 @@ of the datasheet's formula sets), 9.1 measurement time; and the BMP280 datasheet
 3.11.2-3.12, whose temperature/pressure compensation and worked example are the same.
 
 Measurements run in forced mode (datasheet 3.3.3): one conversion per read, then the chip sleeps,
-so a 10 s poll interval costs microamps and no self-heating.
+so a 10 s poll interval costs microamps and no self-heating. A measurement the chip reports as
+skipped (0x80000, 0x8000: 5.4.3-5.4.5) has no value. Temperature feeds t_fine into the other two,
+so a skipped temperature or pressure fails the read; a skipped humidity loses only humidity (as in
+Linux's bmp280 IIO driver, where each channel is read on its own).
 """
 
 from __future__ import annotations
 
 import struct
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from pi_dashboard.errors import ChipError
 from pi_dashboard.hw.i2c import I2CBus
@@ -186,7 +189,9 @@ class Measurement:
     pressure: float
     """hPa"""
     humidity: float | None
-    """%RH; None on a BMP280, which has no humidity sensor."""
+    """%RH; None on a BMP280, which has no humidity sensor, or when `errors` says why."""
+    errors: Mapping[str, str] = field(default_factory=dict)
+    """Channel -> why this measurement has no value for it; the other values stand."""
 
 
 def _check_factor(name: str, value: int, table: dict[int, int]) -> int:
@@ -324,11 +329,15 @@ class BMP280:
         temperature, t_fine = compensate_temperature(cal, adc_t)
         pressure = compensate_pressure(cal, adc_p, t_fine) / 100.0
         humidity = None
+        errors = {}
         if self.has_humidity:
             adc_h = (d[6] << 8) | d[7]
-            _check_measured("humidity", adc_h, SKIPPED_16BIT)
-            humidity = compensate_humidity(cal, adc_h, t_fine)
-        return Measurement(temperature, pressure, humidity)
+            try:
+                _check_measured("humidity", adc_h, SKIPPED_16BIT)
+                humidity = compensate_humidity(cal, adc_h, t_fine)
+            except ChipError as e:
+                errors["humidity"] = str(e)
+        return Measurement(temperature, pressure, humidity, errors)
 
     def _wait_measured(self) -> None:
         """Sleep the datasheet maximum, then poll `measuring` for up to as long again."""

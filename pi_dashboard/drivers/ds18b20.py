@@ -9,8 +9,11 @@ DS18S20 datasheet: "Operation - Measuring Temperature" (9-bit register, 0.5 °C 
 00AAh) and the extended-resolution formula with COUNT_REMAIN / COUNT_PER_C (bytes 6 and 7).
 
 The kernel already checks the CRC, but an all-zero scratchpad (the data line stuck low) passes
-any CRC, and a brownout makes the probe answer its power-on value 85 °C with a valid CRC: this
-driver checks both, and the CRC itself, before a number is trusted.
+any CRC, and a brownout makes the probe answer its power-on scratchpad (85 °C) with a valid CRC:
+this driver checks both, and the CRC itself, before a number is trusted. A power-on value is told
+from a real 85 °C by the scratchpad alone, as the kernel's w1_therm.c does (`convert_t()`, feature
+W1_THERM_CHECK_RESULT): register 0550h *and* reserved byte 6 = 0Ch, its power-up state. After a
+conversion byte 6 is 10h - (register & 0Fh), which is 10h for a real 85.000 °C.
 """
 
 from __future__ import annotations
@@ -37,10 +40,12 @@ T_MIN_C = -55.0
 T_MAX_C = 125.0
 """Measurement range of all three (datasheet "Features")."""
 
-POWER_ON_RESET_C = 85.0
-"""DS18B20 0550h, DS18S20 00AAh: what the register holds until a conversion completes."""
-RESET_NEAR_C = 2.0
-"""85 °C is believed only if the probe's last good reading was within this of it (a hot tank)."""
+POWER_ON_RAW = {FAMILY_DS18S20: 0x00AA, FAMILY_DS1822: 0x0550, FAMILY_DS18B20: 0x0550}
+"""+85 °C: what the temperature register holds from power-on until a conversion completes."""
+POWER_ON_BYTE6 = 0x0C
+"""Scratchpad byte 6 at power-up (DS18B20 reserved byte; DS18S20 COUNT_REMAIN)."""
+POWER_ON_MILLICELSIUS = 85000
+POWER_ON_HINT = "the probe reset (check its power and the 4.7 kΩ pull-up)"
 
 RAW_GLITCH = 0x07FF
 """127.9375 °C (the kernel shows t=127937): a corrupted register, far above the 125 °C maximum."""
@@ -78,6 +83,14 @@ def check_scratchpad(scratchpad: bytes) -> None:
         raise ChipError(f"CRC mismatch (got 0x{scratchpad[8]:02x}, expected 0x{expected:02x})")
 
 
+def is_power_on(family: str, scratchpad: bytes) -> bool:
+    """The scratchpad as the chip powers up: no conversion has completed since (a brownout, or
+    too little current for a parasite-powered conversion). On a DS18S20 a real 85.000 °C reads
+    the same bytes, so there an exact 85.000 is always refused."""
+    raw = scratchpad[0] | scratchpad[1] << 8
+    return raw == POWER_ON_RAW[family] and scratchpad[6] == POWER_ON_BYTE6
+
+
 def celsius(family: str, scratchpad: bytes) -> float:
     """The temperature register in °C, as the datasheet of `family` defines it."""
     raw = _s16(scratchpad[0], scratchpad[1])
@@ -107,8 +120,6 @@ class DS18B20:
         self.slave = slave
         self.family = family
         self.chip = FAMILIES[family]
-        self.last_good: float | None = None
-        """Last accepted °C: decides whether 85.000 is a reading or a power-on reset."""
 
     def not_found(self) -> SensorError:
         return SensorError(
@@ -144,14 +155,6 @@ class DS18B20:
                 f"{self.slave}: {t:g} °C is outside the {self.chip} range "
                 f"({T_MIN_C:g} to {T_MAX_C:g} °C)"
             )
-        if t == POWER_ON_RESET_C and not (
-            self.last_good is not None and abs(self.last_good - POWER_ON_RESET_C) <= RESET_NEAR_C
-        ):
-            raise ChipError(
-                f"{self.slave}: power-on value 85 °C (the probe reset: check its power and "
-                "the 4.7 kΩ pull-up)"
-            )
-        self.last_good = t
         return t
 
     def _from_w1_slave(self) -> float:
@@ -159,11 +162,18 @@ class DS18B20:
         check_scratchpad(r.scratchpad)
         if not r.kernel_crc_ok:  # our CRC passed but the kernel's did not: trust neither
             raise ChipError("the kernel reports a CRC error")
+        if is_power_on(self.family, r.scratchpad):
+            raise ChipError(f"power-on value 85 °C (scratchpad byte 6 = 0Ch): {POWER_ON_HINT}")
         return celsius(self.family, r.scratchpad)
 
     def _from_temperature(self) -> float:
-        """Kernels without w1_slave for a family: no scratchpad, so only value checks apply."""
+        """Kernels without w1_slave for a family: no scratchpad, so only value checks apply, and
+        an exact 85.000 °C cannot be told from a power-on value: it is refused."""
         milli = self.bus.read_temperature(self.slave)
         if self.family != FAMILY_DS18S20 and milli in (127937, 127938):
             raise ChipError("glitch value 127.94 °C (register 07FFh): a corrupted read")
+        if milli == POWER_ON_MILLICELSIUS:
+            raise ChipError(
+                f"85.000 °C with no scratchpad to tell it from the power-on value: {POWER_ON_HINT}"
+            )
         return milli / 1000

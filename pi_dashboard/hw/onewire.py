@@ -7,8 +7,10 @@
 
 line 1 is the scratchpad just read and the kernel's CRC verdict, line 2 the kernel's conversion in
 millidegrees (on a CRC failure its bytes are the last *good* scratchpad, so only line 1 is the
-current read). Newer kernels also have `temperature` (millidegrees, one line), and answer an empty
-read instead of `crc=.. NO` when the conversion fails. Paths are parameters, as in gpiozero's
+current read). `w1_slave_show()` in the kernel's drivers/w1/slaves/w1_therm.c always prints both
+lines or nothing, so a read with line 1 alone was cut short and is an error. Newer kernels also
+have `temperature` (millidegrees, one line), and answer an empty read instead of `crc=.. NO` when
+the conversion fails. Paths are parameters, as in gpiozero's
 `CPUTemperature(sensor_file=...)`, so `sim/onewire.py` can write the same files anywhere.
 """
 
@@ -38,23 +40,25 @@ class W1SlaveRead:
     scratchpad: bytes
     """The 9 bytes of line 1 (byte 8 is the CRC the chip sent)."""
     kernel_crc_ok: bool
-    millicelsius: int | None
-    """The kernel's `t=`, None if line 2 is missing."""
+    millicelsius: int
+    """The kernel's `t=`."""
 
 
 def parse_w1_slave(text: str, slave: str) -> W1SlaveRead:
-    """Parse the two lines; an empty read (newer kernels' way of saying it failed) raises."""
+    """Parse the two lines; an empty read (newer kernels' way of saying it failed) raises, and so
+    does a read without its `t=` line: the kernel never writes line 1 alone."""
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     if not lines:
         raise SensorError(f"empty read from {slave}: the kernel got no answer from the probe")
     m1 = _LINE1_RE.match(lines[0])
     if m1 is None:
         raise SensorError(f"unreadable w1_slave from {slave}: {lines[0][:60]!r}")
-    scratchpad = bytes.fromhex(m1.group(1))
-    millicelsius = None
-    if len(lines) > 1 and (m2 := _LINE2_RE.match(lines[1])) is not None:
-        millicelsius = int(m2.group(2))
-    return W1SlaveRead(scratchpad, m1.group(3) == "YES", millicelsius)
+    if len(lines) < 2:
+        raise SensorError(f"incomplete read from {slave}: w1_slave has no t= line")
+    m2 = _LINE2_RE.match(lines[1])
+    if m2 is None:
+        raise SensorError(f"unreadable w1_slave from {slave}: {lines[1][:60]!r}")
+    return W1SlaveRead(bytes.fromhex(m1.group(1)), m1.group(3) == "YES", int(m2.group(2)))
 
 
 class OneWireBus:
@@ -88,7 +92,8 @@ class OneWireBus:
         return (self.base / slave).is_dir()
 
     def has_attr(self, slave: str, attr: str) -> bool:
-        return (self.base / slave / attr).is_file()
+        """Only a stat, whatever kind of file it is: opening `w1_slave` starts a conversion."""
+        return (self.base / slave / attr).exists()
 
     def _read(self, slave: str, attr: str) -> str:
         return (self.base / slave / attr).read_text(encoding="ascii", errors="replace")

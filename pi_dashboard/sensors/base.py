@@ -6,6 +6,7 @@ like ESPHome's components, the type's config schema (`options`) lives apart from
 
 from __future__ import annotations
 
+import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -14,6 +15,8 @@ from pi_dashboard.config import SensorConfig
 from pi_dashboard.hw import Hardware
 from pi_dashboard.hw.i2c import I2CBus
 from pi_dashboard.model import ChannelMeta, Value
+
+log = logging.getLogger(__name__)
 
 Push = Callable[[Mapping[str, Value]], None]
 """Called by edge-driven sensors from any thread with the channels that just changed."""
@@ -44,7 +47,10 @@ class Sensor(ABC):
 
     @abstractmethod
     def read(self) -> Mapping[str, Value]:
-        """Read every channel in base units; raise SensorError/OSError, never return a guess."""
+        """Read every channel in base units; raise SensorError/OSError, never return a guess.
+
+        A channel with no trustworthy value this time is left out (its last value ages on the
+        dashboard) while the others go out; `PartialFailures` logs it."""
 
     def watch(self, push: Push) -> None:  # noqa: B027 - optional hook
         """Edge-driven sensors (button, motion) call `push` on every edge, between polls."""
@@ -79,3 +85,24 @@ class SensorType:
     identify: Callable[[I2CBus, int], bool] | None = None
     """Harmless check that the chip at an address is this type (chip-id register, serial + CRC);
     without one, scan names the type by address alone."""
+
+
+class PartialFailures:
+    """Parts (channels, probes) missing from an otherwise good read. The sensor stays `ok`, so
+    polling logs nothing about them: this logs each once when it starts failing and once when it
+    recovers, as polling does for a whole sensor."""
+
+    def __init__(self, sensor_id: str, part: str) -> None:
+        self.sensor_id = sensor_id
+        self.part = part
+        """What a key names in the log: "probe", "channel"."""
+        self.failing: dict[str, str] = {}
+
+    def update(self, failing: Mapping[str, str]) -> None:
+        """`failing`: key -> message, for this read."""
+        for key, message in failing.items():
+            if key not in self.failing:
+                log.warning("sensor %s: %s %s failed: %s", self.sensor_id, self.part, key, message)
+        for key in self.failing.keys() - failing.keys():
+            log.info("sensor %s: %s %s recovered", self.sensor_id, self.part, key)
+        self.failing = dict(failing)

@@ -1,16 +1,20 @@
 """`bme280`: Bosch BME280 temperature, humidity and pressure over I2C (Adafruit 2652, Pimoroni,
 the purple GY-BME280 boards). A `bmp280` sensor plus humidity; defaults as there (datasheet 3.5.1
-weather monitoring: forced mode, oversampling x1, filter off).
+weather monitoring: forced mode, oversampling x1, filter off). A humidity the chip reports as
+skipped is left out of that read; temperature and pressure still go out.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
-from pi_dashboard.drivers.bme280 import BME280
+from pi_dashboard.config import SensorConfig
+from pi_dashboard.drivers.bme280 import BME280, BMP280
+from pi_dashboard.hw import Hardware
 from pi_dashboard.model import ChannelMeta, Value
-from pi_dashboard.sensors.base import SensorType
+from pi_dashboard.sensors.base import PartialFailures, SensorType
 from pi_dashboard.sensors.bmp280 import (
     ADDRESSES,
     PRESSURE,
@@ -39,20 +43,27 @@ class BME280Sensor(BMP280Sensor):
 
     driver_class = BME280
 
+    def __init__(self, config: SensorConfig, hardware: Hardware) -> None:
+        super().__init__(config, hardware)
+        self._partial = PartialFailures(config.id, "channel")
+
     @property
     def channels(self) -> tuple[ChannelMeta, ...]:
         return (TEMPERATURE, HUMIDITY, PRESSURE)
+
+    def measure(self, driver: BMP280) -> Mapping[str, Value]:
+        m = driver.measure()
+        self._partial.update(m.errors)
+        values: dict[str, Value] = {"temperature": m.temperature}
+        if m.humidity is not None:
+            values["humidity"] = m.humidity
+        values["pressure"] = m.pressure
+        return values
 
     def _driver_options(self) -> dict[str, int]:
         o = self.options
         assert isinstance(o, BME280Options)
         return super()._driver_options() | {"oversampling_humidity": o.oversampling_humidity}
-
-    def _values(
-        self, temperature: float, pressure: float, humidity: float | None
-    ) -> dict[str, Value]:
-        assert humidity is not None  # the BME280 driver raises rather than return no humidity
-        return {"temperature": temperature, "humidity": humidity, "pressure": pressure}
 
 
 TYPE = SensorType(

@@ -24,7 +24,7 @@ from pi_dashboard.errors import FieldError, SensorError
 from pi_dashboard.hw import Hardware
 from pi_dashboard.hw.onewire import SLAVE_RE, OneWireBus
 from pi_dashboard.model import ChannelMeta, DeviceClass, Value
-from pi_dashboard.sensors.base import Sensor, SensorType
+from pi_dashboard.sensors.base import PartialFailures, Sensor, SensorType
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ class Ds18b20Sensor(Sensor):
         if self.options.probes != "auto":
             for slave in self.options.probes:
                 self.probes[slave] = DS18B20(self.bus, slave)
-        self._failing: dict[str, str] = {}
+        self._partial = PartialFailures(config.id, "probe")
 
     @property
     def channels(self) -> tuple[ChannelMeta, ...]:
@@ -121,24 +121,13 @@ class Ds18b20Sensor(Sensor):
                 values[channel_id(slave)] = probe.read()
             except (SensorError, OSError) as e:
                 errors[slave] = str(e) or type(e).__name__
-        self._log_transitions(errors)
-        if not values:
+        if not values:  # the sensor goes to error, which polling logs
             if len(errors) == 1:
                 raise SensorError(next(iter(errors.values())))
             detail = "; ".join(e if s in e else f"{s}: {e}" for s, e in errors.items())
             raise SensorError(f"all {len(errors)} probes failed: {detail}")
+        self._partial.update(errors)
         return values
-
-    def _log_transitions(self, errors: dict[str, str]) -> None:
-        """Partial failures never reach the sensor's status, so say so in the log, once each way."""
-        if len(errors) == len(self.probes):
-            return  # the sensor goes to error, which polling logs
-        for slave, message in errors.items():
-            if slave not in self._failing:
-                log.warning("sensor %s: probe %s failed: %s", self.config.id, slave, message)
-        for slave in self._failing.keys() - errors.keys():
-            log.info("sensor %s: probe %s recovered", self.config.id, slave)
-        self._failing = errors
 
 
 def _channel_ids(options: Ds18b20Options) -> tuple[str, ...] | None:

@@ -3,6 +3,9 @@
 Every SMBus call is turned into the raw write/read transactions it puts on the wire, so a chip model
 only ever sees bytes, as the real chip does. No chip (or an unplugged one) at an address is a NACK:
 `OSError(errno.EREMOTEIO)` (121), exactly what `smbus2.SMBus` raises on a Pi.
+
+Fault injection (`sim/faults.py`) hooks in here, on the wire: `nack_storm` NACKs every address, and
+a `WireFaults` per address may NACK or block a transaction and corrupt what a chip replies.
 """
 
 from __future__ import annotations
@@ -11,10 +14,20 @@ import errno
 import os
 import threading
 from collections.abc import Sequence
+from typing import Protocol
 
 from smbus2 import i2c_msg
 
-from pi_dashboard.sim.chips.base import SimChip
+from pi_dashboard.sim.chips.base import SimChip, nack
+
+
+class WireFaults(Protocol):
+    def transaction(self) -> None:
+        """Before each transaction with the chip: raise to NACK it, or block (a hung chip)."""
+
+    def reply(self, data: bytes) -> bytes:
+        """What a read of 2+ bytes (a measurement, a calibration block) really delivers."""
+
 
 I2C_M_RD = 0x0001
 I2C_SMBUS_BLOCK_MAX = 32
@@ -26,6 +39,10 @@ class SimI2CBus:
         self.chips: dict[int, SimChip] = {}
         self.transactions = 0
         self._lock = threading.Lock()
+        self.nack_storm = False
+        """Every transaction on the bus is NACKed, whatever the address."""
+        self.faults: dict[int, WireFaults] = {}
+        """Address -> the faults injected between that chip and the wire."""
 
     # --- wiring ---------------------------------------------------------------------------
     def attach(self, address: int, chip: SimChip) -> SimChip:
@@ -46,9 +63,20 @@ class SimI2CBus:
             raise OSError(errno.EINVAL, os.strerror(errno.EINVAL))
         self.transactions += 1
         chip = self.chips.get(addr)
-        if chip is None or not chip.present:
-            raise OSError(errno.EREMOTEIO, os.strerror(errno.EREMOTEIO))
+        if self.nack_storm or chip is None or not chip.present:
+            raise nack()
+        faults = self.faults.get(addr)
+        if faults is not None:
+            faults.transaction()
         return chip
+
+    def _read(self, addr: int, chip: SimChip, length: int) -> bytes:
+        """The chip's answer as it arrives over a possibly faulty wire (call with chip.lock)."""
+        data = chip.read(length)
+        faults = self.faults.get(addr)
+        if faults is not None and length >= 2:
+            data = faults.reply(data)
+        return data
 
     def _write(self, addr: int, data: bytes) -> None:
         chip = self._chip(addr)
@@ -59,13 +87,13 @@ class SimI2CBus:
         chip = self._chip(addr)
         with chip.lock:
             chip.write(data)
-            return chip.read(length)
+            return self._read(addr, chip, length)
 
     # --- smbus2.SMBus's interface ---------------------------------------------------------
     def read_byte(self, i2c_addr: int, force: bool | None = None) -> int:
         chip = self._chip(i2c_addr)
         with chip.lock:
-            return chip.read(1)[0]
+            return self._read(i2c_addr, chip, 1)[0]
 
     def write_byte(self, i2c_addr: int, value: int, force: bool | None = None) -> None:
         self._write(i2c_addr, bytes([value & 0xFF]))
@@ -110,7 +138,7 @@ class SimI2CBus:
             chip = self._chip(msg.addr)
             with chip.lock:
                 if msg.flags & I2C_M_RD:
-                    data = chip.read(msg.len)
+                    data = self._read(msg.addr, chip, msg.len)
                     for i, b in enumerate(data):
                         msg.buf[i] = bytes([b])
                 else:

@@ -8,18 +8,24 @@ exact text. `SimProbe.fault` makes the probe answer as it does when something is
     "empty"   a failed conversion on newer kernels: an empty file
     "ff"      nothing drives the line, the pull-up reads all ff (older kernels)
     "00"      the data line held low: all 00, which passes the CRC
-    "reset"   a brownout: the power-on value 85 °C, with a good CRC
+    "reset"   a brownout: the power-up scratchpad (85 °C, byte 6 = 0Ch), with a good CRC
     "glitch"  07FFh = 127.94 °C, with a good CRC
+    "garbage" nine random bytes, and the kernel's verdict on them
 
 `unplug()` removes the slave's directory, as the w1 core does once a slave stops answering its
-bus searches. Imports `world` only for type checking; `sim/world.py` lists `place` in PLACERS.
+bus searches; `hang()` makes reads block, as a w1_slave read does while the kernel waits on a
+stuck bus, until `release()`. Fault injection (`sim/faults.py`) sets `injector`, `env` and the
+bus's `storm`. Imports `world` only for type checking; `sim/world.py` lists `place` in PLACERS.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
+import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pi_dashboard.hw.onewire import W1_DEVICES
 from pi_dashboard.sim.fs import write_atomic
@@ -28,7 +34,12 @@ if TYPE_CHECKING:
     from pi_dashboard.config import SensorConfig
     from pi_dashboard.sim.world import SimWorld
 
-Fault = Literal["crc", "empty", "ff", "00", "reset", "glitch"]
+Fault = Literal["crc", "empty", "ff", "00", "reset", "glitch", "garbage"]
+
+ATTRS = ("w1_slave", "temperature")
+RELEASE_HOLD_S = 0.2
+"""How long a released hang keeps a writer on its FIFO: a reader that found the FIFO just before
+the release still gets its (empty) answer instead of blocking."""
 
 AUTO_PROBES = (
     ("28-0316a2795e1f", "water_temperature"),
@@ -72,6 +83,11 @@ class SimProbe:
         self.family = slave[:2]
         self.quantity = quantity
         self.offset = offset
+        self.env: Any = bus.world.env
+        """What the probe measures: the room, or a fault-injecting view of it."""
+        self.injector: Callable[[], Fault | None] | None = None
+        """Asked on every conversion for a fault to show this time (sim/faults.py)."""
+        self._fifo: Path | None = None
         self.resolution = 12
         """9..12 bits (DS18B20/DS1822); the DS18S20 is always 9 bits plus COUNT_REMAIN."""
         self.fault: Fault | None = None
@@ -86,7 +102,7 @@ class SimProbe:
         return self.bus.base / self.slave
 
     def celsius(self) -> float:
-        return getattr(self.bus.world.env, self.quantity) + self.offset
+        return getattr(self.env, self.quantity) + self.offset
 
     # --- the chip ------------------------------------------------------------------------------
 
@@ -104,17 +120,19 @@ class SimProbe:
         count_remain = 0x10 - (raw & 0x0F)
         return _with_crc(_le16(raw) + bytes([TH, TL, config, 0xFF, count_remain, 0x10]))
 
-    def _fault_scratchpad(self) -> bytes:
-        if self.fault == "ff":
+    def _fault_scratchpad(self, fault: Fault) -> bytes:
+        if fault == "ff":
             return b"\xff" * 9
-        if self.fault == "00":
+        if fault == "00":
             return bytes(9)
+        if fault == "garbage":
+            return self.bus.world.rng.randbytes(9)
         config = 0x1F | (self.resolution - 9) << 5
-        if self.fault == "reset":
+        if fault == "reset":
             if self.family == "10":
                 return _with_crc(bytes([0xAA, 0x00, TH, TL, 0xFF, 0xFF, 0x0C, 0x10]))
             return _with_crc(bytes([0x50, 0x05, TH, TL, config, 0xFF, 0x0C, 0x10]))
-        if self.fault == "glitch":
+        if fault == "glitch":
             return _with_crc(bytes([0xFF, 0x07, TH, TL, config, 0xFF, 0x01, 0x10]))
         good = bytearray(self.scratchpad())
         good[0] ^= 0x04  # "crc": one bit flipped on the wire, the CRC byte left as sent
@@ -141,15 +159,23 @@ class SimProbe:
         return f"{line1}{_hex(shown)}t={self._millicelsius(sp)}\n"
 
     def update(self) -> None:
-        if not self.plugged:
-            return
-        if self.fault == "empty":
+        with self.bus.lock:
+            if self.plugged and self._fifo is None:
+                self._update()
+
+    def _update(self) -> None:
+        fault = self.fault
+        if fault is None and self.bus.storm:
+            fault = "empty"  # no presence pulse from anyone: every conversion fails
+        if fault is None and self.injector is not None:
+            fault = self.injector()
+        if fault == "empty":
             w1_slave = temperature = ""
         else:
-            sp = self.scratchpad() if self.fault is None else self._fault_scratchpad()
+            sp = self.scratchpad() if fault is None else self._fault_scratchpad(fault)
             w1_slave = self._w1_slave_text(sp)
             # `temperature` prints the conversion whatever the CRC said, or nothing if no answer
-            temperature = "" if self.fault == "ff" else f"{self._millicelsius(sp)}\n"
+            temperature = "" if fault == "ff" else f"{self._millicelsius(sp)}\n"
         self._write("w1_slave", w1_slave if self.has_w1_slave else None)
         self._write("temperature", temperature if self.has_temperature else None)
         write_atomic(self.dir / "name", f"{self.slave}\n")
@@ -162,14 +188,54 @@ class SimProbe:
             write_atomic(path, text)
 
     def unplug(self) -> None:
-        self.plugged = False
-        shutil.rmtree(self.dir, ignore_errors=True)
-        self.bus.write_master()
+        with self.bus.lock:
+            self.release()  # the kernel gives up on a read from a slave that is gone
+            self.plugged = False
+            shutil.rmtree(self.dir, ignore_errors=True)
+            self.bus.write_master()
 
     def plug(self) -> None:
-        self.plugged = True
-        self.update()
-        self.bus.write_master()
+        with self.bus.lock:
+            self.plugged = True
+            self.update()
+            self.bus.write_master()
+
+    @property
+    def hung(self) -> bool:
+        return self._fifo is not None
+
+    def hang(self) -> None:
+        """From now on a read of w1_slave or temperature blocks: each becomes a FIFO no one writes
+        to (hard links of one, kept beside them so `release()` can reach it)."""
+        with self.bus.lock:
+            if self._fifo is not None or not self.plugged:
+                return
+            fifo = self.dir / ".hang.fifo"
+            os.mkfifo(fifo)
+            for attr in ATTRS:
+                if (self.dir / attr).exists():
+                    link = self.dir / f".{attr}.hang"
+                    os.link(fifo, link)
+                    os.replace(link, self.dir / attr)
+            self._fifo = fifo
+
+    def release(self) -> None:
+        """End a hang: regular files again, and every blocked read gets an empty answer (the
+        kernel's way of reporting a failed read)."""
+        with self.bus.lock:
+            fifo, self._fifo = self._fifo, None
+            if fifo is None:
+                return
+            self.update()  # new reads find regular files
+            # a writer wakes readers blocked opening the FIFO; once it closes they read EOF
+            try:
+                fd = os.open(fifo, os.O_RDWR | os.O_NONBLOCK)
+            except FileNotFoundError:  # the directory went with it: no reader is left there
+                return
+            fifo.unlink()
+            timer = threading.Timer(RELEASE_HOLD_S, os.close, (fd,))
+            timer.daemon = True
+            timer.start()
 
 
 class SimW1Bus:
@@ -179,6 +245,10 @@ class SimW1Bus:
         self.world = world
         self.base = world.root / W1_DEVICES
         self.probes: dict[str, SimProbe] = {}
+        self.lock = threading.RLock()
+        """The tick rewrites files while the fault panel unplugs or hangs probes."""
+        self.storm = False
+        """No slave answers (the data line shorted): every conversion fails."""
         self.base.mkdir(parents=True, exist_ok=True)
         self.write_master()
 

@@ -21,6 +21,7 @@ from pi_dashboard.hw import Hardware
 from pi_dashboard.sim import iio, onewire
 from pi_dashboard.sim.bus import SimI2CBus
 from pi_dashboard.sim.chips import ads1115, bh1750, bme280, htu21d, sht3x, sht4x
+from pi_dashboard.sim.faults import FaultEngine
 from pi_dashboard.sim.fs import SimFS
 
 if TYPE_CHECKING:
@@ -135,6 +136,10 @@ class SimWorld:
         self.in_use = False
         """True once a configured sensor needs simulated hardware; until then nothing ticks,
         so a `demo`-only daemon (benchmarks) pays nothing for the simulation."""
+        self.faults = FaultEngine(self)
+        """`[sensors.mock]` and the fault panel: what each simulated device does wrong."""
+        self._ticking = threading.Lock()
+        self._closed = False
 
     @property
     def factory(self) -> Factory:
@@ -155,21 +160,31 @@ class SimWorld:
         return Hardware(i2c=self.bus, pin_factory=lambda: self.factory, root=self.root, mock=True)
 
     def populate(self, config: Config) -> None:
-        """Put a simulated device behind every configured sensor that needs one."""
-        for s in config.sensors:
+        """Put a simulated device behind every configured sensor that needs one, with the faults
+        its `[sensors.mock]` asks for (ConfigError naming the field if it cannot show them)."""
+        for i, s in enumerate(config.sensors):
             placer = PLACERS.get(s.type)
             if placer is not None and s.enabled:
                 placer(self, s)
                 self.in_use = True
+                self.faults.add(s, f"sensors[{i}]")
 
     def tick(self, dt: float) -> None:
-        if not self.frozen:
-            self.env.step(dt)
-        self.fs.update(dt)
-        for fn in self.tickers:
-            fn(dt)
+        with self._ticking:
+            if self._closed:
+                return
+            if not self.frozen:
+                self.env.step(dt)
+            self.fs.update(dt)
+            for fn in self.tickers:
+                fn(dt)
 
     def close(self) -> None:
+        """Also waits for a tick still writing files in another thread: removing the tree under
+        it fails ("Directory not empty"), and a tick after close writes nothing."""
+        self.faults.close()
+        with self._ticking:
+            self._closed = True
         if self._factory is not None:
             self._factory.close()
         if self._tmp is not None:

@@ -7,6 +7,7 @@
 import * as store from "./store.js";
 import { checkQuiet, connect } from "./live.js";
 import * as cards from "./views/cards.js";
+import * as faults from "./views/faults.js";
 import * as header from "./views/header.js";
 
 const grid = document.getElementById("cards");
@@ -16,6 +17,8 @@ cards.mount(grid);
 header.mount(document);
 store.subscribe(cards.invalidate);
 store.subscribe(header.invalidate);
+faults.mount(document);
+store.subscribe(faults.invalidate); // the fault panel, in mock mode only
 connect();
 
 // ages, staleness and the sparklines' time axis move on their own

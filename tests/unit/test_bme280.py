@@ -9,6 +9,7 @@ other, and both against the chip's resolution.
 from __future__ import annotations
 
 import errno
+import logging
 import struct
 
 import pytest
@@ -274,15 +275,39 @@ def test_other_chip_ids(build, world, chip_id, message):
     [
         ("skip_temperature", r"^temperature was not measured \(raw 0x80000 = skipped\)"),
         ("skip_pressure", r"^pressure was not measured \(raw 0x80000 = skipped\)"),
-        ("skip_humidity", r"^humidity was not measured \(raw 0x8000 = skipped\)"),
     ],
 )
-def test_skipped_measurement_is_an_error(build, world, flag, message):
+def test_skipped_temperature_or_pressure_fails_the_read(build, world, flag, message):
     s = build(BME)
     s.setup()
     setattr(world.bus(1).chips[0x76], flag, True)
     with pytest.raises(ChipError, match=message):
         s.read()
+
+
+def test_skipped_humidity_loses_only_humidity(build, world, caplog):
+    """Datasheet 5.4.3: osrs_h = 000 skips humidity and its output reads 0x8000 (4: hum_msb/lsb
+    at 0xFD/0xFE in the burst). Temperature and pressure of that same burst still stand."""
+    set_room(world, 21.5, 55.0, 1002.0)
+    s = build(BME)
+    s.setup()
+    chip = world.bus(1).chips[0x76]
+    chip.skip_humidity = True
+    with caplog.at_level(logging.INFO, logger="pi_dashboard.sensors.base"):
+        values = s.read()
+        assert chip.regs[0xFD:0xFF] == b"\x80\x00"
+        assert list(values) == ["temperature", "pressure"]
+        assert values["temperature"] == pytest.approx(21.5, abs=T_TOL)
+        assert values["pressure"] == pytest.approx(1002.0, abs=P_TOL)
+        assert list(s.read()) == ["temperature", "pressure"]  # logged once, not per read
+        chip.skip_humidity = False
+        values = s.read()
+        assert values["humidity"] == pytest.approx(55.0, abs=H_TOL)
+    assert [r.getMessage() for r in caplog.records] == [
+        "sensor room: channel humidity failed: humidity was not measured "
+        "(raw 0x8000 = skipped): the chip lost its settings?",
+        "sensor room: channel humidity recovered",
+    ]
 
 
 def test_stuck_measuring_bit_times_out(build, world, clock):

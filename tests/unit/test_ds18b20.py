@@ -1,5 +1,6 @@
 """DS18B20 over the Linux w1 sysfs files: datasheet vectors, the kernel's text, every fault the
-simulated probe can show, the 85 °C rule, the single retry, and several probes on one sensor."""
+simulated probe can show, the power-on scratchpad (85 °C), the single retry, and several probes on
+one sensor."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import logging
 
 import pytest
 
-from pi_dashboard.drivers.ds18b20 import DS18B20, celsius, check_scratchpad, crc8
+from pi_dashboard.drivers.ds18b20 import DS18B20, celsius, check_scratchpad, crc8, is_power_on
 from pi_dashboard.errors import ChipError, ConfigError, SensorError
 from pi_dashboard.hw.onewire import OneWireBus, W1SlaveRead, parse_w1_slave
 from pi_dashboard.sensors.ds18b20 import Ds18b20Sensor
@@ -142,27 +143,100 @@ def test_faults_are_errors_never_values(make_sensor, world, fault, message):
         sensor.read()
 
 
-def test_85_is_believed_only_after_readings_near_it(make_sensor, world):
+# The kernel's w1_therm.c, convert_t() with W1_THERM_CHECK_RESULT: "Invalid reading (scratchpad
+# byte 6 = 0xC) due to insufficient conversion time or power failure" when bytes 0-1 are 50 05.
+# The DS18B20 datasheet's power-up scratchpad: 50h 05h TH TL config FFh, byte 6, 10h, CRC.
+POWER_ON = scratchpad(0x0550, count_remain=0x0C)
+REAL_85 = scratchpad(0x0550, count_remain=0x10)  # after a conversion: 10h - (0550h & 0Fh)
+
+
+def w1_slave_text(sp: bytes, t: int) -> str:
+    """w1_slave_show()'s two lines: "%02x " per byte, ": crc=%02x YES", then "t=%d"."""
+    hexes = "".join(f"{b:02x} " for b in sp)
+    return f"{hexes}: crc={sp[8]:02x} YES\n{hexes}t={t}\n"
+
+
+def test_power_on_is_told_by_the_scratchpad_as_the_kernel_does():
+    assert is_power_on("28", POWER_ON)
+    assert is_power_on("22", POWER_ON)
+    assert not is_power_on("28", REAL_85)
+    assert celsius("28", REAL_85) == 85.0
+    # DS18S20: 00AAh with COUNT_REMAIN at its power-up 0Ch (datasheet memory map)
+    assert is_power_on("10", scratchpad(0x00AA, config=0xFF, count_remain=0x0C))
+    assert not is_power_on("10", scratchpad(0x00AA, config=0xFF, count_remain=0x0B))
+
+
+class FixedW1(OneWireBus):
+    """w1_slave answers these texts in turn: the kernel's exact output, written by hand."""
+
+    def __init__(self, base, texts):
+        super().__init__(base)
+        self.texts = list(texts)
+
+    def has(self, slave):
+        return True
+
+    def has_attr(self, slave, attr):
+        return attr == "w1_slave"
+
+    def _read(self, slave, attr):
+        return self.texts.pop(0)
+
+
+def test_a_real_85_is_accepted_on_a_cold_start_and_resets_never_pass(tmp_path):
+    texts = [
+        w1_slave_text(REAL_85, 85000),  # the very first read: a hot-water tank at 85 °C
+        w1_slave_text(POWER_ON, 85000),  # then a brownout
+        w1_slave_text(POWER_ON, 85000),  # ... and the retry sees it again
+        w1_slave_text(REAL_85, 85000),
+        w1_slave_text(POWER_ON, 85000),  # an accepted 85 does not let a later reset through
+        w1_slave_text(POWER_ON, 85000),
+    ]
+    probe = DS18B20(FixedW1(tmp_path, texts), TANK)
+    assert probe.read() == 85.0
+    with pytest.raises(ChipError, match=r"power-on value 85 °C \(scratchpad byte 6 = 0Ch\)"):
+        probe.read()
+    assert probe.read() == 85.0
+    with pytest.raises(ChipError, match="power-on value 85 °C"):
+        probe.read()
+
+
+def test_simulated_85_and_power_on_glitch(make_sensor, world):
     sensor, probe = one_probe(make_sensor, world)
-    world.env.set("water_temperature", 21.0)
+    world.env.set("water_temperature", 85.0)
+    world.tick(0)
+    assert sensor.read() == {"28_0316a2795e1f": 85.0}
     probe.fault = "reset"
     world.tick(0)
     with pytest.raises(SensorError, match="power-on"):
         sensor.read()
     probe.fault = None
-    world.env.set("water_temperature", 84.5)  # a hot-water tank
-    world.tick(0)
-    assert sensor.read() == {"28_0316a2795e1f": 84.5}
-    world.env.set("water_temperature", 85.0)
     world.tick(0)
     assert sensor.read() == {"28_0316a2795e1f": 85.0}
-    world.env.set("water_temperature", 21.0)  # cooled right down: 85 is a reset again
-    world.tick(0)
-    sensor.read()
+
+
+def test_85_from_the_temperature_attribute_cannot_be_told_from_a_reset(make_sensor, world):
+    sensor, probe = one_probe(make_sensor, world)
+    probe.has_w1_slave = False
     world.env.set("water_temperature", 85.0)
     world.tick(0)
-    with pytest.raises(SensorError, match="power-on"):
+    with pytest.raises(SensorError, match=r"85\.000 °C with no scratchpad"):
         sensor.read()
+    world.env.set("water_temperature", 85.125)
+    world.tick(0)
+    assert sensor.read() == {"28_0316a2795e1f": 85.125}
+
+
+def test_a_w1_slave_read_without_its_t_line_is_an_error(make_sensor, world, tmp_path):
+    line1 = KERNEL_EXAMPLE.splitlines()[0]
+    with pytest.raises(SensorError, match=f"incomplete read from {TANK}: w1_slave has no t= line"):
+        parse_w1_slave(line1 + "\n", TANK)
+    with pytest.raises(SensorError, match="unreadable w1_slave"):
+        parse_w1_slave(line1 + "\n72 01 4b 46 7f ff 0e 10 57 t=\n", TANK)
+    # through the probe: the driver's retry reads line 1 alone again, and gives up
+    probe = DS18B20(FixedW1(tmp_path, [line1 + "\n", line1]), TANK)
+    with pytest.raises(SensorError, match="incomplete read"):
+        probe.read()
 
 
 class HealingBus(OneWireBus):
@@ -204,7 +278,8 @@ def test_retry_is_only_once(make_sensor, world):
 def test_a_kernel_crc_verdict_of_no_is_not_overruled(make_sensor, world):
     class KernelSaysNo(OneWireBus):
         def read_w1_slave(self, slave):
-            return W1SlaveRead(super().read_w1_slave(slave).scratchpad, False, None)
+            r = super().read_w1_slave(slave)
+            return W1SlaveRead(r.scratchpad, False, r.millicelsius)
 
     one_probe(make_sensor, world)
     with pytest.raises(ChipError, match="the kernel reports a CRC error"):
@@ -280,7 +355,7 @@ def test_a_missing_probe_leaves_the_others_readable(make_sensor, world, caplog):
     world.env.set("temperature", 22.0)
     world.tick(0)
     w1_bus(world).probes[TANK].unplug()
-    with caplog.at_level(logging.INFO, logger="pi_dashboard.sensors.ds18b20"):
+    with caplog.at_level(logging.INFO, logger="pi_dashboard.sensors.base"):
         assert sensor.read() == {"28_01193a5b7c2d": 22.0}
         assert sensor.read() == {"28_01193a5b7c2d": 22.0}
         w1_bus(world).probes[TANK].plug()

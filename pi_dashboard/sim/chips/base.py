@@ -20,6 +20,10 @@ def nack() -> OSError:
 class SimChip:
     """A device at one I2C address. Subclasses model the chip; the bus only moves bytes."""
 
+    crc_protected = False
+    """Every reply carries a CRC the driver checks, so a flipped bit is caught (fault injection
+    offers `crc_errors` only for such chips)."""
+
     def __init__(self) -> None:
         self.present = True
         """False = unplugged: the bus NACKs every transaction, like a pulled cable."""

@@ -31,6 +31,7 @@ class SensirionChip(SimChip):
     """A command-based chip: writes are commands, a read returns the pending reply once ready."""
 
     crc_init = 0xFF
+    crc_protected = True
 
     def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__()
