@@ -119,6 +119,9 @@ class Fanout:
         self.limit, self.stall_timeout, self.clock = limit, stall_timeout, clock
         self.behind: dict[str, Backlog] = {}
         """eio sid -> what it has not been sent yet; only clients that are behind are here."""
+        self.joining: set[str] = set()
+        """eio sids connected but not yet sent their snapshot: readings skip them, because the
+        snapshot (built when it is sent) already holds every change published before it."""
         self.dropped = 0
         self.coalesced = 0
 
@@ -136,7 +139,7 @@ class Fanout:
         pkts = encode_event(self.sio, "reading", data)
         for _sid, eio_sid in list(self.sio.manager.get_participants("/", None)):
             q = self._queue(eio_sid)
-            if q is None:
+            if q is None or eio_sid in self.joining:
                 continue
             backlog = self.behind.get(eio_sid)
             if backlog is None and q.qsize() < self.limit:
@@ -253,16 +256,21 @@ class LiveNamespace(socketio.AsyncNamespace):
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         self.clients.add(sid)
         log.info("client connected (%d open)", len(self.clients))
-        task = asyncio.create_task(self._send_snapshot(sid))
+        eio_sid = self.server.manager.eio_sid_from_sid(sid, "/")
+        if eio_sid is not None:  # `snapshot` is the first event a client gets: no reading before
+            self.server.fanout.joining.add(eio_sid)
+        task = asyncio.create_task(self._send_snapshot(sid, eio_sid))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _send_snapshot(self, sid: str) -> None:
+    async def _send_snapshot(self, sid: str, eio_sid: str | None) -> None:
         if self.snapshots is None:
             self.snapshots = SnapshotCache(self.server, self.state)
-        eio_sid = self.server.manager.eio_sid_from_sid(sid, "/")
-        if eio_sid is not None:
-            await self.server.fanout.send(eio_sid, self.snapshots.packets())
+        try:
+            if eio_sid is not None:
+                await self.server.fanout.send(eio_sid, self.snapshots.packets())
+        finally:
+            self.server.fanout.joining.discard(eio_sid or "")
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         self.clients.discard(sid)

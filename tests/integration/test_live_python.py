@@ -78,3 +78,26 @@ async def test_sensor_error_is_a_reading_with_message(start_server):
     assert hot["status"] == "error"
     assert "impossible temperature reading 200" in hot["error"]
     assert all(c["value"] is None for c in hot["channels"])
+
+
+FAST = "".join(
+    f'[[sensors]]\nid = "f{i}"\ntype = "demo"\ninterval = 0.01\nseed = {i}\n' for i in range(40)
+)
+"""40 demo sensors every 10 ms: a reading is in flight at almost any moment a client joins."""
+
+
+async def test_snapshot_is_the_first_event_even_while_readings_stream(start_server, until):
+    """A reading broadcast between a client's CONNECT and its snapshot would reach it first."""
+    import aiohttp
+
+    server = await start_server(FAST)
+    url = str(server.make_url("/socket.io/?EIO=4&transport=websocket"))
+    firsts = []
+    async with aiohttp.ClientSession() as http:
+        for _ in range(200):
+            async with http.ws_connect(url) as ws:
+                assert (await ws.receive_str(timeout=5)).startswith("0{")
+                await ws.send_str("40")
+                assert (await ws.receive_str(timeout=5)).startswith("40{")
+                firsts.append((await ws.receive_str(timeout=5))[:14])
+    assert set(firsts) == {'42["snapshot",'}, firsts
