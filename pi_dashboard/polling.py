@@ -341,7 +341,9 @@ class Poller:
             self._fail(p, _describe(e))
             return False
         except Exception as e:
-            log.exception("sensor %s: unexpected error", sid)
+            # A bug: its traceback once, when it starts; the retries repeat it at debug level.
+            level = logging.ERROR if p.failures == 0 else logging.DEBUG
+            log.log(level, "sensor %s: unexpected error", sid, exc_info=True)
             self._fail(p, f"internal error: {type(e).__name__}: {e}")
             return False
         p.reads += 1
