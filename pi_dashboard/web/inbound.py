@@ -34,6 +34,7 @@ from socketio import packet as sio_packet
 from pi_dashboard.config import ServerConfig
 from pi_dashboard.web.limits import TokenBucket, burst_for
 from pi_dashboard.web.routes import json_error
+from pi_dashboard.web.wire import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -196,9 +197,10 @@ class GuardedWebSocket(eio_aiohttp.WebSocket):
     A refused message raises OSError, which the library treats as the connection ending."""
 
     guard: ClientGuard
+    opened = False
 
     async def __call__(self, environ: dict[str, Any]) -> Any:
-        owner = getattr(self.handler, "__self__", None)
+        owner = self.owner = getattr(self.handler, "__self__", None)
         self.sid: str | None = getattr(owner, "sid", None)
         self.remote = environ["aiohttp.request"].remote
         if self.sid is not None:
@@ -216,6 +218,12 @@ class GuardedWebSocket(eio_aiohttp.WebSocket):
                     await self._sock.close()
 
     async def wait(self) -> Any:
+        if self.sid is not None and not self.opened:  # the first wait: the websocket is open
+            self.opened = True
+            queue = getattr(self.owner, "queue", None)
+            if isinstance(queue, Outbox):
+                request = self.environ["aiohttp.request"]
+                queue.attach(self.owner, request.transport, bool(self._sock.compress))
         data = await super().wait()
         reason = check_eio(data, WEBSOCKET_TYPES)
         if reason is None and self.sid is not None and not self.guard.admit(self.sid):
