@@ -17,7 +17,8 @@ else takes the library's path, which keeps the order of everything a client is s
 python-engineio gives each socket a queue from its server's `create_queue()`; `Outbox` is that
 queue, and learns its websocket's transport from web/inbound.py's websocket driver when the
 connection opens. These are internals: pyproject.toml pins python-engineio's minor version and
-tests/integration/test_inbound.py::test_engineio_seam checks them.
+tests/integration/test_inbound.py::test_engineio_seam checks them, and
+tests/integration/test_broadcast.py checks the frames against the library's own.
 """
 
 from __future__ import annotations
