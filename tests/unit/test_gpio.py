@@ -194,6 +194,25 @@ def test_distance_reads_the_simulated_distance(gpio_sensor, world: SimWorld):
     assert (meta.unit, meta.precision, meta.valid_range) == ("m", 3, (0.0, 2.0))
 
 
+def test_distance_pings_only_when_polled(gpio_sensor, world: SimWorld):
+    """gpiozero's DistanceSensor pings every 60 ms on a thread of its own; ours pings `queue_len`
+    times per poll, from the poll's thread, and nothing runs in between."""
+    world.env.set("distance", 1.2)
+    threads = threading.active_count()
+    s, _ = gpio_sensor(
+        '[[sensors]]\nid = "sonar"\ntype = "distance"\ntrigger = 23\necho = 24\nqueue_len = 3\n'
+    )
+    trigger = world.factory.pin(23)
+    pulses = lambda: sum(st.state for st in trigger.states)  # noqa: E731 - rising edges
+    assert threading.active_count() == threads, "setup started a thread"
+    assert pulses() == 0, "it pinged before any poll"
+    assert s.read()["distance"] == pytest.approx(1.2, abs=0.001)
+    assert pulses() == 3
+    assert threading.active_count() == threads
+    s.read()
+    assert pulses() == 6
+
+
 def test_distance_beyond_max_is_out_of_range(gpio_sensor, world: SimWorld):
     world.env.set("distance", 3.0)
     s, _ = gpio_sensor(
