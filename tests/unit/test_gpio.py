@@ -149,8 +149,11 @@ def test_contact_device_class_must_be_known(make_config):
 # --- motion ----------------------------------------------------------------------------------
 
 
-def test_motion_edges_are_pushed(gpio_sensor, world: SimWorld):
-    s, pushes = gpio_sensor('[[sensors]]\nid = "pir"\ntype = "motion"\npin = 22\n')
+@pytest.mark.parametrize(
+    "queue", ["", "queue_len = 3\nsample_rate = 50\n"], ids=["edges", "sampled"]
+)
+def test_motion_edges_are_pushed(gpio_sensor, world: SimWorld, queue):
+    s, pushes = gpio_sensor(f'[[sensors]]\nid = "pir"\ntype = "motion"\npin = 22\n{queue}')
     assert s.read() == {"motion": False}
     world.factory.pin(22).drive_high()  # the HC-SR501 raises OUT
     pushes.wait_for({"motion": True})
@@ -179,6 +182,23 @@ def test_digital_in_state_invert_and_device_class(gpio_sensor, world: SimWorld):
     assert s2.read() == {"state": True}
     world.factory.pin(13).drive_low()
     assert pushes2.values == [{"state": False}]
+
+
+@pytest.mark.parametrize(
+    "toml",
+    [
+        'type = "button"\npin = 17',
+        'type = "contact"\npin = 27',
+        'type = "digital_in"\npin = 5',
+        'type = "motion"\npin = 22',
+    ],
+)
+def test_switches_start_no_thread(gpio_sensor, toml):
+    """Edge-driven: nothing wakes between edges (gpiozero's `Button` would add a hold thread
+    that wakes ten times a second, its `MotionSensor` a thread sampling ten times a second)."""
+    threads = threading.active_count()
+    gpio_sensor(f'[[sensors]]\nid = "s"\n{toml}\n')
+    assert threading.active_count() == threads
 
 
 # --- distance --------------------------------------------------------------------------------
