@@ -341,6 +341,8 @@ async def broadcaster(app: web.Application) -> AsyncIterator[None]:
     wake = asyncio.Event()
 
     def receive(reading: Reading) -> None:
+        if not fanout.members and not inbox and not overflow:
+            return  # nobody to send it to (a client that joins gets it in its snapshot)
         if overflow or len(inbox) >= INBOX:  # once merging, merge until drained: keeps order
             overflow.add(reading.to_json())
         else:
