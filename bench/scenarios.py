@@ -82,7 +82,9 @@ def project_target() -> Target:
             lines += ["[[sensors]]", f'id = "demo_{i:03d}"', 'type = "demo"']
             lines += [f"interval = {sc.interval}", "deadband = 0", ""]
         toml.write_text("\n".join(lines))
-        return [sys.executable, "-m", "pi_dashboard", "run", "--mock", "--config", str(toml)]
+        script = Path(sys.executable).with_name("pi-dashboard")  # as installed; else -m
+        exe = [str(script)] if script.exists() else [sys.executable, "-m", "pi_dashboard"]
+        return [*exe, "run", "--mock", "--config", str(toml)]
 
     return Target("project", command, {})
 
