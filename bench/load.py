@@ -3,8 +3,9 @@
 Any Socket.IO v4 server works (the project, the node and Python references of ../shared/bench).
 Each connection is an asyncio Protocol that frames and parses RFC 6455 by hand: a library
 client (python-socketio, aiohttp) costs several times more CPU per message, and on a 2-core
-machine the client must stay far below the server it measures. Latency = arrival - `ts` in the
-reading (both clocks are this machine's).
+machine the client must stay far below the server it measures. Like a browser it offers
+permessage-deflate (RFC 7692), and inflates if the server takes it. Latency = arrival - `ts` in
+the reading (both clocks are this machine's).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import asyncio
 import base64
 import os
 import time
+import zlib
 from dataclasses import dataclass, field
 
 CONNECT_TIMEOUT_S = 30.0
@@ -40,6 +42,7 @@ class Connection(asyncio.Protocol):
         self.host, self.port, self.stats = host, port, stats
         self.buf = bytearray()
         self.upgraded = False
+        self.inflate: zlib._Decompress | None = None
         self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.transport: asyncio.Transport | None = None
 
@@ -50,7 +53,8 @@ class Connection(asyncio.Protocol):
         transport.write(
             f"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n"
             f"Host: {self.host}:{self.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+            "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n".encode()
         )
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -73,6 +77,8 @@ class Connection(asyncio.Protocol):
                         ConnectionError(bytes(buf[:40]).decode(errors="replace"))
                     )
                 return
+            if b"permessage-deflate" in buf[:end].lower():
+                self.inflate = zlib.decompressobj(-zlib.MAX_WBITS)
             del buf[: end + 4]
             self.upgraded = True
         while len(buf) >= 2:
@@ -89,6 +95,8 @@ class Connection(asyncio.Protocol):
             if len(buf) < head + n:
                 return
             payload = bytes(buf[head : head + n])
+            if buf[0] & 0x40 and self.inflate is not None:  # RSV1: a compressed message
+                payload = self.inflate.decompress(payload + b"\x00\x00\xff\xff")
             del buf[: head + n]
             self.message(payload)
 

@@ -206,7 +206,16 @@ class GuardedWebSocket(eio_aiohttp.WebSocket):
         if self.sid is not None:
             self.guard.websocket_opened(self.sid, environ["aiohttp.request"])
         try:
-            return await super().__call__(environ)
+            # python-engineio's WebSocket.__call__, with compress=False: permessage-deflate is
+            # declined (readings are ~100 bytes; compressing each one for each client costs the
+            # Pi, and the phone, more CPU than it saves on a LAN; node's socket.io declines it too)
+            self._sock = web.WebSocketResponse(
+                max_msg_size=self.server.max_http_buffer_size, compress=False
+            )
+            await self._sock.prepare(environ["aiohttp.request"])
+            self.environ = environ
+            await self.handler(self)
+            return self._sock
         finally:
             # The library closes its socket at the end of the handler; a handler cancelled on
             # the way out (aiohttp's handler_cancellation) would leave it open until the ping

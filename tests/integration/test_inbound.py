@@ -76,6 +76,10 @@ def test_engineio_seam():
     src = inspect.getsource(AsyncSocket.handle_post_request)
     assert "environ['wsgi.input'].read(length)" in src
     assert "self.handler = handler" in inspect.getsource(eio_aiohttp.WebSocket.__init__)
+    # GuardedWebSocket.__call__ does what the library's does, with compress=False
+    call = inspect.getsource(eio_aiohttp.WebSocket.__call__)
+    for step in ("WebSocketResponse(", "self._sock.prepare(request)", "self.handler(self)"):
+        assert step in call
     assert "self._websocket_handler, self.server" in inspect.getsource(
         AsyncSocket._upgrade_websocket
     )
