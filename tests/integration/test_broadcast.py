@@ -206,36 +206,62 @@ async def test_python_socketio_clients_decode_both_paths_alike(listen, until):
     assert sio.fanout.direct > 0
 
 
-@pytest.mark.skipif(
+needs_node = pytest.mark.skipif(
     shutil.which("node") is None or not (ROOT / "node_modules" / "socket.io-client").is_dir(),
     reason="needs node and `npm ci` (make test runs it)",
 )
+
+
+async def run_js(url: str, seconds: float, transports: str) -> tuple[str, list[dict]]:
+    """tests/integration/js/live_client.mjs: the transport it ended on, and its readings."""
+    proc = await asyncio.create_subprocess_exec(
+        "node",
+        str(JS_CLIENT),
+        url,
+        str(seconds),
+        transports,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=ROOT,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), timeout=seconds + 20)
+    assert proc.returncode == 0, err.decode()
+    result = json.loads(out)
+    return result["transport"], [data for kind, data in result["events"] if kind == "reading"]
+
+
+@needs_node
 async def test_js_clients_decode_both_paths_alike(listen):
     """The JavaScript socket.io-client, over websocket (fast path) and long-polling, with a
     sensor publishing every 50 ms: the readings both saw are the same, in the same order."""
     server = await listen("", QUIET.replace("3600", "0.05"))
     sio = live_server(server)
     url = f"http://127.0.0.1:{server.port}/"
-
-    async def run(transport: str) -> list:
-        proc = await asyncio.create_subprocess_exec(
-            "node",
-            str(JS_CLIENT),
-            url,
-            "1.5",
-            transport,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            cwd=ROOT,
-        )
-        out, err = await asyncio.wait_for(proc.communicate(), timeout=20)
-        assert proc.returncode == 0, err.decode()
-        return [data for kind, data in json.loads(out)["events"] if kind == "reading"]
-
-    ws, polling = await asyncio.gather(run("websocket"), run("polling"))
+    (_, ws), (_, polling) = await asyncio.gather(
+        run_js(url, 1.5, "websocket"), run_js(url, 1.5, "polling")
+    )
     assert sio.fanout.direct > 0
     assert len(ws) >= 10
     assert len(polling) >= 10
     common = {r["ts"] for r in ws} & {r["ts"] for r in polling}
     assert len(common) >= 10
     assert [r for r in ws if r["ts"] in common] == [r for r in polling if r["ts"] in common]
+
+
+@needs_node
+async def test_a_browser_upgrading_from_polling_misses_nothing(listen):
+    """What the page does (socket.io-client's default transports): long-polling first, then the
+    upgrade to a websocket, after which the fast path takes over. Every reading published from
+    its first one on arrives once, in order, across the switch."""
+    fast = "".join(f'[[sensors]]\nid = "d{i}"\ntype = "demo"\ninterval = 0.01\n' for i in range(4))
+    server = await listen("", fast)  # 400 readings a second: some land during the upgrade
+    sio = live_server(server)
+    published: list[tuple[str, float]] = []
+    server._runner.app[STATE].subscribe(lambda r: published.append((r.sensor, r.ts)))
+    transport, got = await run_js(f"http://127.0.0.1:{server.port}/", 2.0, "polling,websocket")
+    assert transport == "websocket"
+    assert sio.fanout.direct > 0, "no reading took the fast path after the upgrade"
+    seen = [(r["sensor"], r["ts"]) for r in got]
+    assert len(seen) >= 100
+    start = published.index(seen[0])
+    assert seen == published[start : start + len(seen)]
