@@ -43,10 +43,16 @@ def write_atomic(path: Path, text: str) -> None:
         else:
             if (st.st_ino, st.st_mtime_ns, st.st_size) == last[1:]:
                 return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    head, name = os.path.split(key)
+    tmp = os.path.join(head, f".{name}.tmp")
+    try:
+        f = open(tmp, "w")  # noqa: SIM115 - closed below; the directory is made only if missing
+    except FileNotFoundError:
+        os.makedirs(head, exist_ok=True)
+        f = open(tmp, "w")  # noqa: SIM115
+    with f:
+        f.write(text)
+    os.replace(tmp, key)
     st = os.lstat(key)
     if len(_WRITTEN) >= WRITTEN_MAX:
         _WRITTEN.clear()
