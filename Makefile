@@ -9,7 +9,7 @@ VENDOR := static/vendor
 ARGS   ?=
 PYTEST_ARGS ?=
 
-.PHONY: run test lint format vendor venv bench clean wheel
+.PHONY: run test lint format vendor venv bench bench-shared clean wheel
 
 run: $(STAMP) vendor
 	$(VENV)/bin/pi-dashboard run $(ARGS)
@@ -49,9 +49,19 @@ $(VENDOR)/.stamp: package.json package-lock.json build_backend.py
 wheel: $(STAMP)
 	$(PY) -m pip wheel --no-deps -w dist .
 
+# `make bench`: the project's scenarios (and ../shared/bench's node and Python references with the
+# same load client, when its setup.sh has run), micro-benchmarks and a 10-minute soak; see
+# bench/README.md. BENCH_ARGS picks parts: BENCH_ARGS="scenarios micro --scenarios fanout".
+BENCH_ARGS ?=
 bench: $(STAMP)
+	$(PY) -m bench $(BENCH_ARGS)
+
+# ../shared/bench's own harness and node client: node, pyref and the project side by side.
+bench-shared: $(STAMP)
 	bash ../shared/bench/setup.sh
-	python3 ../shared/bench/bench.py --targets node,pyref,project
+	PI_DASHBOARD_BIN=$(CURDIR)/bench/shared-daemon python3 ../shared/bench/bench.py \
+		--targets node,pyref,project $(BENCH_ARGS)
+	python3 ../shared/bench/compare.py --last 1
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR) build dist *.egg-info

@@ -17,7 +17,6 @@ from pi_dashboard.hw import Hardware
 from pi_dashboard.hw.gpio import default_factory
 from pi_dashboard.hw.i2c import I2CBusOpener
 from pi_dashboard.polling import Poller
-from pi_dashboard.scan import ScanResult
 from pi_dashboard.sensors.base import SensorType
 from pi_dashboard.sensors.registry import TYPES
 from pi_dashboard.state import State
@@ -27,7 +26,8 @@ from pi_dashboard.web.live import LiveNamespace, broadcaster, create_sio, shutdo
 from pi_dashboard.web.mockfaults import setup_mock_routes
 from pi_dashboard.web.routes import setup_routes, static_dir
 
-if TYPE_CHECKING:  # imported at run time only in mock mode
+if TYPE_CHECKING:  # imported at run time only in mock mode, or by `scan`
+    from pi_dashboard.scan import ScanResult
     from pi_dashboard.sim.world import SimWorld
 
 log = logging.getLogger(__name__)
@@ -139,7 +139,7 @@ def scan(*, mock: bool, config: Config | None = None) -> ScanResult:
     """What answers on this machine's buses; in mock mode, on the simulated ones of `config`."""
     from smbus2 import SMBus
 
-    from pi_dashboard.scan import scan_i2c
+    from pi_dashboard.scan import ScanResult, scan_i2c
 
     result = ScanResult()
     world: SimWorld | None = None

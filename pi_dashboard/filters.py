@@ -9,7 +9,6 @@ average, median, EMA: value in, value or nothing out) -> the publication gate (`
 from __future__ import annotations
 
 import math
-import statistics
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -69,6 +68,8 @@ class SlidingWindowMovingAverage(_WindowFilter):
 
 class Median(_WindowFilter):
     def combine(self, window: deque[float]) -> float:
+        import statistics  # ~4 ms to import (fractions, decimal): only for configs that use it
+
         return statistics.median(window)
 
 

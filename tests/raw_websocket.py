@@ -28,10 +28,17 @@ def frame(text: str) -> bytes:
     )
 
 
+async def read_raw_frame(reader: asyncio.StreamReader) -> bytes:
+    """The next frame from the server (unmasked), byte for byte: header and payload."""
+    head = await reader.readexactly(2)
+    n = head[1] & 0x7F
+    if n >= 126:
+        ext = await reader.readexactly(2 if n == 126 else 8)
+        head, n = head + ext, int.from_bytes(ext, "big")
+    return head + await reader.readexactly(n)
+
+
 async def read_frame(reader: asyncio.StreamReader) -> str:
     """The next frame from the server (unmasked), as text."""
-    _, b1 = await reader.readexactly(2)
-    n = b1 & 0x7F
-    if n >= 126:
-        n = int.from_bytes(await reader.readexactly(2 if n == 126 else 8), "big")
-    return (await reader.readexactly(n)).decode()
+    raw = await read_raw_frame(reader)
+    return raw[{126: 4, 127: 10}.get(raw[1] & 0x7F, 2) :].decode()

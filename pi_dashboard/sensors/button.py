@@ -1,5 +1,7 @@
-"""`button`: a push button (any momentary switch) from a GPIO pin to GND, via gpiozero's `Button`.
+"""`button`: a push button (any momentary switch) from a GPIO pin to GND, via gpiozero.
 
+gpiozero's `DigitalInputDevice` rather than its `Button`: the same edges and pull-up, without
+`Button`'s hold thread, which wakes ten times a second for `when_held`, which we do not use.
 Presses are pushed the moment gpiozero sees the edge; `presses` counts them since the daemon
 started (a `total_increasing` counter, as Home Assistant would keep it), so a press shorter than
 the poll interval is never lost.
@@ -10,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from gpiozero import Button, Factory
+from gpiozero import DigitalInputDevice, Factory
 
 from pi_dashboard.config import SensorConfig
 from pi_dashboard.hw import Hardware
@@ -57,13 +59,13 @@ class ButtonSensor(GpioSensor):
     def channels(self) -> tuple[ChannelMeta, ...]:
         return CHANNELS
 
-    def create_device(self, factory: Factory) -> Button:
+    def create_device(self, factory: Factory) -> DigitalInputDevice:
         o = self.options
-        button = Button(
+        button = DigitalInputDevice(
             o.pin, pull_up=o.pull_up, bounce_time=o.bounce_time or None, pin_factory=factory
         )
-        button.when_pressed = self._pressed
-        button.when_released = self._released
+        button.when_activated = self._pressed
+        button.when_deactivated = self._released
         return button
 
     def _pressed(self) -> None:
@@ -85,7 +87,7 @@ TYPE = SensorType(
     name="button",
     options=ButtonOptions,
     create=ButtonSensor,
-    description="Push button on a GPIO pin (gpiozero Button): pressed state and press count.",
+    description="Push button on a GPIO pin (gpiozero input device): pressed state and press count.",
     default_interval=10.0,
     min_interval=0.1,
     channel_ids=lambda _o: tuple(c.id for c in CHANNELS),

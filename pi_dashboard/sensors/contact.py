@@ -1,4 +1,5 @@
-"""`contact`: a door or window reed switch (magnet contact) on a GPIO pin, via gpiozero's `Button`.
+"""`contact`: a door or window reed switch (magnet contact) on a GPIO pin, via gpiozero's
+`DigitalInputDevice` (its `Button` adds a hold thread that wakes ten times a second).
 
 A normally-open reed switch is closed while its magnet sits next to it, so the usual wiring
 (switch between the pin and GND, internal pull-up) reads "circuit closed" for a closed door.
@@ -11,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from gpiozero import Button, Factory
+from gpiozero import DigitalInputDevice, Factory
 
 from pi_dashboard.config import SensorConfig
 from pi_dashboard.hw import Hardware
@@ -69,14 +70,14 @@ class ContactSensor(GpioSensor):
     def channels(self) -> tuple[ChannelMeta, ...]:
         return self._channels
 
-    def create_device(self, factory: Factory) -> Button:
+    def create_device(self, factory: Factory) -> DigitalInputDevice:
         o = self.options
-        switch = Button(
+        switch = DigitalInputDevice(
             o.pin, pull_up=o.pull_up, bounce_time=o.bounce_time or None, pin_factory=factory
         )
-        # gpiozero's "pressed" is "circuit closed"; which of those means open is `invert`'s call
-        switch.when_pressed = lambda: self.emit({"open": self._is_open(closed=True)})
-        switch.when_released = lambda: self.emit({"open": self._is_open(closed=False)})
+        # gpiozero's "active" is "circuit closed"; which of those means open is `invert`'s call
+        switch.when_activated = lambda: self.emit({"open": self._is_open(closed=True)})
+        switch.when_deactivated = lambda: self.emit({"open": self._is_open(closed=False)})
         return switch
 
     def _is_open(self, *, closed: bool) -> bool:
@@ -90,7 +91,7 @@ TYPE = SensorType(
     name="contact",
     options=ContactOptions,
     create=ContactSensor,
-    description="Door/window reed switch on a GPIO pin (gpiozero Button): open or closed.",
+    description="Door/window reed switch on a GPIO pin (gpiozero input device): open or closed.",
     default_interval=10.0,
     min_interval=0.1,
     channel_ids=lambda _o: ("open",),

@@ -1,24 +1,26 @@
-"""`distance`: an HC-SR04 ultrasonic rangefinder on two GPIO pins, via gpiozero's `DistanceSensor`.
+"""`distance`: an HC-SR04 ultrasonic rangefinder on two GPIO pins, pinged when a poll asks.
 
 HC-SR04 datasheet (Elec Freaks), "Timing diagram": a 10 µs pulse on TRIG sends an 8-cycle 40 kHz
-burst, and ECHO then stays high for the sound's round trip (range = high time x 340 m/s / 2).
-ECHO is a 5 V output: it needs a divider (or a 3.3 V HC-SR04P) before it meets a Pi pin.
+burst, and ECHO then stays high for the sound's round trip (range = high time x 340 m/s / 2);
+"we suggest to use over 60ms measurement cycle". ECHO is a 5 V output: it needs a divider (or a
+3.3 V HC-SR04P) before it meets a Pi pin.
 
-gpiozero pings on its own queue thread (one ping per ~60 ms) and keeps the median of the last
-`queue_len` results; a poll reports that median. A result at `max_distance` means no echo came
-back from within range, so `distance` is left out and `in_range` turns false.
+gpiozero's `DistanceSensor` pings every 60 ms on a thread of its own for as long as it exists,
+whatever the poll interval: 15 pings a second, each waking the Pi, to report one median every few
+seconds. `Rangefinder` does gpiozero's ping (same pins, edge timestamps and lock) only when a poll
+asks: `queue_len` pings 60 ms apart, and their median. A ping answered from `max_distance` or
+farther means nothing is in range, so `distance` is left out and `in_range` turns false.
 """
 
 from __future__ import annotations
 
+import statistics
 import threading
 import time
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from gpiozero import DistanceSensor, Factory
-from gpiozero.exc import PWMSoftwareFallback
+from gpiozero import CompositeDevice, DigitalOutputDevice, DistanceSensor, Factory, InputDevice
 
 from pi_dashboard.config import SensorConfig
 from pi_dashboard.errors import FieldError, SensorError
@@ -27,10 +29,16 @@ from pi_dashboard.model import ChannelMeta, DeviceClass, Value
 from pi_dashboard.sensors.base import SensorType
 from pi_dashboard.sensors.gpio import GpioSensor, check_pin
 
-PING_S = 0.1
-"""gpiozero pings every 60 ms plus the echo time (at most ~35 ms for an HC-SR04)."""
-ECHO_STALE_S = 1.0
-"""No echo for this long while gpiozero pings every ~60 ms: the sensor is gone."""
+SPEED_OF_SOUND = 343.26
+"""m/s in air at 20 °C, as gpiozero's DistanceSensor converts."""
+CYCLE_S = 0.06
+"""The datasheet's measurement cycle: a ping earlier than this may hear the last one's echo."""
+ECHO_WAIT_S = 0.1
+"""gpiozero's wait for the echo to rise and fall (the datasheet leaves the pre-rise time open)."""
+TRIGGER_S = 0.00001
+"""The datasheet's 10 µs TRIG pulse."""
+GIVE_UP_AFTER = 3
+"""Unanswered pings in a row that end a poll: the sensor is not answering."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -42,7 +50,7 @@ class DistanceOptions:
     max_distance: float = 2.0
     """Metres; anything farther (or no echo at all) reads as out of range. HC-SR04: up to 4 m."""
     queue_len: int = 5
-    """Pings whose median is reported: more is steadier but slower to follow movement."""
+    """Pings per poll, 60 ms apart, whose median is reported: more is steadier but slower."""
 
     def __post_init__(self) -> None:
         check_pin("trigger", self.trigger)
@@ -73,31 +81,63 @@ def channels_for(o: DistanceOptions) -> tuple[ChannelMeta, ...]:
     )
 
 
-class EchoWatchingDistanceSensor(DistanceSensor):
-    """gpiozero's `DistanceSensor`, also counting answered pings and noting the last one.
+class Rangefinder(CompositeDevice):
+    """An HC-SR04 on gpiozero pins that pings only when asked (`measure`), from the caller's
+    thread: no background thread, nothing on the bus between polls."""
 
-    Its queue keeps old results forever once pings stop getting answers, so an unplugged sensor
-    would go on reporting its last distance; `_read` is the hook SmoothedInputDevice subclasses
-    override, and the only place that knows whether a ping was answered."""
+    def __init__(self, *, trigger: int, echo: int, pin_factory: Factory) -> None:
+        trig = DigitalOutputDevice(trigger, pin_factory=pin_factory)
+        try:
+            echo_dev = InputDevice(echo, pull_up=False, pin_factory=pin_factory)
+        except Exception:
+            trig.close()
+            raise
+        super().__init__(trigger=trig, echo=echo_dev, pin_factory=pin_factory)
+        self._edge = threading.Event()
+        self._rise: float | None = None
+        self._fall: float | None = None
+        pin = echo_dev.pin
+        pin.edges = "both"
+        pin.bounce = None
+        pin.when_changed = self._changed
 
-    last_echo: float = 0.0
+    def _changed(self, ticks: float, level: bool) -> None:
+        """gpiozero calls this on each ECHO edge, with the edge's own timestamp."""
+        if level:
+            self._rise = ticks
+        else:
+            self._fall = ticks
+            self._edge.set()
 
-    def __init__(self, *, queue_len: int, **kwargs: object) -> None:
-        # set before super() starts the queue thread that pings
-        self.answered = 0
-        self.settled = threading.Event()
-        """Set once `queue_len` pings were answered: from then on the median is a full one."""
-        self._settle_after = queue_len
-        super().__init__(queue_len=queue_len, **kwargs)
+    def ping(self) -> float | None:
+        """One measurement in metres, as gpiozero's DistanceSensor takes it; None: no echo."""
+        with DistanceSensor.ECHO_LOCK:  # two HC-SR04s never ping at once (gpiozero's own lock)
+            self._edge.clear()
+            self._rise = self._fall = None
+            self.trigger.on()
+            time.sleep(TRIGGER_S)
+            self.trigger.off()
+            if not self._edge.wait(ECHO_WAIT_S) or self._rise is None or self._fall is None:
+                return None
+            high = self.pin_factory.ticks_diff(self._fall, self._rise)
+        return high * SPEED_OF_SOUND / 2.0
 
-    def _read(self) -> float | None:
-        ratio = super()._read()
-        if ratio is not None:
-            self.last_echo = time.monotonic()
-            self.answered += 1
-            if self.answered >= self._settle_after:
-                self.settled.set()
-        return ratio
+    def measure(self, pings: int) -> list[float]:
+        """Up to `pings` answered pings, one measurement cycle apart."""
+        got: list[float] = []
+        missed = 0
+        for i in range(pings):
+            if i:
+                time.sleep(CYCLE_S)
+            d = self.ping()
+            if d is not None:
+                got.append(d)
+                missed = 0
+            else:
+                missed += 1
+                if missed >= GIVE_UP_AFTER:
+                    break
+        return got
 
 
 class Distance(GpioSensor):
@@ -105,7 +145,8 @@ class Distance(GpioSensor):
         super().__init__(config, hardware)
         self.options: DistanceOptions = config.options
         self._channels = channels_for(self.options)
-        self._settled_by = 0.0
+        # its own thread: a poll of `queue_len` pings takes queue_len x 60 ms
+        self.worker = f"distance-{config.id}"
 
     @property
     def channels(self) -> tuple[ChannelMeta, ...]:
@@ -115,48 +156,30 @@ class Distance(GpioSensor):
     def pins(self) -> tuple[int, ...]:
         return (self.options.trigger, self.options.echo)
 
-    def create_device(self, factory: Factory) -> EchoWatchingDistanceSensor:
+    def create_device(self, factory: Factory) -> Rangefinder:
         o = self.options
-        with warnings.catch_warnings():
-            # "use the pigpio pin factory": pigpio does not run on a Pi 5 or under bookworm's lgpio
-            warnings.simplefilter("ignore", PWMSoftwareFallback)
-            dev = EchoWatchingDistanceSensor(
-                echo=o.echo,
-                trigger=o.trigger,
-                max_distance=o.max_distance,
-                queue_len=o.queue_len,
-                partial=True,
-                pin_factory=factory,
-            )
-        # the first read waits for a full queue, but not past a default read timeout (2 s)
-        self._settled_by = time.monotonic() + min(PING_S * (o.queue_len + 2), 1.0)
-        return dev
+        return Rangefinder(trigger=o.trigger, echo=o.echo, pin_factory=factory)
 
     def read(self) -> Mapping[str, Value]:
-        dev: EchoWatchingDistanceSensor = self.device  # type: ignore[assignment]
+        dev: Rangefinder = self.device  # type: ignore[assignment]
         o = self.options
-        dev.settled.wait(max(self._settled_by - time.monotonic(), 0.0))
-        if dev.answered == 0:
+        got = dev.measure(o.queue_len)
+        if not got:
             raise SensorError(
                 f"no echo from the HC-SR04 (TRIG on GPIO{o.trigger}, ECHO on GPIO{o.echo}): "
                 "check wiring, its 5 V supply and the echo divider"
             )
-        age = time.monotonic() - dev.last_echo
-        if age > ECHO_STALE_S:
-            raise SensorError(
-                f"no echo from the HC-SR04 for {age:.1f} s (ECHO on GPIO{o.echo}): check wiring"
-            )
-        ratio = dev.value
-        if ratio >= 1.0:
+        d = statistics.median(got)
+        if d >= o.max_distance:
             return {"in_range": False}
-        return {"distance": ratio * o.max_distance, "in_range": True}
+        return {"distance": d, "in_range": True}
 
 
 TYPE = SensorType(
     name="distance",
     options=DistanceOptions,
     create=Distance,
-    description="HC-SR04 ultrasonic distance sensor on two GPIO pins (gpiozero DistanceSensor).",
+    description="HC-SR04 ultrasonic distance sensor on two GPIO pins, pinged at each poll.",
     default_interval=2.0,
     min_interval=0.1,
     channel_ids=lambda _o: ("distance", "in_range"),

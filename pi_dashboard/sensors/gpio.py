@@ -1,7 +1,7 @@
 """What every GPIO sensor type shares: pin checks, one gpiozero device per sensor, edge pushes.
 
 gpiozero is the driver here, as smbus2 plus `drivers/` are for I2C: each type builds one gpiozero
-device (`Button`, `MotionSensor`, `DistanceSensor`, ...) with the pin factory the composition root
+device (`DigitalInputDevice`, `MotionSensor`, ...) with the pin factory the composition root
 injected (`Hardware.pin_factory`), never the class-wide `Device.pin_factory`. Edges arrive on
 gpiozero's threads and go straight to `push`, which is thread-safe; `read()` reports the current
 state on every poll, so a missed edge heals at the next poll.

@@ -1,9 +1,12 @@
-"""`motion`: a PIR motion detector (HC-SR501 and clones) on a GPIO pin, via gpiozero `MotionSensor`.
+"""`motion`: a PIR motion detector (HC-SR501 and clones) on a GPIO pin, via gpiozero.
 
 The HC-SR501 drives its OUT pin to 3.3 V itself while it sees motion and holds it for its delay
-time (the Tx potentiometer), so no pull-up and no divider are needed. `MotionSensor` samples the
-pin on gpiozero's queue thread and fires `when_motion`/`when_no_motion` from there; those edges
-are pushed at once.
+time (the Tx potentiometer), so no pull-up and no divider are needed. With `queue_len = 1` (the
+default: the module filters already) OUT's edges are taken as they come, through gpiozero's
+`DigitalInputDevice`; its `MotionSensor` would sample the pin on a thread of its own,
+`sample_rate` times a second, forever. A longer queue uses `MotionSensor`, which averages that
+many samples and fires `when_motion`/`when_no_motion` from its thread. Either way, the edges are
+pushed at once.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from gpiozero import Factory, MotionSensor
+from gpiozero import DigitalInputDevice, Factory, MotionSensor
 
 from pi_dashboard.config import SensorConfig
 from pi_dashboard.errors import FieldError
@@ -40,9 +43,9 @@ class MotionOptions:
     pull_up: bool = False
     """The HC-SR501 drives OUT both ways; the default pull-down only keeps an unplugged pin low."""
     queue_len: int = 1
-    """Samples averaged before deciding; 1 reacts at once (the PIR filters already)."""
+    """Samples averaged before deciding; 1 takes OUT's edges as they come (the PIR filters)."""
     sample_rate: float = 10.0
-    """Samples per second on gpiozero's queue thread: the edge latency is about 1/sample_rate."""
+    """With `queue_len` > 1, samples per second on gpiozero's queue thread."""
     threshold: float = 0.5
     """Fraction of queued samples that must be high to count as motion."""
 
@@ -69,8 +72,13 @@ class MotionSensorGpio(GpioSensor):
     def channels(self) -> tuple[ChannelMeta, ...]:
         return CHANNELS
 
-    def create_device(self, factory: Factory) -> MotionSensor:
+    def create_device(self, factory: Factory) -> DigitalInputDevice | MotionSensor:
         o = self.options
+        if o.queue_len == 1:  # one sample is the pin itself: its edges, with no sampling thread
+            out = DigitalInputDevice(o.pin, pull_up=o.pull_up, pin_factory=factory)
+            out.when_activated = lambda: self.emit({"motion": True})
+            out.when_deactivated = lambda: self.emit({"motion": False})
+            return out
         pir = MotionSensor(
             o.pin,
             pull_up=o.pull_up,
@@ -84,7 +92,7 @@ class MotionSensorGpio(GpioSensor):
         return pir
 
     def read(self) -> Mapping[str, Value]:
-        # blocks until gpiozero's queue has filled once: queue_len / sample_rate after setup
+        # MotionSensor blocks until its queue has filled once: queue_len / sample_rate after setup
         return {"motion": bool(self.device.is_active)}
 
 
@@ -92,7 +100,7 @@ TYPE = SensorType(
     name="motion",
     options=MotionOptions,
     create=MotionSensorGpio,
-    description="PIR motion detector such as the HC-SR501 on a GPIO pin (gpiozero MotionSensor).",
+    description="PIR motion detector such as the HC-SR501 on a GPIO pin (gpiozero).",
     default_interval=10.0,
     min_interval=0.1,
     channel_ids=lambda _o: tuple(c.id for c in CHANNELS),

@@ -24,12 +24,39 @@ USER_HZ = 100
 """/proc/stat counts in USER_HZ ticks, 100 per second on every Linux the Pi runs."""
 
 
+_WRITTEN: dict[str, tuple[str, int, int, int]] = {}
+"""path -> (text, inode, mtime, size) of our last write there, so that an unchanged file is not
+written again: most of the tree is rewritten every tick, and each write is a rename."""
+WRITTEN_MAX = 4096
+
+
 def write_atomic(path: Path, text: str) -> None:
-    """Readers must never see a half-written file, as they never do in real sysfs."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    """Readers must never see a half-written file, as they never do in real sysfs. A file that
+    still is the one we last wrote there, with this text, is left alone."""
+    key = str(path)
+    last = _WRITTEN.get(key)
+    if last is not None and last[0] == text:
+        try:
+            st = os.lstat(key)
+        except OSError:
+            pass
+        else:
+            if (st.st_ino, st.st_mtime_ns, st.st_size) == last[1:]:
+                return
+    head, name = os.path.split(key)
+    tmp = os.path.join(head, f".{name}.tmp")
+    try:
+        f = open(tmp, "w")  # noqa: SIM115 - closed below; the directory is made only if missing
+    except FileNotFoundError:
+        os.makedirs(head, exist_ok=True)
+        f = open(tmp, "w")  # noqa: SIM115
+    with f:
+        f.write(text)
+    os.replace(tmp, key)
+    st = os.lstat(key)
+    if len(_WRITTEN) >= WRITTEN_MAX:
+        _WRITTEN.clear()
+    _WRITTEN[key] = (text, st.st_ino, st.st_mtime_ns, st.st_size)
 
 
 class SimFS:

@@ -88,10 +88,14 @@ class EchoLinePin(MockPin):
 class EchoPin(MockTriggerPin):
     """HC-SR04's TRIG: a rising edge makes ECHO high for the round trip to `distance()` metres.
 
-    gpiozero's `MockTriggerPin` times the pulse by when its thread wakes up from a sleep, which
-    is 2 cm late on an idle machine and metres late on a busy one; with an `EchoLinePin` the
-    falling edge is stamped at exactly rise + echo time. `connected = False` unplugs the module:
-    pings go unanswered."""
+    gpiozero's `MockTriggerPin` starts a thread per ping and times the pulse by when that thread
+    wakes up from a sleep, which is 2 cm late on an idle machine and metres late on a busy one.
+    With an `EchoLinePin` both edges are driven at once, in the pinging thread, each stamped
+    with the time it happens (rise after the burst, fall a round trip later): exact, and no
+    thread or sleep per ping. `connected = False` unplugs the module: pings go unanswered."""
+
+    BURST_S = 0.0005
+    """The 8-cycle 40 kHz burst goes out before ECHO rises."""
 
     def __init__(
         self,
@@ -105,20 +109,22 @@ class EchoPin(MockTriggerPin):
         self.distance = distance
         self.connected = True
 
-    def _echo(self) -> None:
+    def _set_state(self, value: bool) -> None:
         echo = self.echo_pin
-        if not self.connected or echo is None:
-            return
-        if self.distance is not None:
-            self.echo_time = 2.0 * self.distance() / SPEED_OF_SOUND
-        time.sleep(0.0005)  # the 8-cycle 40 kHz burst goes out before ECHO rises
         if not isinstance(echo, EchoLinePin):
-            super()._echo()
+            super()._set_state(value)  # gpiozero's own: a thread per ping
             return
-        rise = time.monotonic()
-        echo.drive_at(True, rise)
-        time.sleep(self.echo_time)
-        echo.drive_at(False, rise + self.echo_time)
+        MockPin._set_state(self, value)
+        if value and self.connected:
+            if self.distance is not None:
+                self.echo_time = 2.0 * self.distance() / SPEED_OF_SOUND
+            rise = time.monotonic() + self.BURST_S
+            echo.drive_at(True, rise)
+            echo.drive_at(False, rise + self.echo_time)
+
+    def _echo(self) -> None:
+        if self.connected:
+            super()._echo()
 
 
 def _closed_level(pull_up: bool) -> bool:

@@ -8,6 +8,7 @@ hardware for a configured sensor (a chip on a bus, a probe in sysfs, a pin wired
 from __future__ import annotations
 
 import math
+import os
 import random
 import tempfile
 import threading
@@ -26,6 +27,15 @@ from pi_dashboard.sim.fs import SimFS
 
 if TYPE_CHECKING:
     from gpiozero import Factory
+
+
+def ram_dir() -> str | None:
+    """/dev/shm for the simulated /sys and /proc, rewritten every tick: /tmp may be on disk (on
+    a Pi, the SD card). TMPDIR, when set, still decides."""
+    if os.environ.get("TMPDIR"):
+        return None
+    shm = "/dev/shm"
+    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
 
 
 def _gpio(place: str) -> Placer:
@@ -124,7 +134,7 @@ class SimWorld:
         """Frozen: tick() leaves the environment alone, so tests see exact values."""
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         if root is None:
-            self._tmp = tempfile.TemporaryDirectory(prefix="pi-dashboard-sim-")
+            self._tmp = tempfile.TemporaryDirectory(prefix="pi-dashboard-sim-", dir=ram_dir())
             root = Path(self._tmp.name)
         self.root = root
         self.fs = SimFS(root, self.env)

@@ -34,6 +34,7 @@ from socketio import packet as sio_packet
 from pi_dashboard.config import ServerConfig
 from pi_dashboard.web.limits import TokenBucket, burst_for
 from pi_dashboard.web.routes import json_error
+from pi_dashboard.web.wire import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -196,15 +197,25 @@ class GuardedWebSocket(eio_aiohttp.WebSocket):
     A refused message raises OSError, which the library treats as the connection ending."""
 
     guard: ClientGuard
+    opened = False
 
     async def __call__(self, environ: dict[str, Any]) -> Any:
-        owner = getattr(self.handler, "__self__", None)
+        owner = self.owner = getattr(self.handler, "__self__", None)
         self.sid: str | None = getattr(owner, "sid", None)
         self.remote = environ["aiohttp.request"].remote
         if self.sid is not None:
             self.guard.websocket_opened(self.sid, environ["aiohttp.request"])
         try:
-            return await super().__call__(environ)
+            # python-engineio's WebSocket.__call__, with compress=False: permessage-deflate is
+            # declined (readings are ~100 bytes; compressing each one for each client costs the
+            # Pi, and the phone, more CPU than it saves on a LAN; node's socket.io declines it too)
+            self._sock = web.WebSocketResponse(
+                max_msg_size=self.server.max_http_buffer_size, compress=False
+            )
+            await self._sock.prepare(environ["aiohttp.request"])
+            self.environ = environ
+            await self.handler(self)
+            return self._sock
         finally:
             # The library closes its socket at the end of the handler; a handler cancelled on
             # the way out (aiohttp's handler_cancellation) would leave it open until the ping
@@ -216,6 +227,12 @@ class GuardedWebSocket(eio_aiohttp.WebSocket):
                     await self._sock.close()
 
     async def wait(self) -> Any:
+        if self.sid is not None and not self.opened:  # the first wait: the websocket is open
+            self.opened = True
+            queue = getattr(self.owner, "queue", None)
+            if isinstance(queue, Outbox):
+                request = self.environ["aiohttp.request"]
+                queue.attach(self.owner, request.transport, bool(self._sock.compress))
         data = await super().wait()
         reason = check_eio(data, WEBSOCKET_TYPES)
         if reason is None and self.sid is not None and not self.guard.admit(self.sid):

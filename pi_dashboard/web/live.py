@@ -24,6 +24,7 @@ import orjson
 import socketio
 from aiohttp import web
 from engineio import packet as eio_packet
+from engineio.async_socket import AsyncSocket
 from socketio import packet
 
 from pi_dashboard import PROTOCOL_VERSION
@@ -32,7 +33,8 @@ from pi_dashboard.model import Reading
 from pi_dashboard.state import State
 from pi_dashboard.web.hosts import HostAllowList
 from pi_dashboard.web.inbound import SOCKETIO_TYPES, ClientGuard
-from pi_dashboard.web.keys import CLIENTS, SIO, STATE
+from pi_dashboard.web.keys import SIO, STATE
+from pi_dashboard.web.wire import Outbox, frame_of
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +106,10 @@ class Backlog:
 
 
 class Fanout:
-    """Sends to every connected client from one encoded packet, within each one's queue limit."""
+    """Sends to every connected client from one encoded packet, within each one's queue limit.
+
+    A client is a member from its snapshot on, so it never gets a reading before the snapshot.
+    Members that keep up get each reading as one shared websocket frame (web/wire.py)."""
 
     def __init__(
         self,
@@ -117,13 +122,15 @@ class Fanout:
     ) -> None:
         self.sio, self.guard = sio, guard
         self.limit, self.stall_timeout, self.clock = limit, stall_timeout, clock
+        self.members: dict[str, AsyncSocket] = {}
+        """eio sid -> Engine.IO socket, of each client sent its snapshot."""
         self.behind: dict[str, Backlog] = {}
         """eio sid -> what it has not been sent yet; only clients that are behind are here."""
-        self.joining: set[str] = set()
-        """eio sids connected but not yet sent their snapshot: readings skip them, because the
-        snapshot (built when it is sent) already holds every change published before it."""
+        self.wake_ticker: Callable[[], None] = lambda: None
         self.dropped = 0
         self.coalesced = 0
+        self.direct = 0
+        """Readings written straight to a client's socket (web/wire.py), for tests and bench."""
 
     def _queue(self, eio_sid: str) -> asyncio.Queue[Any] | None:
         sock = self.sio.eio.sockets.get(eio_sid)
@@ -135,21 +142,45 @@ class Fanout:
             for p in pkts:
                 await self.sio.eio.send_packet(eio_sid, p)
 
-    async def reading(self, data: dict[str, Any]) -> None:
+    async def join(self, eio_sid: str, snapshot: Packets) -> None:
+        """Send a new client its snapshot; readings follow it from then on."""
+        await self.send(eio_sid, snapshot)
+        sock = self.sio.eio.sockets.get(eio_sid)
+        if sock is not None and not sock.closed:
+            self.members[eio_sid] = sock
+
+    def leave(self, eio_sid: str) -> None:
+        self.members.pop(eio_sid, None)
+        self.behind.pop(eio_sid, None)
+
+    def reading(self, data: dict[str, Any]) -> None:
         pkts = encode_event(self.sio, "reading", data)
-        for _sid, eio_sid in list(self.sio.manager.get_participants("/", None)):
-            q = self._queue(eio_sid)
-            if q is None or eio_sid in self.joining:
-                continue
-            backlog = self.behind.get(eio_sid)
-            if backlog is None and q.qsize() < self.limit:
-                for p in pkts:
-                    q.put_nowait(p)
-                continue
-            if backlog is None:
-                backlog = self.behind[eio_sid] = Backlog(self.clock())
-            backlog.add(data)
+        frame: bytes | None = None
+        gone: list[str] = []
+        for eio_sid, sock in self.members.items():
+            q = sock.queue
+            if eio_sid not in self.behind:
+                t = q.direct() if isinstance(q, Outbox) else None
+                if t is not None:
+                    if frame is None:
+                        frame = frame_of(pkts)
+                    if frame is not None:
+                        t.write(frame)
+                        self.direct += 1
+                        continue
+                if sock.closed:
+                    gone.append(eio_sid)
+                    continue
+                if q.qsize() < self.limit:
+                    for p in pkts:
+                        q.put_nowait(p)
+                    continue
+                self.behind[eio_sid] = Backlog(self.clock())
+                self.wake_ticker()
+            self.behind[eio_sid].add(data)
             self.coalesced += 1
+        for eio_sid in gone:
+            self.leave(eio_sid)
 
     async def tick(self) -> None:
         """Flush clients that caught up (queue at half the limit), drop those stalled too long."""
@@ -157,13 +188,13 @@ class Fanout:
         for eio_sid, backlog in list(self.behind.items()):
             q = self._queue(eio_sid)
             if q is None:
-                del self.behind[eio_sid]
+                self.leave(eio_sid)
             elif q.qsize() <= self.limit // 2:
                 del self.behind[eio_sid]
                 for r in backlog.drain():
                     await self.send(eio_sid, encode_event(self.sio, "reading", r))
             elif now - backlog.since > self.stall_timeout:
-                del self.behind[eio_sid]
+                self.leave(eio_sid)
                 self.dropped += 1
                 log.warning(
                     "dropped a client that read nothing for %.0f s (%d messages queued)",
@@ -210,6 +241,7 @@ class LiveServer(socketio.AsyncServer):
         self.hosts = hosts
         self.guard = ClientGuard(cfg)
         self.guard.install(self.eio)
+        self.eio.create_queue = Outbox  # type: ignore[method-assign]  # each socket's queue
         self.fanout = Fanout(
             self, self.guard, limit=cfg.client_queue, stall_timeout=cfg.client_stall_timeout
         )
@@ -237,6 +269,7 @@ class LiveServer(socketio.AsyncServer):
 
     async def _handle_eio_disconnect(self, eio_sid: str, reason: Any = None) -> None:
         self.guard.forget(eio_sid)
+        self.fanout.leave(eio_sid)
         await super()._handle_eio_disconnect(eio_sid, reason)
         sock = self.eio.sockets.get(eio_sid)
         if sock is not None and reason == self.reason.CLIENT_DISCONNECT:
@@ -256,23 +289,21 @@ class LiveNamespace(socketio.AsyncNamespace):
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         self.clients.add(sid)
         log.info("client connected (%d open)", len(self.clients))
-        eio_sid = self.server.manager.eio_sid_from_sid(sid, "/")
-        if eio_sid is not None:  # `snapshot` is the first event a client gets: no reading before
-            self.server.fanout.joining.add(eio_sid)
-        task = asyncio.create_task(self._send_snapshot(sid, eio_sid))
+        task = asyncio.create_task(self._send_snapshot(sid))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _send_snapshot(self, sid: str, eio_sid: str | None) -> None:
+    async def _send_snapshot(self, sid: str) -> None:
         if self.snapshots is None:
             self.snapshots = SnapshotCache(self.server, self.state)
-        try:
-            if eio_sid is not None:
-                await self.server.fanout.send(eio_sid, self.snapshots.packets())
-        finally:
-            self.server.fanout.joining.discard(eio_sid or "")
+        eio_sid = self.server.manager.eio_sid_from_sid(sid, "/")
+        if eio_sid is not None:
+            await self.server.fanout.join(eio_sid, self.snapshots.packets())
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
+        eio_sid = self.server.manager.eio_sid_from_sid(sid, "/")
+        if eio_sid is not None:
+            self.server.fanout.leave(eio_sid)
         self.clients.discard(sid)
         log.info("client disconnected (%d open)", len(self.clients))
 
@@ -310,6 +341,8 @@ async def broadcaster(app: web.Application) -> AsyncIterator[None]:
     wake = asyncio.Event()
 
     def receive(reading: Reading) -> None:
+        if not fanout.members and not inbox and not overflow:
+            return  # nobody to send it to (a client that joins gets it in its snapshot)
         if overflow or len(inbox) >= INBOX:  # once merging, merge until drained: keeps order
             overflow.add(reading.to_json())
         else:
@@ -326,23 +359,30 @@ async def broadcaster(app: web.Application) -> AsyncIterator[None]:
             while inbox or overflow:
                 batch = [inbox.popleft().to_json()] if inbox else overflow.drain()
                 for data in batch:
-                    if app[CLIENTS]:
+                    if fanout.members:
                         try:
-                            await fanout.reading(data)
+                            fanout.reading(data)
                         except Exception:
                             log.exception("emitting a reading failed")
                 sent += 1
                 if sent % 64 == 0:
                     await asyncio.sleep(0)  # queueing never waits: let the loop breathe
 
+    behind = asyncio.Event()
+    fanout.wake_ticker = behind.set
+
     async def ticker() -> None:
+        """Runs only while some client is behind: an idle daemon has no timer to wake for."""
         while True:
+            await behind.wait()
             await asyncio.sleep(TICK_S)
-            if fanout.behind:
-                try:
-                    await fanout.tick()
-                except Exception:
-                    log.exception("looking after slow clients failed")
+            if not fanout.behind:
+                behind.clear()
+                continue
+            try:
+                await fanout.tick()
+            except Exception:
+                log.exception("looking after slow clients failed")
 
     tasks = [
         asyncio.create_task(run(), name="broadcaster"),

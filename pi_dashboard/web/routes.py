@@ -44,14 +44,7 @@ async def errors_and_headers(request: web.Request, handler: Handler) -> web.Stre
     """Every error is JSON `{"error": "..."}`, Socket.IO's too; a bug is a 500, with a traceback
     in the log but none in the answer."""
     if request.path.startswith("/socket.io/"):
-        if "Sec-WebSocket-Extensions" in request.headers:
-            # Decline permessage-deflate: readings are ~100 bytes, so compressing each one for
-            # each client costs the Pi (and the phone) far more CPU than it saves on a LAN.
-            # node's socket.io declines it by default for the same reason.
-            headers = request.headers.copy()
-            del headers["Sec-WebSocket-Extensions"]
-            request = request.clone(headers=headers)
-        resp = await handler(request)
+        resp = await handler(request)  # (permessage-deflate is declined in web/inbound.py)
         if resp.status >= 400 and isinstance(resp, web.Response) and resp.body is not None:
             return _as_json_error(resp)
         return resp

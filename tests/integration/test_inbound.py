@@ -14,6 +14,7 @@ import socketio
 from aiohttp import WSMsgType
 from engineio.async_drivers import aiohttp as eio_aiohttp
 from engineio.async_socket import AsyncSocket
+from engineio.base_socket import BaseSocket
 
 from pi_dashboard.web.inbound import GuardedWebSocket
 from pi_dashboard.web.keys import CLIENTS, SIO, STATE
@@ -75,9 +76,22 @@ def test_engineio_seam():
     src = inspect.getsource(AsyncSocket.handle_post_request)
     assert "environ['wsgi.input'].read(length)" in src
     assert "self.handler = handler" in inspect.getsource(eio_aiohttp.WebSocket.__init__)
+    # GuardedWebSocket.__call__ does what the library's does, with compress=False
+    call = inspect.getsource(eio_aiohttp.WebSocket.__call__)
+    for step in ("WebSocketResponse(", "self._sock.prepare(request)", "self.handler(self)"):
+        assert step in call
     assert "self._websocket_handler, self.server" in inspect.getsource(
         AsyncSocket._upgrade_websocket
     )
+    # web/wire.py: each socket's queue comes from create_queue(); the websocket writer waits in
+    # queue.get() when idle and writes what it gets in order; every packet goes through the queue.
+    assert "self.queue = self.server.create_queue()" in inspect.getsource(BaseSocket.__init__)
+    assert "self.queue.get()" in inspect.getsource(AsyncSocket.poll)
+    handler = inspect.getsource(AsyncSocket._websocket_handler)
+    assert "packets = await self.poll()" in handler
+    assert "await ws.send(pkt.encode())" in handler
+    assert "self.upgraded = True" in handler
+    assert "await self.queue.put(pkt)" in inspect.getsource(AsyncSocket.send)
 
 
 async def test_fake_reserved_events_are_never_dispatched(start_server):

@@ -7,7 +7,6 @@ import asyncio
 import logging
 import socket
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 
 import aiohttp
@@ -18,33 +17,10 @@ from raw_websocket import frame, read_frame, upgrade_request
 
 from pi_dashboard.app import create_app
 from pi_dashboard.sim.world import SimWorld
-from pi_dashboard.web.keys import CONFIG, SIO
-from pi_dashboard.web.server import GuardedSite, start_site
+from pi_dashboard.web.keys import SIO
+from pi_dashboard.web.server import start_site
 
 SENSOR = '[[sensors]]\nid = "d"\ntype = "demo"\ninterval = 0.2\n'
-
-
-@pytest.fixture
-async def listen(
-    world: SimWorld, make_config
-) -> AsyncIterator[Callable[[str], Awaitable[GuardedSite]]]:
-    """`[server]` TOML lines -> a started GuardedSite on 127.0.0.1 (its port in `site.port`)."""
-    runners: list[web.AppRunner] = []
-
-    async def start(server_toml: str) -> GuardedSite:
-        config = make_config(f'[server]\nhost = "127.0.0.1"\nport = 0\n{server_toml}\n{SENSOR}')
-        world.populate(config)
-        app = create_app(config, world=world)
-        runner = web.AppRunner(app, shutdown_timeout=0.5)
-        await runner.setup()
-        runners.append(runner)
-        site = await start_site(runner, app[CONFIG].server)
-        site.port = runner.addresses[0][1]  # type: ignore[attr-defined]
-        return site
-
-    yield start
-    for r in runners:
-        await r.cleanup()
 
 
 async def raw(port: int, data: bytes) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:

@@ -149,8 +149,11 @@ def test_contact_device_class_must_be_known(make_config):
 # --- motion ----------------------------------------------------------------------------------
 
 
-def test_motion_edges_are_pushed(gpio_sensor, world: SimWorld):
-    s, pushes = gpio_sensor('[[sensors]]\nid = "pir"\ntype = "motion"\npin = 22\n')
+@pytest.mark.parametrize(
+    "queue", ["", "queue_len = 3\nsample_rate = 50\n"], ids=["edges", "sampled"]
+)
+def test_motion_edges_are_pushed(gpio_sensor, world: SimWorld, queue):
+    s, pushes = gpio_sensor(f'[[sensors]]\nid = "pir"\ntype = "motion"\npin = 22\n{queue}')
     assert s.read() == {"motion": False}
     world.factory.pin(22).drive_high()  # the HC-SR501 raises OUT
     pushes.wait_for({"motion": True})
@@ -181,6 +184,23 @@ def test_digital_in_state_invert_and_device_class(gpio_sensor, world: SimWorld):
     assert pushes2.values == [{"state": False}]
 
 
+@pytest.mark.parametrize(
+    "toml",
+    [
+        'type = "button"\npin = 17',
+        'type = "contact"\npin = 27',
+        'type = "digital_in"\npin = 5',
+        'type = "motion"\npin = 22',
+    ],
+)
+def test_switches_start_no_thread(gpio_sensor, toml):
+    """Edge-driven: nothing wakes between edges (gpiozero's `Button` would add a hold thread
+    that wakes ten times a second, its `MotionSensor` a thread sampling ten times a second)."""
+    threads = threading.active_count()
+    gpio_sensor(f'[[sensors]]\nid = "s"\n{toml}\n')
+    assert threading.active_count() == threads
+
+
 # --- distance --------------------------------------------------------------------------------
 
 
@@ -192,6 +212,25 @@ def test_distance_reads_the_simulated_distance(gpio_sensor, world: SimWorld):
     assert values["distance"] == pytest.approx(0.8, abs=0.001)
     meta = next(c for c in s.channels if c.id == "distance")
     assert (meta.unit, meta.precision, meta.valid_range) == ("m", 3, (0.0, 2.0))
+
+
+def test_distance_pings_only_when_polled(gpio_sensor, world: SimWorld):
+    """gpiozero's DistanceSensor pings every 60 ms on a thread of its own; ours pings `queue_len`
+    times per poll, from the poll's thread, and nothing runs in between."""
+    world.env.set("distance", 1.2)
+    threads = threading.active_count()
+    s, _ = gpio_sensor(
+        '[[sensors]]\nid = "sonar"\ntype = "distance"\ntrigger = 23\necho = 24\nqueue_len = 3\n'
+    )
+    trigger = world.factory.pin(23)
+    pulses = lambda: sum(st.state for st in trigger.states)  # noqa: E731 - rising edges
+    assert threading.active_count() == threads, "setup started a thread"
+    assert pulses() == 0, "it pinged before any poll"
+    assert s.read()["distance"] == pytest.approx(1.2, abs=0.001)
+    assert pulses() == 3
+    assert threading.active_count() == threads
+    s.read()
+    assert pulses() == 6
 
 
 def test_distance_beyond_max_is_out_of_range(gpio_sensor, world: SimWorld):

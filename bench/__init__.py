@@ -1,0 +1,1 @@
+"""Benchmarks of pi-dashboard: `python -m bench` (see bench/README.md)."""
