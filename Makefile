@@ -59,7 +59,7 @@ bench: $(STAMP)
 # ../shared/bench's own harness and node client: node, pyref and the project side by side.
 bench-shared: $(STAMP)
 	bash ../shared/bench/setup.sh
-	PI_DASHBOARD_BIN=$(CURDIR)/bench/shared-daemon python3 ../shared/bench/bench.py \
+	python3 ../shared/bench/bench.py \
 		--targets node,pyref,project $(BENCH_ARGS)
 	python3 ../shared/bench/compare.py --last 1
 

@@ -76,8 +76,7 @@ class Target:
 def project_target() -> Target:
     def command(port: int, sc: Scenario, run_dir: Path) -> list[str]:
         toml = run_dir / "config.toml"
-        # the default max_connections (256) would refuse most of `many`'s 1,000 clients
-        lines = ["[server]", f'host = "{HOST}"', f"port = {port}", "max_connections = 1100", ""]
+        lines = ["[server]", f'host = "{HOST}"', f"port = {port}", ""]
         for i in range(sc.sensors):
             lines += ["[[sensors]]", f'id = "demo_{i:03d}"', 'type = "demo"']
             lines += [f"interval = {sc.interval}", "deadband = 0", ""]

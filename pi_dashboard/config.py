@@ -47,7 +47,7 @@ class ServerConfig:
     title: str = "pi-dashboard"
     allowed_hosts: tuple[str, ...] = ()
     """Host names (or addresses) besides this machine's own that browsers may use; "*" = any."""
-    max_connections: int = 256
+    max_connections: int = 1024
     header_timeout: float = 10.0
     read_timeout: float = 10.0
     max_request_bytes: int = 65536
