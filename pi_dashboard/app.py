@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from pi_dashboard.config import Config, load_config, parse_config
+from pi_dashboard.history.service import History
+from pi_dashboard.history.store import SeriesInfo
 from pi_dashboard.hw import Hardware
 from pi_dashboard.hw.gpio import default_factory
 from pi_dashboard.hw.i2c import I2CBusOpener
@@ -64,6 +66,7 @@ def create_app(
     world: SimWorld | None = None,
     types: Mapping[str, SensorType] = TYPES,
     max_backoff: float = 30.0,
+    history: History | None = None,
 ) -> web.Application:
     """Build the whole daemon as an aiohttp Application; the CLI and the tests both start here.
 
@@ -84,7 +87,8 @@ def create_app(
         closers.append(opener)
 
     state = State()
-    poller = Poller(config, types, hardware, state, max_backoff=max_backoff)
+    sink = history.record if history is not None else None
+    poller = Poller(config, types, hardware, state, max_backoff=max_backoff, sink=sink)
 
     app = web.Application(middlewares=[errors_and_headers])
     app[keys.CONFIG] = config
@@ -94,7 +98,8 @@ def create_app(
     app[keys.MOCK] = mock
     sio = create_sio()
     app[keys.SIO] = sio
-    sio.register_namespace(LiveNamespace(state, app[keys.CLIENTS]))
+    recent = history.recent if history is not None else None
+    sio.register_namespace(LiveNamespace(state, app[keys.CLIENTS], recent=recent))
     sio.attach(app)
     setup_routes(app)
 
@@ -115,9 +120,54 @@ def create_app(
         yield
         await poller.stop()
 
+    if history is not None:
+        app[keys.HISTORY] = history
+        app.cleanup_ctx.append(_history_ctx(history, state))
     app.cleanup_ctx.extend([hardware_ctx, poller_ctx, broadcaster])
     app.on_shutdown.append(shutdown)
     return app
+
+
+def series_of(state: State) -> list[SeriesInfo]:
+    """Every channel State knows, as history registers it."""
+    return [
+        info
+        for sid in state.sensors
+        for cid in state.sensors[sid].channels
+        if (info := describe_channel(state, sid, cid)) is not None
+    ]
+
+
+def describe_channel(state: State, sensor: str, channel: str) -> SeriesInfo | None:
+    s = state.sensors.get(sensor)
+    ch = s.channels.get(channel) if s is not None else None
+    if s is None or ch is None:
+        return None
+    m = ch.meta
+    return SeriesInfo(
+        sensor=sensor, channel=channel, unit=m.unit, name=m.name, precision=m.precision,
+        binary=m.binary, interval_s=s.interval,
+    )  # fmt: skip
+
+
+def _history_ctx(
+    history: History, state: State
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    """First in, last out: open before polling starts (the latest values come from the database,
+    so a restarted Pi shows its last readings at once), flush after polling stopped."""
+
+    async def ctx(_app: web.Application) -> AsyncIterator[None]:
+        history.set_describe(lambda s, c: describe_channel(state, s, c))
+        latest = await history.start(series_of(state))
+        for (sid, cid), (ts, value) in latest.items():
+            ch = state.sensors[sid].channels.get(cid) if sid in state.sensors else None
+            if ch is not None and ch.value is None:
+                ch.value = bool(value) if ch.meta.binary else value
+                ch.ts = ts
+        yield
+        await history.stop()
+
+    return ctx
 
 
 async def _tick(world: SimWorld) -> None:

@@ -25,6 +25,8 @@ from pi_dashboard.errors import ConfigError, PiDashboardError
 if TYPE_CHECKING:
     from aiohttp import web
 
+    from pi_dashboard.config import Config
+
 log = logging.getLogger("pi_dashboard")
 
 EXIT_OK, EXIT_FAILURE, EXIT_CONFIG = 0, 1, 2
@@ -60,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--host", help="listen address (overrides [server] host)")
     run.add_argument("--port", type=int, help="listen port (overrides [server] port)")
     run.add_argument("--debug", action="store_true", help="debug logging and full tracebacks")
+    add_history_options(run)
 
     check = sub.add_parser("check-config", help="validate a config file and exit")
     check.add_argument("file", metavar="FILE")
@@ -154,7 +157,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise ConfigError(f"{args.port} is not a TCP port (0-65535)", field="--port")
         server = replace(server, port=args.port)
     config = replace(config, server=server)
-    app = create_app(config, mock=mock)
+    app = create_app(config, mock=mock, **history_args(args, config, mock))
     try:
         mode = "mock mode" if mock else "hardware"
         if args.config is None:
@@ -209,3 +212,27 @@ async def _serve(app: web.Application, host: str, port: int, what: str) -> int:
     finally:
         await runner.cleanup()
     return EXIT_OK
+
+
+# --- history: the data directory, replay, export and backup (docs/history.md) ---------------------
+
+
+def add_history_options(run: argparse.ArgumentParser) -> None:
+    run.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="where history is kept (default: $PI_DASHBOARD_DATA_DIR, $STATE_DIRECTORY, "
+        "else ~/.local/share/pi-dashboard)",
+    )
+
+
+def history_args(args: argparse.Namespace, config: Config, mock: bool) -> dict[str, object]:
+    """create_app's history keyword arguments for `run`."""
+    from pi_dashboard.history import paths
+    from pi_dashboard.history.service import History, options_from_config
+
+    if not config.history.enabled:
+        return {}
+    directory = paths.ensure(paths.data_dir(args.data_dir))
+    path = paths.database(directory, mock=mock)
+    return {"history": History(options_from_config(config.history, path))}

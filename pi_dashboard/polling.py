@@ -30,6 +30,10 @@ log = logging.getLogger(__name__)
 
 PHASE_WINDOW_S = 1.0
 
+SampleSink = Callable[[str, float, Mapping[str, Value] | None], None]
+"""Receives every read's values after filters and unit conversion but before the deadband gate
+(sensor id, epoch s, {channel: value}), or None for a failed read: what history keeps."""
+
 
 # --- building sensors from config ------------------------------------------------------------
 
@@ -147,8 +151,10 @@ class Poller:
         *,
         max_backoff: float = 30.0,
         clock: Callable[[], float] = time.time,
+        sink: SampleSink | None = None,
     ) -> None:
         self.state = state
+        self._sink = sink or _no_sink
         self.hardware = hardware
         self.max_backoff = max_backoff
         self._clock = clock
@@ -253,7 +259,7 @@ class Poller:
             else:
                 p.inflight = loop.run_in_executor(self._executor(p.sensor.worker), p.sensor.read)
                 raw = await asyncio.wait_for(asyncio.shield(p.inflight), p.cfg.read_timeout)
-            values = self._process(p, raw, loop.time())
+            values = self._process(p, raw, loop.time(), ts)
         except asyncio.CancelledError:
             raise
         except TimeoutError:
@@ -272,7 +278,9 @@ class Poller:
         self.state.publish_values(sid, ts, values)
         return True
 
-    def _process(self, p: Polled, raw: Mapping[str, Value], now: float) -> dict[str, Value]:
+    def _process(
+        self, p: Polled, raw: Mapping[str, Value], now: float, ts: float
+    ) -> dict[str, Value]:
         for cid, v in raw.items():
             rng = p.ranges.get(cid)
             if rng is not None and not isinstance(v, bool) and not (rng[0] <= v <= rng[1]):
@@ -280,13 +288,18 @@ class Poller:
                     f"impossible {cid} reading {v:g} (possible: {rng[0]:g} to {rng[1]:g})"
                 )
         out: dict[str, Value] = {}
+        sampled: dict[str, Value] = {}
         for cid, v in raw.items():
             pipe = p.pipelines.get(cid)
             if pipe is None:
                 continue
-            value = pipe.process(v, now)
-            if value is not None:
+            value = pipe.sample(v)
+            if value is None:
+                continue
+            sampled[cid] = value
+            if pipe.gate.offer(value, now):
                 out[cid] = value
+        self._sink(p.cfg.id, ts, sampled)
         return out
 
     def _fail(self, p: Polled, message: str) -> None:
@@ -298,7 +311,9 @@ class Poller:
         p.ready = False  # re-run setup() before the next read: a replugged chip lost its config
         for pipe in p.pipelines.values():
             pipe.gate.reset()
-        self.state.publish_error(p.cfg.id, self._clock(), message)
+        ts = self._clock()
+        self._sink(p.cfg.id, ts, None)
+        self.state.publish_error(p.cfg.id, ts, message)
 
     def _pusher(
         self, loop: asyncio.AbstractEventLoop, p: Polled
@@ -309,7 +324,7 @@ class Poller:
             if p.cfg.id not in self.state.sensors:
                 return
             try:
-                values = self._process(p, raw, loop.time())
+                values = self._process(p, raw, loop.time(), ts)
             except SensorError as e:
                 self._fail(p, str(e))
                 return
@@ -319,6 +334,10 @@ class Poller:
             loop.call_soon_threadsafe(on_loop, dict(raw), self._clock())
 
         return push
+
+
+def _no_sink(_sensor: str, _ts: float, _values: Mapping[str, Value] | None) -> None:
+    pass
 
 
 def _describe(e: BaseException) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import random
-import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from pi_dashboard.hw import Hardware
 from pi_dashboard.sim import iio, onewire
 from pi_dashboard.sim.bus import SimI2CBus
 from pi_dashboard.sim.chips import ads1115, bh1750, bme280, htu21d, sht3x, sht4x
-from pi_dashboard.sim.fs import SimFS
+from pi_dashboard.sim.fs import MemoryTree, SimFS
 
 if TYPE_CHECKING:
     from gpiozero import Factory
@@ -121,10 +120,10 @@ class SimWorld:
         self.env = Environment(self.rng)
         self.frozen = frozen
         """Frozen: tick() leaves the environment alone, so tests see exact values."""
-        self._tmp: tempfile.TemporaryDirectory[str] | None = None
-        if root is None:
-            self._tmp = tempfile.TemporaryDirectory(prefix="pi-dashboard-sim-")
-            root = Path(self._tmp.name)
+        self._tmp: MemoryTree | None = None
+        if root is None:  # in RAM: the tree is rewritten every tick
+            self._tmp = MemoryTree()
+            root = self._tmp.path
         self.root = root
         self.fs = SimFS(root, self.env)
         self.buses: dict[int, SimI2CBus] = {}
@@ -173,5 +172,5 @@ class SimWorld:
         if self._factory is not None:
             self._factory.close()
         if self._tmp is not None:
-            self._tmp.cleanup()
+            self._tmp.cleanup()  # logs, never raises: a clean stop stays clean
             self._tmp = None

@@ -8,6 +8,7 @@ import socketio
 from aiohttp import web
 
 from pi_dashboard.config import Config
+from pi_dashboard.history.service import History
 from pi_dashboard.state import State
 
 CONFIG = web.AppKey("config", Config)
@@ -16,3 +17,5 @@ SIO = web.AppKey("sio", socketio.AsyncServer)
 STATIC_DIR = web.AppKey("static_dir", Path)
 CLIENTS = web.AppKey("clients", set)
 MOCK = web.AppKey("mock", bool)
+HISTORY = web.AppKey("history", History)
+"""Absent when history is off (no data directory, or `[history] enabled = false`)."""

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import orjson
@@ -40,15 +40,23 @@ class OrjsonCodec:
         return orjson.loads(s)
 
 
-def snapshot_payload(state: State) -> dict[str, object]:
-    return {"protocol": PROTOCOL_VERSION, "sensors": state.snapshot(), "server_time": time.time()}
+Recent = Callable[[], dict[str, dict[str, dict[str, object]]]]
+"""Per sensor and channel, the last minutes of history for sparklines (docs/protocol.md)."""
+
+
+def snapshot_payload(state: State, recent: Recent | None = None) -> dict[str, object]:
+    out = {"protocol": PROTOCOL_VERSION, "sensors": state.snapshot(), "server_time": time.time()}
+    if recent is not None:
+        out["recent"] = recent()
+    return out
 
 
 class LiveNamespace(socketio.AsyncNamespace):
-    def __init__(self, state: State, clients: set[str]) -> None:
+    def __init__(self, state: State, clients: set[str], recent: Recent | None = None) -> None:
         super().__init__("/")
         self.state = state
         self.clients = clients
+        self.recent = recent
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
@@ -59,7 +67,7 @@ class LiveNamespace(socketio.AsyncNamespace):
         task.add_done_callback(self._tasks.discard)
 
     async def _send_snapshot(self, sid: str) -> None:
-        await self.emit("snapshot", snapshot_payload(self.state), to=sid)
+        await self.emit("snapshot", snapshot_payload(self.state, self.recent), to=sid)
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         self.clients.discard(sid)
