@@ -243,6 +243,22 @@ class History:
                 }
         return out
 
+    def unflushed(self, sensor: str, channel: str, precision: int) -> Samples:
+        """What `record` holds for one channel that is not in the database yet, so a query sees
+        readings of the last seconds too (the writer thread calls this between flushes)."""
+        with self._lock:
+            entries = [(ts, values) for s, ts, values in self._pending if s == sensor]
+        out = Samples(precision)
+        scale = 10.0**precision
+        for ts, values in entries:
+            if values is None:
+                out.t.append(round(ts * 1000))
+                out.q.append(None)
+            elif channel in values and math.isfinite(v := float(values[channel])):
+                out.t.append(round(ts * 1000))
+                out.q.append(round(v * scale))
+        return out
+
     def stats(self) -> dict[str, object]:
         """What /api/health shows: size, today's writes, what a power cut would lose now."""
         now = self._clock()

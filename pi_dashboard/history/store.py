@@ -604,13 +604,37 @@ class Store:
             return None
         return best[0] / 1000, best[1] / 10.0 ** best[2]
 
-    def query(self, sid: int, t_from: float, t_to: float, points: int) -> Series:
+    def query(
+        self, sid: int, t_from: float, t_to: float, points: int, *, extra: Samples | None = None
+    ) -> Series:
         """At most `points` buckets over [t_from, t_to) (plus a None point per gap), from the
         coarsest tier still finer than a bucket, continued with coarser tiers where it has been
-        pruned and with the staged samples not yet rolled up."""
-        info = self.series[sid]
+        pruned and with the staged samples not yet rolled up (and `extra`: samples recorded but
+        not yet flushed). The raw samples themselves when there are no more than `points`."""
         width = (t_to - t_from) / points
         tier = max(t for t in TIERS if t <= width)
+        if tier == RAW:
+            return self.grid(sid, t_from, t_to, width, raw_up_to=points, extra=extra)
+        step = float(tier * math.ceil(width / tier))
+        start = math.floor(t_from / tier) * tier
+        while math.ceil((t_to - start) / step) > points:
+            step += tier
+        return self.grid(sid, start, t_to, step, extra=extra)
+
+    def grid(
+        self,
+        sid: int,
+        t_from: float,
+        t_to: float,
+        step: float,
+        *,
+        raw_up_to: int = 0,
+        extra: Samples | None = None,
+    ) -> Series:
+        """Buckets of `step` seconds from `t_from` (the samples themselves if `step` is 0, or if
+        there are no more than `raw_up_to` of them), from the coarsest tier finer than `step`."""
+        info = self.series[sid]
+        tier = max(t for t in TIERS if t <= step) if step else RAW
         if tier == RAW:
             s = self.raw(sid, t_from, t_to)
             oldest = self.conn.execute(
@@ -618,21 +642,21 @@ class Store:
             ).fetchone()[0]
             edge = oldest if oldest is not None else (s.t[0] / 1000 if s.t else t_to)
             items = self._older(sid, RAW, t_from, edge)
-            values = sum(1 for q in s.q if q is not None)
-            step = 0.0 if values + len(items) <= points else width
+            if extra is not None:
+                s.t += extra.t
+                s.q += rescale_samples(extra, info.precision).q
+            if raw_up_to and sum(1 for q in s.q if q is not None) + len(items) <= raw_up_to:
+                step = 0.0
             items.extend(sample_items(s))
-            items.sort(key=itemgetter(0))
-            return downsample(items, t_from, t_to, step, info.precision, RAW)
-        step = float(tier * math.ceil(width / tier))
-        start = math.floor(t_from / tier) * tier
-        while math.ceil((t_to - start) / step) > points:
-            step += tier
-        items = self._tier_items(sid, tier, start, t_to)
-        u = self._unsealed.get(sid)
-        if u is not None:
-            items.extend(sample_items(u.samples()))
+        else:
+            items = self._tier_items(sid, tier, t_from, t_to)
+            u = self._unsealed.get(sid)
+            if u is not None:
+                items.extend(sample_items(u.samples()))
+            if extra is not None:
+                items.extend(sample_items(rescale_samples(extra, info.precision)))
         items.sort(key=itemgetter(0))
-        return downsample(items, start, t_to, step, info.precision, tier)
+        return downsample(items, t_from, t_to, step, info.precision, tier)
 
     def _tier_items(self, sid: int, tier: int, t_from: float, t_to: float) -> list[Item]:
         """Buckets of `tier` in range; before the oldest chunk it still has, coarser tiers'."""
