@@ -24,6 +24,10 @@ _WIDTHS = (("b", 1 << 7), ("h", 1 << 15), ("i", 1 << 31), ("q", 1 << 63))
 _SWAP = sys.byteorder == "big"  # columns are little-endian on disk, whatever the machine
 
 
+GAP_BEFORE = 1
+GAP_AFTER = 2
+
+
 class CodecError(ValueError):
     """A blob that is not one of ours (or a newer format): never silently misread."""
 
@@ -212,7 +216,9 @@ def decode_raw(blob: bytes, base_ms: int) -> Samples:
 @dataclass(slots=True)
 class Buckets:
     """Min/max/sum/count per time bucket, values at the series' precision. Sums (not means) are
-    kept so buckets merge exactly; `gap` marks buckets in which the series had a gap."""
+    kept so buckets merge exactly. `gap` flags where the series had a gap in the bucket:
+    GAP_BEFORE (before its first value, or the bucket has none), GAP_AFTER (after a value), so a
+    chart breaks its line on the right side of the bucket."""
 
     precision: int
     start: list[int] = field(default_factory=list)
@@ -221,7 +227,7 @@ class Buckets:
     lo: list[int] = field(default_factory=list)
     hi: list[int] = field(default_factory=list)
     total: list[int] = field(default_factory=list)
-    gap: list[bool] = field(default_factory=list)
+    gap: list[int] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.start)
@@ -229,7 +235,8 @@ class Buckets:
 
 def encode_buckets(b: Buckets, base_s: int, step_s: int) -> bytes:
     """Header (precision, count), then columns: bucket index steps, counts, the minimum (first in
-    the header, then differences), max - min, sum - count * min, and the gap buckets' positions."""
+    the header, then differences), max - min, sum - count * min, the gap buckets' positions and
+    their flags."""
     out = bytearray()
     n = len(b)
     put_svarint(out, b.precision)
@@ -244,6 +251,7 @@ def encode_buckets(b: Buckets, base_s: int, step_s: int) -> bytes:
     gaps = [i for i, g in enumerate(b.gap) if g]
     put_uvarint(out, len(gaps))
     put_column(out, deltas([-1, *gaps]))
+    put_column(out, [b.gap[i] for i in gaps])
     return deflate(out)
 
 
@@ -265,12 +273,12 @@ def decode_buckets(blob: bytes, base_s: int, step_s: int) -> Buckets:
     b.total = [e + c * lo for e, c, lo in zip(extra, b.count, b.lo, strict=True)]
     ngaps, pos = get_uvarint(body, pos)
     gd, pos = get_column(body, pos, ngaps)
-    b.gap = [False] * n
-    for i in accumulate(gd, initial=-1):
-        if i >= 0:
-            if i >= n:
-                raise CodecError("gap bucket out of range")
-            b.gap[i] = True
+    flags, pos = get_column(body, pos, ngaps)
+    b.gap = [0] * n
+    for i, f in zip(list(accumulate(gd, initial=-1))[1:], flags, strict=True):
+        if not 0 <= i < n:
+            raise CodecError("gap bucket out of range")
+        b.gap[i] = f
     if pos != len(body):
         raise CodecError("trailing bytes after the buckets")
     return b

@@ -75,7 +75,9 @@ RECORD_SAMPLES = 4096
 SEAL_BATCH = 8
 """Series sealed per transaction: the writer serves queries and flushes between batches."""
 SWEEP_BATCH = 256
-"""Chunks deleted per transaction by retention and the size cap."""
+"""Chunks deleted per transaction by retention (by the size cap, a sixteenth of it)."""
+CAP_KEEPS = {RAW: 86400, MINUTE: 7 * 86400, HOUR: 30 * 86400}
+"""What the size cap never deletes: the last day of raw samples, week of minutes, month of hours."""
 WAL_PAGES = 10_000
 """Checkpoint when the WAL holds this many pages (5 MB at 512 B): staging pages are rewritten every
 hour or so, and a checkpoint copies only a page's last version, so a long WAL copies each once."""
@@ -214,6 +216,7 @@ class Store:
         self._seq = 0
         self._sealed_through = 0
         self._round: _Round | None = None
+        self._over_cap = False
         self.conn = _connect(self.path, synchronous)
         self._page_size = int(self.conn.execute("PRAGMA page_size").fetchone()[0])
         try:
@@ -525,15 +528,20 @@ class Store:
         cap = self.retention.max_bytes
         if cap and self.used_bytes() > cap:
             for tier in TIERS:
+                floor = now - CAP_KEEPS[tier] - CHUNK_SPAN[tier]
                 if self._delete(
-                    "SELECT rowid FROM chunks WHERE tier=? ORDER BY t0 LIMIT ?",
-                    (tier, SWEEP_BATCH // 4),
+                    "SELECT rowid FROM chunks WHERE tier=? AND t0 < ? ORDER BY t0 LIMIT ?",
+                    (tier, floor, SWEEP_BATCH // 16),
                 ):
-                    log.warning(
-                        "history: over the %d MB cap, deleted the oldest %s data",
-                        cap // 1_000_000, _TIER_NAMES[tier],
-                    )  # fmt: skip
+                    if not self._over_cap:
+                        log.warning(
+                            "history: the database is over its %g MB cap; deleting the oldest "
+                            "%s data", cap / 1e6, _TIER_NAMES[tier],
+                        )  # fmt: skip
+                        self._over_cap = True
                     return True
+        else:
+            self._over_cap = False
         return False
 
     def _delete(self, select: str, params: Sequence[object]) -> bool:

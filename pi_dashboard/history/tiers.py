@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from pi_dashboard.history.codec import Buckets, Samples
+from pi_dashboard.history.codec import GAP_AFTER, GAP_BEFORE, Buckets, Samples
 
 RAW = 0
 MINUTE = 60
@@ -33,7 +33,7 @@ def chunk_start(t: float, tier: int) -> int:
 
 
 def rollup(samples: Samples, step_s: int) -> Buckets:
-    """Raw samples -> buckets of `step_s` seconds. A gap marks its bucket (even an empty one)."""
+    """Raw samples -> buckets of `step_s` seconds. A gap flags its bucket (even an empty one)."""
     acc: dict[int, list[int]] = {}
     step_ms = step_s * 1000
     for t, q in zip(samples.t, samples.q, strict=True):
@@ -41,9 +41,9 @@ def rollup(samples: Samples, step_s: int) -> Buckets:
         a = acc.get(k)
         if q is None:
             if a is None:
-                acc[k] = [0, 0, 0, 0, 1]
+                acc[k] = [0, 0, 0, 0, GAP_BEFORE]
             else:
-                a[4] = 1
+                a[4] |= GAP_AFTER if a[0] else GAP_BEFORE
             continue
         if a is None:
             acc[k] = [1, q, q, q, 0]
@@ -81,12 +81,14 @@ def merge(a: Buckets, b: Buckets, step_s: int) -> Buckets:
 
 
 def merge_into(
-    acc: dict[int, list[int]], k: int, c: int, lo: int, hi: int, tot: int, gap: bool
+    acc: dict[int, list[int]], k: int, c: int, lo: int, hi: int, tot: int, gap: int
 ) -> None:
     a = acc.get(k)
     if a is None:
-        acc[k] = [c, lo, hi, tot, int(gap)]
+        acc[k] = [c, lo, hi, tot, gap]
         return
+    if gap & GAP_BEFORE and a[0]:  # the earlier bucket's values come before this gap
+        gap = (gap & ~GAP_BEFORE) | GAP_AFTER
     if c:
         if a[0] == 0:
             a[1], a[2] = lo, hi
@@ -94,7 +96,7 @@ def merge_into(
             a[1], a[2] = min(a[1], lo), max(a[2], hi)
         a[0] += c
         a[3] += tot
-    a[4] |= int(gap)
+    a[4] |= gap
 
 
 def _from_acc(acc: dict[int, list[int]], step_s: int, precision: int) -> Buckets:
@@ -106,7 +108,7 @@ def _from_acc(acc: dict[int, list[int]], step_s: int, precision: int) -> Buckets
         out.lo.append(lo)
         out.hi.append(hi)
         out.total.append(tot)
-        out.gap.append(bool(g))
+        out.gap.append(g)
     return out
 
 
@@ -175,16 +177,16 @@ class Series:
         return len(self.t)
 
 
-Item = tuple[float, int, int, int, int, bool]
-"""(t seconds, count, min, max, sum, gap before): one raw sample, bucket or gap marker."""
+Item = tuple[float, int, int, int, int, int]
+"""(t seconds, count, min, max, sum, gap flags): one raw sample, bucket or gap marker."""
 
 
 def sample_items(s: Samples) -> Iterator[Item]:
     for t, q in zip(s.t, s.q, strict=True):
         if q is None:
-            yield (t / 1000, 0, 0, 0, 0, True)
+            yield (t / 1000, 0, 0, 0, 0, GAP_BEFORE)
         else:
-            yield (t / 1000, 1, q, q, q, False)
+            yield (t / 1000, 1, q, q, q, 0)
 
 
 def bucket_items(b: Buckets) -> Iterator[Item]:
@@ -235,11 +237,14 @@ def downsample(
                 emit()
             key, c = k, 0
             gap_before, gap_after = gap_before or gap_after, False
-        if gap:
+        if gap & GAP_BEFORE:
             if c:
                 gap_after = True
             else:
                 gap_before = True
+            gap_t = t
+        if gap & GAP_AFTER:
+            gap_after = True
             gap_t = t
         if ic:
             if c:
