@@ -28,7 +28,7 @@ from pi_dashboard.config import HistoryConfig
 from pi_dashboard.errors import PiDashboardError
 from pi_dashboard.history.codec import Samples
 from pi_dashboard.history.store import SeriesInfo, Store
-from pi_dashboard.history.tiers import Retention
+from pi_dashboard.history.tiers import Retention, Series
 from pi_dashboard.model import Value
 
 log = logging.getLogger(__name__)
@@ -92,18 +92,20 @@ class _Window:
     v: deque[float | None] = field(default_factory=deque)
 
     def add(self, ts: float, value: float | None) -> None:
+        """The newest sample is always the last point; older points are at least span/POINTS
+        apart (the last one is replaced until the next is due)."""
+        if value is not None:
+            value = round(value, self.digits)
         if self.t:
             last = self.v[-1]
             if value is None and last is None:
                 return
-            if (
-                value is not None
-                and last is not None
-                and ts < self.t[-1] + self.span / WINDOW_POINTS
-            ):
+            due = len(self.t) < 2 or self.t[-1] >= self.t[-2] + self.span / WINDOW_POINTS
+            if not due and value is not None and last is not None and self.v[-2] is not None:
+                self.t[-1], self.v[-1] = ts, value
                 return
         self.t.append(ts)
-        self.v.append(None if value is None else round(value, self.digits))
+        self.v.append(value)
         cutoff = ts - self.span
         while len(self.t) > 1 and self.t[1] <= cutoff:
             self.t.popleft()
@@ -243,6 +245,56 @@ class History:
                 }
         return out
 
+    async def query(
+        self, sensor: str, channel: str, t_from: float, t_to: float, points: int, node: str = ""
+    ) -> tuple[SeriesInfo, Series]:
+        """At most `points` buckets of one channel over [t_from, t_to), readings not yet flushed
+        included. KeyError("sensor" or "channel") when there is no such history."""
+
+        def run(store: Store) -> tuple[SeriesInfo, Series]:
+            sid = self._find(store, sensor, channel, node)
+            info = store.series[sid]
+            extra = self.unflushed(sensor, channel, info.precision) if not node else None
+            return info, store.query(sid, t_from, t_to, points, extra=extra)
+
+        return await self.call(run)
+
+    async def grid(
+        self, series: list[tuple[str, str]], t_from: float, t_to: float, step: float, node: str = ""
+    ) -> list[tuple[SeriesInfo, Series]]:
+        """Several channels on one grid of `step` seconds (0: every sample), for CSV."""
+
+        def run(store: Store) -> list[tuple[SeriesInfo, Series]]:
+            out = []
+            for sensor, channel in series:
+                sid = self._find(store, sensor, channel, node)
+                info = store.series[sid]
+                extra = self.unflushed(sensor, channel, info.precision) if not node else None
+                out.append((info, store.grid(sid, t_from, t_to, step, extra=extra)))
+            return out
+
+        return await self.call(run)
+
+    async def channels(self, node: str = "") -> list[SeriesInfo]:
+        """Every channel with history (in its current unit), in registration order."""
+
+        def run(store: Store) -> list[SeriesInfo]:
+            return [
+                info
+                for sid, info in sorted(store.series.items())
+                if info.node == node and store.find(info.sensor, info.channel, node) == sid
+            ]
+
+        return await self.call(run)
+
+    @staticmethod
+    def _find(store: Store, sensor: str, channel: str, node: str) -> int:
+        sid = store.find(sensor, channel, node)
+        if sid is None:
+            known = any(i.sensor == sensor and i.node == node for i in store.series.values())
+            raise KeyError("channel" if known else "sensor")
+        return sid
+
     def unflushed(self, sensor: str, channel: str, precision: int) -> Samples:
         """What `record` holds for one channel that is not in the database yet, so a query sees
         readings of the last seconds too (the writer thread calls this between flushes)."""
@@ -344,7 +396,7 @@ class History:
                 latest[key] = found
             w = self._windows.get(key)
             if w is not None:
-                s = store.raw(sid, now - w.span, now)
+                s = store.raw(sid, now - w.span, now + 60)
                 for t, q in zip(s.t, s.q, strict=True):
                     w.add(t / 1000, None if q is None else q / 10.0**s.precision)
             # a restart is a discontinuity: nothing joins the last sample before it to the next

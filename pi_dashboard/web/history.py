@@ -13,10 +13,10 @@ import math
 import os
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 import orjson
 from aiohttp import web
@@ -27,6 +27,7 @@ from pi_dashboard.history.store import SeriesInfo, Store
 from pi_dashboard.history.tiers import Series
 from pi_dashboard.web.keys import HISTORY
 
+T = TypeVar("T")
 MAX_POINTS = 10_000
 MAX_CSV_ROWS = 500_000
 TIER_NAMES = {0: "raw", 60: "minute", 3600: "hour"}
@@ -96,11 +97,22 @@ def _history(request: web.Request) -> History:
     return h
 
 
-async def _call(history: History, fn: Callable[[Store], object]) -> object:
+async def _call(history: History, fn: Callable[[Store], T]) -> T:
     try:
         return await history.call(fn)
     except HistoryBusy as e:
         raise BadParam(503, str(e)) from None
+
+
+async def _run(work: Awaitable[T], names: dict[str, str]) -> T:
+    """History's answer, or the HTTP error its failure means (404 names the parameter)."""
+    try:
+        return await work
+    except HistoryBusy as e:
+        raise BadParam(503, str(e)) from None
+    except KeyError as e:
+        param = str(e.args[0])
+        raise BadParam(404, f"{param}: no history for {names.get(param, '')!r}") from None
 
 
 def series_json(info: SeriesInfo, s: Series, t_from: float, t_to: float) -> dict[str, object]:
@@ -136,45 +148,31 @@ async def api_history(request: web.Request) -> web.Response:
         t_from, t_to = _range(request)
         points = _int(request, "points", 500, 1, MAX_POINTS)
         history = _history(request)
-
-        def query(store: Store) -> tuple[SeriesInfo, Series] | str:
-            sid = store.find(sensor, channel, node)
-            if sid is None:
-                known = {i.sensor for i in store.series.values() if i.node == node}
-                return "sensor" if sensor not in known else "channel"
-            info = store.series[sid]
-            extra = history.unflushed(sensor, channel, info.precision)
-            return info, store.query(sid, t_from, t_to, points, extra=extra)
-
-        found = await _call(history, query)
-        if isinstance(found, str):
-            what = sensor if found == "sensor" else channel
-            raise BadParam(404, f"{found}: no history for {what!r}")
-        info, s = found  # type: ignore[misc]
+        info, s = await _run(
+            history.query(sensor, channel, t_from, t_to, points, node),
+            {"sensor": sensor, "channel": channel},
+        )
     except BadParam as e:
         return _json({"error": str(e)}, e.status)
     start = t_from if s.step == 0 or s.tier == 0 else math.floor(t_from / s.tier) * s.tier
     return _json(series_json(info, s, start, t_to))
 
 
-def _csv_selection(request: web.Request, store: Store) -> list[int] | str:
-    node = request.query.get("node", "")
+def _csv_selection(request: web.Request, have: list[SeriesInfo]) -> list[tuple[str, str]]:
+    """`sensor=a,b` and `channel=x,y` (each optional) -> the (sensor, channel) pairs to export."""
     sensors = [x for x in request.query.get("sensor", "").split(",") if x]
     channels = [x for x in request.query.get("channel", "").split(",") if x]
-    infos = {sid: i for sid, i in store.series.items() if i.node == node}
     for s in sensors:
-        if not any(i.sensor == s for i in infos.values()):
-            return f"sensor: no history for {s!r}"
+        if not any(i.sensor == s for i in have):
+            raise BadParam(404, f"sensor: no history for {s!r}")
     for c in channels:
-        if not any(i.channel == c and (not sensors or i.sensor in sensors) for i in infos.values()):
-            return f"channel: no history for {c!r}"
-    out = []
-    for sid, i in sorted(infos.items()):
-        if (sensors and i.sensor not in sensors) or (channels and i.channel not in channels):
-            continue
-        if store.find(i.sensor, i.channel, node) == sid:  # current unit only
-            out.append(sid)
-    return out
+        if not any(i.channel == c and (not sensors or i.sensor in sensors) for i in have):
+            raise BadParam(404, f"channel: no history for {c!r}")
+    return [
+        (i.sensor, i.channel)
+        for i in have
+        if (not sensors or i.sensor in sensors) and (not channels or i.channel in channels)
+    ]
 
 
 async def api_history_csv(request: web.Request) -> web.StreamResponse:
@@ -193,27 +191,11 @@ async def api_history_csv(request: web.Request) -> web.StreamResponse:
         if step and (t_to - t_from) / step > MAX_CSV_ROWS:
             raise BadParam(400, f"step: too small for this range (at most {MAX_CSV_ROWS} rows)")
         history = _history(request)
-
-        def query(store: Store) -> tuple[list[SeriesInfo], list[Series]] | str:
-            chosen = _csv_selection(request, store)
-            if isinstance(chosen, str):
-                return chosen
-            infos = [store.series[sid] for sid in chosen]
-            return infos, [
-                store.grid(
-                    sid,
-                    t_from,
-                    t_to,
-                    step,
-                    extra=history.unflushed(i.sensor, i.channel, i.precision),
-                )
-                for sid, i in zip(chosen, infos, strict=True)
-            ]
-
-        found = await _call(history, query)
-        if isinstance(found, str):
-            raise BadParam(404, found)
-        infos, columns = found  # type: ignore[misc]
+        node = request.query.get("node", "")
+        chosen = _csv_selection(request, await _run(history.channels(node), {}))
+        found = await _run(history.grid(chosen, t_from, t_to, step, node), {})
+        infos = [info for info, _ in found]
+        columns = [s for _, s in found]
     except BadParam as e:
         return _json({"error": str(e)}, e.status)
     stamp = datetime.fromtimestamp(t_to, UTC).strftime("%Y%m%d-%H%M")

@@ -71,7 +71,7 @@
  * @property {boolean} [header]  connection, title or server info
  */
 
-export const PROTOCOL = 1;
+export const PROTOCOL = 2;
 /** Points kept per channel: enough for a sparkline, small enough for a phone. */
 export const HISTORY_POINTS = 300;
 /** A value is stale after this many intervals without a reading (never sooner than STALE_MIN_S). */
