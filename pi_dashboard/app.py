@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import replace
 from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,6 +19,7 @@ from pi_dashboard.history.store import SeriesInfo
 from pi_dashboard.hw import Hardware
 from pi_dashboard.hw.gpio import default_factory
 from pi_dashboard.hw.i2c import I2CBusOpener
+from pi_dashboard.model import ChannelMeta, DeviceClass
 from pi_dashboard.polling import Poller
 from pi_dashboard.scan import ScanResult
 from pi_dashboard.sensors.base import SensorType
@@ -28,6 +30,7 @@ from pi_dashboard.web.live import LiveNamespace, broadcaster, create_sio, shutdo
 from pi_dashboard.web.routes import errors_and_headers, setup_routes, static_dir
 
 if TYPE_CHECKING:  # imported at run time only in mock mode
+    from pi_dashboard.history.replay import Recording
     from pi_dashboard.sim.world import SimWorld
 
 log = logging.getLogger(__name__)
@@ -67,12 +70,17 @@ def create_app(
     types: Mapping[str, SensorType] = TYPES,
     max_backoff: float = 30.0,
     history: History | None = None,
+    replay: Recording | None = None,
+    speed: float = 1.0,
 ) -> web.Application:
     """Build the whole daemon as an aiohttp Application; the CLI and the tests both start here.
 
     Raises ConfigError for anything the config gets wrong, before a port is bound.
     """
     closers: list[object] = []
+    if replay is not None:  # the recording's sensors instead of the config's
+        config = replace(config, sensors=())
+        mock = True
     if mock or world is not None:
         mock = True
         if world is None:
@@ -87,6 +95,8 @@ def create_app(
         closers.append(opener)
 
     state = State()
+    if replay is not None:
+        _add_replayed(state, replay)
     sink = history.record if history is not None else None
     poller = Poller(config, types, hardware, state, max_backoff=max_backoff, sink=sink)
 
@@ -124,6 +134,8 @@ def create_app(
         app[keys.HISTORY] = history
         app.cleanup_ctx.append(_history_ctx(history, state))
     app.cleanup_ctx.extend([hardware_ctx, poller_ctx, broadcaster])
+    if replay is not None:
+        app.cleanup_ctx.append(_replay_ctx(replay, speed, state, history))
     app.on_shutdown.append(shutdown)
     return app
 
@@ -145,8 +157,8 @@ def describe_channel(state: State, sensor: str, channel: str) -> SeriesInfo | No
         return None
     m = ch.meta
     return SeriesInfo(
-        sensor=sensor, channel=channel, unit=m.unit, name=m.name, precision=m.precision,
-        binary=m.binary, interval_s=s.interval,
+        sensor=sensor, channel=channel, unit=m.unit, name=m.name, kind=m.device_class.value,
+        precision=m.precision, binary=m.binary, interval_s=s.interval,
     )  # fmt: skip
 
 
@@ -166,6 +178,47 @@ def _history_ctx(
                 ch.ts = ts
         yield
         await history.stop()
+
+    return ctx
+
+
+def _add_replayed(state: State, recording: Recording) -> None:
+    kinds = {k.value for k in DeviceClass}
+    for sensor, infos in recording.sensors().items():
+        channels = [
+            ChannelMeta(
+                id=i.channel,
+                name=i.name or i.channel,
+                unit=i.unit,
+                precision=i.precision,
+                binary=i.binary,
+                device_class=DeviceClass(i.kind) if i.kind in kinds else DeviceClass.NONE,
+            )
+            for i in infos
+        ]
+        every = min(i.interval_s for i in infos)
+        state.add_sensor(id=sensor, type="replay", name=sensor, interval=every, channels=channels)
+
+
+def _replay_ctx(
+    recording: Recording, speed: float, state: State, history: History | None
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    from pi_dashboard.history.replay import play
+
+    def publish(sensor: str, ts: float, values: dict[str, float]) -> None:
+        s = state.sensors[sensor]
+        out = {c: bool(v) if s.channels[c].meta.binary else v for c, v in values.items()}
+        if history is not None:
+            history.record(sensor, ts, out)  # type: ignore[arg-type]
+        state.publish_values(sensor, ts, out)  # type: ignore[arg-type]
+
+    async def ctx(_app: web.Application) -> AsyncIterator[None]:
+        log.info("replaying %s at %gx", recording.source, speed)
+        task = asyncio.create_task(play(recording, publish, speed=speed), name="replay")
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
     return ctx
 

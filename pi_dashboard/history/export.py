@@ -51,6 +51,24 @@ def parse_column(name: str) -> SeriesInfo | None:
     )
 
 
+def select(
+    have: Sequence[SeriesInfo], sensors: Sequence[str], channels: Sequence[str]
+) -> list[SeriesInfo]:
+    """The channels `sensors` and `channels` pick (each empty: all); KeyError(parameter, value)
+    for a name that has no history."""
+    for s in sensors:
+        if not any(i.sensor == s for i in have):
+            raise KeyError("sensor", s)
+    for c in channels:
+        if not any(i.channel == c and (not sensors or i.sensor in sensors) for i in have):
+            raise KeyError("channel", c)
+    return [
+        i
+        for i in have
+        if (not sensors or i.sensor in sensors) and (not channels or i.channel in channels)
+    ]
+
+
 def iso(t: float) -> str:
     return datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 

@@ -48,6 +48,7 @@ CREATE TABLE series_v2 (
     channel TEXT NOT NULL,
     unit TEXT NOT NULL DEFAULT '',
     name TEXT NOT NULL DEFAULT '',
+    kind TEXT NOT NULL DEFAULT 'none',
     precision INTEGER NOT NULL,
     binary INTEGER NOT NULL DEFAULT 0,
     interval_s REAL NOT NULL,
@@ -60,7 +61,8 @@ DROP TABLE series;
 ALTER TABLE series_v2 RENAME TO series;
 """
 """v2: series gain a `node` (empty for this daemon's own sensors), so the history of other nodes'
-sensors can be kept beside ours. SQLite cannot change a UNIQUE constraint in place: the table is
+sensors can be kept beside ours, and a `kind` (the channel's device class), so a replayed database
+shows each channel as it was. SQLite cannot change a UNIQUE constraint in place: the table is
 rebuilt, ids kept, so chunks still point at their series."""
 
 MIGRATIONS: tuple[str, ...] = (V1, V2)

@@ -94,6 +94,8 @@ class SeriesInfo:
     node: str = ""
     unit: str | None = None
     name: str = ""
+    kind: str = "none"
+    """Home Assistant's device class, as the snapshot's `kind`"""
     precision: int = 2
     binary: bool = False
     interval_s: float = 1.0
@@ -197,6 +199,7 @@ class Store:
         seal_period: int = 3600,
         clock: Callable[[], float] = time.time,
         synchronous: str = "FULL",
+        busy_timeout: float = 10.0,
     ) -> None:
         if 3600 % seal_period:
             raise ValueError("seal_period must divide an hour")
@@ -217,7 +220,7 @@ class Store:
         self._sealed_through = 0
         self._round: _Round | None = None
         self._over_cap = False
-        self.conn = _connect(self.path, synchronous)
+        self.conn = _connect(self.path, synchronous, busy_timeout)
         self._page_size = int(self.conn.execute("PRAGMA page_size").fetchone()[0])
         try:
             schema.migrate(self.conn)
@@ -239,17 +242,18 @@ class Store:
             if self.series[sid] != info:
                 old = self.series[sid]
                 self._exec(
-                    "UPDATE series SET name=?, precision=?, binary=?, interval_s=? WHERE id=?",
-                    (info.name, info.precision, int(info.binary), info.interval_s, sid),
+                    "UPDATE series SET name=?, kind=?, precision=?, binary=?, interval_s=?"
+                    " WHERE id=?",
+                    (info.name, info.kind, info.precision, int(info.binary), info.interval_s, sid),
                 )
                 self.series[sid] = info
                 if old.precision != info.precision and sid in self._unsealed:
                     self._unsealed[sid].rescale(info.precision)
             return sid
         cur = self._exec(
-            "INSERT INTO series (node, sensor, channel, unit, name, precision, binary, interval_s)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (*key, info.name, info.precision, int(info.binary), info.interval_s),
+            "INSERT INTO series (node, sensor, channel, unit, name, kind, precision, binary,"
+            " interval_s) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (*key, info.name, info.kind, info.precision, int(info.binary), info.interval_s),
         )
         sid = int(cur.lastrowid or 0)
         self._ids[key] = sid
@@ -275,13 +279,15 @@ class Store:
 
     def _load(self) -> None:
         for row in self.conn.execute(
-            "SELECT id, node, sensor, channel, unit, name, precision, binary, interval_s,"
+            "SELECT id, node, sensor, channel, unit, name, kind, precision, binary, interval_s,"
             " sealed_seq FROM series"
         ):
-            sid, node, sensor, channel, unit, name, precision, binary, interval_s, sealed = row
+            sid, node, sensor, channel, unit, name, kind, precision, binary, interval_s, sealed = (
+                row
+            )
             info = SeriesInfo(
                 sensor=sensor, channel=channel, node=node, unit=unit or None, name=name,
-                precision=precision, binary=bool(binary), interval_s=interval_s,
+                kind=kind, precision=precision, binary=bool(binary), interval_s=interval_s,
             )  # fmt: skip
             self.series[sid] = info
             self._ids[(node, sensor, channel, unit)] = sid
@@ -591,6 +597,17 @@ class Store:
         out.q = [q for _, q in pairs]
         return out
 
+    def raw_span(self) -> tuple[float, float] | None:
+        """First and last raw sample time (epoch s) of any series, or None if there are none."""
+        lo, hi = self.conn.execute(
+            "SELECT min(t_first), max(t_last) FROM chunks WHERE tier=?", (RAW,)
+        ).fetchone()
+        times = [x for x in (lo, hi) if x is not None]
+        for u in self._unsealed.values():
+            if u.t:
+                times += [u.t[0] / 1000, u.t[-1] / 1000]
+        return (min(times), max(times)) if times else None
+
     def latest(self, sid: int) -> tuple[float, float] | None:
         """The newest sample that is a value (not a gap): (epoch s, value)."""
         u = self._unsealed.get(sid)
@@ -736,11 +753,13 @@ class Transaction:
             self.conn.execute("ROLLBACK")
 
 
-def _connect(path: str, synchronous: str) -> sqlite3.Connection:
+def _connect(path: str, synchronous: str, busy_timeout: float) -> sqlite3.Connection:
     """WAL with synchronous=FULL: each commit is on disk when it returns, and a torn write is
     rolled back by the WAL's checksums, never half-applied. Exclusive locking keeps the WAL index
     in our memory instead of a -shm file whose pages the kernel would write back every 30 s."""
-    conn = sqlite3.connect(path, isolation_level=None, timeout=10.0, check_same_thread=False)
+    conn = sqlite3.connect(
+        path, isolation_level=None, timeout=busy_timeout, check_same_thread=False
+    )
     try:
         conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
         conn.execute("PRAGMA locking_mode = EXCLUSIVE")

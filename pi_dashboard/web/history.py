@@ -21,7 +21,7 @@ from typing import BinaryIO, TypeVar
 import orjson
 from aiohttp import web
 
-from pi_dashboard.history.export import duration_s, rows
+from pi_dashboard.history.export import duration_s, rows, select
 from pi_dashboard.history.service import History, HistoryBusy
 from pi_dashboard.history.store import SeriesInfo, Store
 from pi_dashboard.history.tiers import Series
@@ -162,17 +162,10 @@ def _csv_selection(request: web.Request, have: list[SeriesInfo]) -> list[tuple[s
     """`sensor=a,b` and `channel=x,y` (each optional) -> the (sensor, channel) pairs to export."""
     sensors = [x for x in request.query.get("sensor", "").split(",") if x]
     channels = [x for x in request.query.get("channel", "").split(",") if x]
-    for s in sensors:
-        if not any(i.sensor == s for i in have):
-            raise BadParam(404, f"sensor: no history for {s!r}")
-    for c in channels:
-        if not any(i.channel == c and (not sensors or i.sensor in sensors) for i in have):
-            raise BadParam(404, f"channel: no history for {c!r}")
-    return [
-        (i.sensor, i.channel)
-        for i in have
-        if (not sensors or i.sensor in sensors) and (not channels or i.channel in channels)
-    ]
+    try:
+        return [(i.sensor, i.channel) for i in select(have, sensors, channels)]
+    except KeyError as e:
+        raise BadParam(404, f"{e.args[0]}: no history for {e.args[1]!r}") from None
 
 
 async def api_history_csv(request: web.Request) -> web.StreamResponse:
