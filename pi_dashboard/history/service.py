@@ -165,7 +165,13 @@ class History:
         try:
             return await asyncio.wrap_future(ready)
         except (sqlite3.Error, OSError) as e:
-            raise HistoryError(f"cannot open the history database {self.options.path}: {e}") from e
+            path = self.options.path
+            if "locked" in str(e):
+                raise HistoryError(
+                    f"the history database {path} is in use by another pi-dashboard "
+                    "(stop it, or give this one another --data-dir)"
+                ) from None
+            raise HistoryError(f"cannot open the history database {path}: {e}") from None
 
     async def stop(self) -> None:
         """Flush everything recorded so far and close; bounded by STOP_TIMEOUT_S."""
