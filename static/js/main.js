@@ -5,7 +5,7 @@
  */
 
 import * as store from "./store.js";
-import { checkQuiet, connect } from "./live.js";
+import { checkQuiet, connect, refreshHealth } from "./live.js";
 import * as cards from "./views/cards.js";
 import * as header from "./views/header.js";
 
@@ -18,6 +18,8 @@ store.subscribe(cards.invalidate);
 store.subscribe(header.invalidate);
 connect();
 
+// the footer's history figures (size, writes today, unsaved seconds) change on their own
+setInterval(refreshHealth, 5000);
 // ages, staleness and the sparklines' time axis move on their own
 setInterval(() => {
   checkQuiet();
