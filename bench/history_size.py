@@ -38,7 +38,8 @@ def sensors() -> list[DemoSensor]:
     return [DemoSensor(c, hw) for c in configs]
 
 
-def fill(store, hours: int, seal: bool) -> int:
+def fill(store, hours: int, seal: bool, start: int = T0) -> int:
+    """`hours` of the reference workload from `start` (epoch s), flushed every 5 s."""
     with store.transaction():
         ids = {
             (s, c.id): store.register(
@@ -53,7 +54,7 @@ def fill(store, hours: int, seal: bool) -> int:
     for flush in range(hours * 720):
         batch: dict[int, Samples] = {}
         for k in range(5):
-            t = T0 + flush * 5 + k
+            t = start + flush * 5 + k
             for s, sensor in enumerate(demo):
                 ms = round((t + s * 0.1) * 1000) + rng.randint(0, 3)  # polling jitter
                 values = sensor.read()
@@ -64,7 +65,7 @@ def fill(store, hours: int, seal: bool) -> int:
                     n += 1
         store.append(batch)
         if seal:
-            store.clock.t = T0 + (flush + 1) * 5
+            store.clock.t = start + (flush + 1) * 5
             while store.seal_step():
                 pass
     return n

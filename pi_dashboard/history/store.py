@@ -28,6 +28,7 @@ from pathlib import Path
 
 from pi_dashboard.history import schema
 from pi_dashboard.history.codec import (
+    FORMAT,
     Buckets,
     CodecError,
     Samples,
@@ -292,24 +293,34 @@ class Store:
             self.series[sid] = info
             self._ids[(node, sensor, channel, unit)] = sid
             self._sealed_seq[sid] = sealed
-        records: list[tuple[int, int, dict[int, Samples]]] = []
-        for row_id, data in self.conn.execute("SELECT id, data FROM staging ORDER BY id"):
-            r = self._row_of(row_id, len(data))
-            for seq, base, entries, end in _parse_row(data, r):
-                records.append((seq, base // (self.seal_period * 1000), entries))
+        # two passes, so recovering an hour of staging never holds it all decoded at once
+        frames: list[tuple[int, int, int, int, int]] = []  # seq, base ms, row, start, end
+        for row_id, size in self.conn.execute("SELECT id, length(data) FROM staging ORDER BY id"):
+            r = self._row_of(row_id, size)
+            data = self._read_row(row_id)
+            for seq, base, start, end in _parse_row(data, r):
+                frames.append((seq, base, len(self._rows), start, end))
                 r.used, r.max_seq = end, max(r.max_seq, seq)
             self._rows.append(r)
-        records.sort(key=itemgetter(0))
+        frames.sort()
         self._seq = max([0, *self._sealed_seq.values(), *(r.max_seq for r in self._rows)])
         oldest_unsealed = None
-        for seq, period, entries in records:
+        cached: tuple[int, bytes] = (-1, b"")
+        for seq, base, row, start, end in frames:
+            if cached[0] != row:
+                cached = (row, self._read_row(self._rows[row].id))
+            try:
+                entries = _decode_entries(cached[1][start:end], base)
+            except CodecError as e:
+                log.error("history: skipping damaged staging record %d: %s", seq, e)
+                continue
             live = False
-            for sid, s in entries.items():
+            for sid, smp in entries.items():
                 if sid in self.series and seq > self._sealed_seq[sid]:
-                    self._unsealed_for(sid).add(seq, s)
+                    self._unsealed_for(sid).add(seq, smp)
                     live = True
             if live:
-                self._records.append((seq, period))
+                self._records.append((seq, base // (self.seal_period * 1000)))
                 if oldest_unsealed is None:
                     oldest_unsealed = seq
         self._sealed_through = self._seq if oldest_unsealed is None else oldest_unsealed - 1
@@ -318,6 +329,11 @@ class Store:
         n = sum(len(u.t) for u in self._unsealed.values())
         if n:
             log.info("history: %d staged samples recovered", n)
+
+    def _read_row(self, row_id: int) -> bytes:
+        return bytes(
+            self.conn.execute("SELECT data FROM staging WHERE id=?", (row_id,)).fetchone()[0]
+        )
 
     def _unsealed_for(self, sid: int) -> _Unsealed:
         u = self._unsealed.get(sid)
@@ -777,55 +793,57 @@ def _connect(path: str, synchronous: str, busy_timeout: float) -> sqlite3.Connec
 
 
 def _encode_record(seq: int, entries: dict[int, Samples]) -> bytes:
+    """seq and the base time in the clear (recovery sorts records without inflating them), then
+    the samples of each series, deflated."""
     base = min(s.t[0] for s in entries.values())
+    head = bytearray()
+    put_uvarint(head, seq)
+    put_uvarint(head, base)
     body = bytearray()
-    put_uvarint(body, seq)
-    put_uvarint(body, base)
     put_uvarint(body, len(entries))
     for sid, s in entries.items():
         put_uvarint(body, sid)
         put_samples(body, s, base)
-    return deflate(body, 6)
+    return bytes(head) + deflate(body, 6)
 
 
-def _decode_record(blob: bytes) -> tuple[int, int, dict[int, Samples]]:
-    body = inflate(blob)
-    seq, pos = get_uvarint(body, 0)
-    base, pos = get_uvarint(body, pos)
-    n, pos = get_uvarint(body, pos)
+def _decode_entries(record: bytes, base: int) -> dict[int, Samples]:
+    """A record's samples; `record` starts at its deflated part (after seq and base)."""
+    body = inflate(record)
+    n, pos = get_uvarint(body, 0)
     entries: dict[int, Samples] = {}
     for _ in range(n):
         sid, pos = get_uvarint(body, pos)
         entries[sid], pos = get_samples(body, pos, base)
-    return seq, base, entries
+    if pos != len(body):
+        raise CodecError("trailing bytes in a staging record")
+    return entries
 
 
-def _parse_row(data: bytes, row: _Row) -> Iterator[tuple[int, int, dict[int, Samples], int]]:
-    """(seq, first sample's epoch ms, entries, end offset) per record in a staging row. A zero
-    length skips to the next page (padding); the log ends where records stop decoding or stop
-    increasing in seq (what follows is left from the row's previous use, or zeros)."""
+def _parse_row(data: bytes, row: _Row) -> Iterator[tuple[int, int, int, int]]:
+    """(seq, first sample's epoch ms, start and end of its deflated part) per record in a staging
+    row. A zero length skips to the next page (padding); the log ends where a record does not
+    parse or its seq does not increase (what follows is left from the row's previous use, or
+    zeros)."""
     pos = 0
     last = 0
     view = memoryview(data)
     while pos < len(data):
         try:
             n, start = get_uvarint(view, pos)
+            if n == 0:
+                pos = row.page_end(pos)
+                continue
+            end = start + n
+            seq, p = get_uvarint(view, start)
+            base, p = get_uvarint(view, p)
         except CodecError:
             return
-        if n == 0:
-            pos = row.page_end(pos)
-            continue
-        if start + n > len(data):
-            return
-        try:
-            seq, base, entries = _decode_record(bytes(view[start : start + n]))
-        except CodecError:
-            return
-        if seq <= last:
+        if end > len(data) or p >= end or data[p] != FORMAT or seq <= last:
             return
         last = seq
-        pos = start + n
-        yield seq, base, entries, pos
+        pos = end
+        yield seq, base, p, end
 
 
 def overflow_layout(page_size: int, blob_bytes: int) -> tuple[int, int]:
