@@ -140,6 +140,7 @@ class History:
         )
         self._thread: threading.Thread | None = None
         self._stopping = False
+        self._dead = False
         self._inflight_since: float | None = None
         self.dropped = 0
         self.flush_errors = 0
@@ -195,6 +196,8 @@ class History:
     def record(self, sensor: str, ts: float, values: Mapping[str, Value] | None) -> None:
         """One read of `sensor` at `ts` (epoch s): every channel's sampled value, before the
         deadband; None when the read failed (a gap). Never blocks."""
+        if self._dead:
+            return
         if values is not None:
             for cid, v in values.items():
                 key = (sensor, cid)
@@ -340,7 +343,7 @@ class History:
         """Run `fn(store)` on the writer thread; HistoryBusy if too many are waiting already."""
         fut: concurrent.futures.Future[object] = concurrent.futures.Future()
         with self._cond:
-            if self._thread is None or self._stopping:
+            if self._thread is None or self._stopping or self._dead:
                 raise HistoryBusy("history is not running")
             if len(self._jobs) >= self.options.max_jobs:
                 raise HistoryBusy(f"{len(self._jobs)} history queries are already waiting")
@@ -348,6 +351,12 @@ class History:
             self._cond.notify()
         try:
             return await asyncio.wait_for(asyncio.wrap_future(fut), wait_s)  # type: ignore[return-value]
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if fut.cancelled() and not (task and task.cancelling()):
+                # the writer stopped before it got to this one (we were not cancelled)
+                raise HistoryBusy("history is not running") from None
+            raise
         except TimeoutError:
             fut.cancel()
             raise HistoryBusy(f"the history database did not answer within {wait_s:g} s") from None
@@ -382,6 +391,11 @@ class History:
         except Exception:
             log.exception("history writer failed; history is off until restart")
         finally:
+            with self._cond:
+                self._dead = True
+                jobs, self._jobs = list(self._jobs), deque()
+            for _fn, fut in jobs:
+                fut.cancel()
             try:
                 store.close()
             except sqlite3.Error as e:
