@@ -185,3 +185,46 @@ async def test_the_snapshot_carries_a_recent_window(server):
     assert len(win["t"]) == len(win["v"]) >= 2
     assert win["t"] == sorted(win["t"])
     assert abs(win["t0"] + win["t"][-1] - snap["server_time"]) < 2
+
+
+async def test_after_a_restart_the_last_values_come_from_the_database(
+    aiohttp_server, world, make_config, tmp_path
+):
+    """A sensor that fails from the first read after a restart still shows its last good value
+    (with its age) instead of nothing: the value came from history."""
+    path = tmp_path / "restart.sqlite3"
+    config = make_config('[[sensors]]\nid = "cellar"\ntype = "demo"\ninterval = 0.1\nseed = 3\n')
+    app = create_app(config, world=world, history=History(HistoryOptions(path=path)))
+    server = await aiohttp_server(app)
+
+    async def polled():
+        _, body = await get_json(server, "/api/sensors/cellar")
+        return body if body["status"] == "ok" else None
+
+    await until(polled)
+    await server.close()
+    before = latest_stored(path)
+
+    broken = make_config(
+        '[[sensors]]\nid = "cellar"\ntype = "demo"\ninterval = 0.1\ntemperature = 200\n'
+    )
+    app = create_app(broken, world=world, history=History(HistoryOptions(path=path)))
+    server = await aiohttp_server(app)
+    status, body = await get_json(server, "/api/sensors/cellar")
+    assert status == 200
+    t = {c["id"]: c for c in body["channels"]}["temperature"]
+    assert (t["value"], t["ts"]) == (before[1], pytest.approx(before[0], abs=0.001))
+    await until(lambda: _errored(server))
+
+
+async def _errored(server):
+    _, body = await get_json(server, "/api/sensors/cellar")
+    return body["status"] == "error"
+
+
+def latest_stored(path):
+    store = Store(path)
+    try:
+        return store.latest(store.find("cellar", "temperature"))
+    finally:
+        store.close()
