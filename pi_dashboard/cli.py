@@ -290,7 +290,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     import time
     import urllib.parse
 
-    from pi_dashboard.history.export import rows, select
+    from pi_dashboard.history.export import header, rows, select, slices
 
     since, step = _duration(args.since, "--since"), _duration(args.step, "--step")
     t_to = time.time()
@@ -311,11 +311,10 @@ def cmd_export(args: argparse.Namespace) -> int:
             chosen = select(have, sensors, channels)
         except KeyError as e:
             raise PiDashboardError(f"no history for {e.args[0]} {e.args[1]!r}") from None
-        columns = [
-            store.grid(store.find(i.sensor, i.channel) or 0, t_from, t_to, step) for i in chosen
-        ]
-        for chunk in rows(chosen, columns):
-            sys.stdout.write(chunk)
+        ids = [store.find(i.sensor, i.channel) or 0 for i in chosen]
+        sys.stdout.write(header(chosen))
+        for a, b in slices(t_from, t_to, step):  # a slice at a time: bounded memory
+            sys.stdout.write(rows(chosen, [store.grid(sid, a, b, step) for sid in ids]))
     finally:
         store.close()
     return EXIT_OK

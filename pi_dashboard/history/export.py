@@ -73,12 +73,32 @@ def iso(t: float) -> str:
     return datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def rows(infos: Sequence[SeriesInfo], columns: Sequence[Series]) -> Iterator[str]:
-    """CSV text, header first, rows in time order (a gap leaves its cells empty)."""
+SLICE_ROWS = 5000
+"""Rows computed at a time: an export of any length holds one slice in memory, not all of it."""
+RAW_SLICE_S = 3600.0
+
+
+def slices(t_from: float, t_to: float, step: float) -> Iterator[tuple[float, float]]:
+    """[t_from, t_to) cut on the export's own grid, so buckets continue across slices."""
+    span = step * SLICE_ROWS if step else RAW_SLICE_S
+    a = t_from
+    while a < t_to:
+        b = min(a + span, t_to)
+        yield a, b
+        a = b
+
+
+def header(infos: Sequence[SeriesInfo]) -> str:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerow([*TIME_COLUMNS, *(column_name(i) for i in infos)])
+    return buf.getvalue()
+
+
+def rows(infos: Sequence[SeriesInfo], columns: Sequence[Series]) -> str:
+    """CSV rows (no header) in time order: the columns' points merged on time; a gap or no data
+    leaves a cell empty."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow([*TIME_COLUMNS, *(column_name(i) for i in infos)])
-    yield _take(buf)
     cells: dict[float, list[str]] = {}
     for k, (info, s) in enumerate(zip(infos, columns, strict=True)):
         digits = max(info.precision, 0) + (0 if s.step == 0 else 1)
@@ -89,23 +109,14 @@ def rows(infos: Sequence[SeriesInfo], columns: Sequence[Series]) -> Iterator[str
             if row is None:
                 row = cells[t] = [""] * len(infos)
             row[k] = _number(mean, digits)
-    for n, t in enumerate(sorted(cells)):
+    for t in sorted(cells):
         w.writerow([iso(t), _number(t, 3), *cells[t]])
-        if n % 1000 == 999:
-            yield _take(buf)
-    yield _take(buf)
+    return buf.getvalue()
 
 
 def _number(x: float, digits: int) -> str:
     text = f"{x:.{digits}f}"
     return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-def _take(buf: io.StringIO) -> str:
-    text = buf.getvalue()
-    buf.seek(0)
-    buf.truncate()
-    return text
 
 
 def read_csv(

@@ -82,6 +82,9 @@ CAP_KEEPS = {RAW: 86400, MINUTE: 7 * 86400, HOUR: 30 * 86400}
 WAL_PAGES = 10_000
 """Checkpoint when the WAL holds this many pages (5 MB at 512 B): staging pages are rewritten every
 hour or so, and a checkpoint copies only a page's last version, so a long WAL copies each once."""
+RAW_QUERY_SAMPLES = 50_000
+"""A query reads raw samples only if the range holds no more than this (about 5 MB in Python):
+a longer one is answered from the minute tier."""
 GAP = -(1 << 63)
 """A gap in the in-memory arrays (no value is ever this small)."""
 
@@ -654,6 +657,12 @@ class Store:
         not yet flushed). The raw samples themselves when there are no more than `points`."""
         width = (t_to - t_from) / points
         tier = max(t for t in TIERS if t <= width)
+        if (
+            tier == RAW
+            and (t_to - t_from) / max(self.series[sid].interval_s, 1e-3) > RAW_QUERY_SAMPLES
+        ):
+            tier = MINUTE  # fewer points than asked, rather than a long range decoded in RAM
+            width = max(width, MINUTE)
         if tier == RAW:
             return self.grid(sid, t_from, t_to, width, raw_up_to=points, extra=extra)
         step = float(tier * math.ceil(width / tier))

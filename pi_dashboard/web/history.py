@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import math
 import os
 import tempfile
@@ -21,15 +22,16 @@ from typing import BinaryIO, TypeVar
 import orjson
 from aiohttp import web
 
-from pi_dashboard.history.export import duration_s, rows, select
+from pi_dashboard.history.export import duration_s, header, rows, select, slices
 from pi_dashboard.history.service import History, HistoryBusy
 from pi_dashboard.history.store import SeriesInfo, Store
 from pi_dashboard.history.tiers import Series
 from pi_dashboard.web.keys import HISTORY
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 MAX_POINTS = 10_000
-MAX_CSV_ROWS = 500_000
+MAX_CSV_ROWS = 1_000_000
 TIER_NAMES = {0: "raw", 60: "minute", 3600: "hour"}
 
 
@@ -158,12 +160,12 @@ async def api_history(request: web.Request) -> web.Response:
     return _json(series_json(info, s, start, t_to))
 
 
-def _csv_selection(request: web.Request, have: list[SeriesInfo]) -> list[tuple[str, str]]:
-    """`sensor=a,b` and `channel=x,y` (each optional) -> the (sensor, channel) pairs to export."""
+def _csv_selection(request: web.Request, have: list[SeriesInfo]) -> list[SeriesInfo]:
+    """`sensor=a,b` and `channel=x,y` (each optional) -> the channels to export."""
     sensors = [x for x in request.query.get("sensor", "").split(",") if x]
     channels = [x for x in request.query.get("channel", "").split(",") if x]
     try:
-        return [(i.sensor, i.channel) for i in select(have, sensors, channels)]
+        return select(have, sensors, channels)
     except KeyError as e:
         raise BadParam(404, f"{e.args[0]}: no history for {e.args[1]!r}") from None
 
@@ -185,10 +187,8 @@ async def api_history_csv(request: web.Request) -> web.StreamResponse:
             raise BadParam(400, f"step: too small for this range (at most {MAX_CSV_ROWS} rows)")
         history = _history(request)
         node = request.query.get("node", "")
-        chosen = _csv_selection(request, await _run(history.channels(node), {}))
-        found = await _run(history.grid(chosen, t_from, t_to, step, node), {})
-        infos = [info for info, _ in found]
-        columns = [s for _, s in found]
+        infos = _csv_selection(request, await _run(history.channels(node), {}))
+        chosen = [(i.sensor, i.channel) for i in infos]
     except BadParam as e:
         return _json({"error": str(e)}, e.status)
     stamp = datetime.fromtimestamp(t_to, UTC).strftime("%Y%m%d-%H%M")
@@ -199,9 +199,15 @@ async def api_history_csv(request: web.Request) -> web.StreamResponse:
         }
     )
     await resp.prepare(request)
-    for chunk in rows(infos, columns):
-        if chunk:
-            await resp.write(chunk.encode())
+    await resp.write(header(infos).encode())
+    for a, b in slices(t_from, t_to, step):  # a slice at a time: bounded memory on a Pi Zero
+        try:
+            found = await history.grid(chosen, a, b, step, node)
+        except (HistoryBusy, KeyError) as e:
+            log.warning("history CSV cut short: %s", e)
+            break
+        if text := rows(infos, [s for _, s in found]):
+            await resp.write(text.encode())
     await resp.write_eof()
     return resp
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from pi_dashboard.history.codec import Samples
-from pi_dashboard.history.export import rows
+from pi_dashboard.history.export import header, rows
 from pi_dashboard.history.replay import open_recording, play
 from pi_dashboard.history.store import SeriesInfo, Store
 
@@ -25,11 +25,9 @@ def recorded(tmp_path):
                       h: Samples(2, ms, [150] * 10)})  # fmt: skip
         if k == 3600:
             store.seal_all()
-    csv_text = "".join(
-        rows(
-            [store.series[t], store.series[h]],
-            [store.grid(t, T0, T0 + 7200, 0), store.grid(h, T0, T0 + 7200, 0)],
-        )
+    infos = [store.series[t], store.series[h]]
+    csv_text = header(infos) + rows(
+        infos, [store.grid(t, T0, T0 + 7200, 0), store.grid(h, T0, T0 + 7200, 0)]
     )
     store.close()
     csv_path = tmp_path / "export.csv"

@@ -134,6 +134,9 @@ def test_an_api_sized_query_picks_the_tier_its_points_need(week):
     hour = store.query(sid, START + 6 * DAY, START + 6 * DAY + 3600, 500)
     assert hour.tier == RAW
     assert hour.step == pytest.approx(7.2)
+    many = store.query(sid, START + 6 * DAY, START + 7 * DAY, 10_000)  # 86 400 raw samples
+    assert many.tier == MINUTE, "a long range is never decoded sample by sample"
+    assert len(many) == 24 * 60
     minute = store.query(sid, START + 6 * DAY, START + 6 * DAY + 60, 500)
     assert minute.step == 0
     assert minute.count == [1] * 60
