@@ -93,7 +93,7 @@ class Daemon:
 
     def start(self) -> Daemon:
         found = threading.Event()
-        env = {**os.environ, "TMPDIR": str(self.tmp)}  # the simulated /sys lands in pytest's tmp
+        env = {**os.environ, "TMPDIR": str(self.tmp)}  # the simulated /sys, if no /dev/shm
         self.proc = proc = subprocess.Popen(
             [sys.executable, "-m", "pi_dashboard", "run", "--mock", "--config", str(self.config),
              "--host", "127.0.0.1", "--port", str(self.port), "--data-dir", str(self.data_dir)],
