@@ -2,11 +2,11 @@
 
 from pathlib import Path
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 """The one place the version lives (pyproject.toml reads it): importlib.metadata costs ~25 ms of
 startup on a laptop and several times that on a Pi Zero."""
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 """Version of the public wire protocol (docs/protocol.md); bumped on any incompatible change."""
 
 

@@ -1,4 +1,4 @@
-"""Command line: `pi-dashboard run | check-config | scan | doctor | install-service | ...`.
+"""Command line: `pi-dashboard run | check-config | scan | export | backup | doctor | ...`.
 
 Exit codes: 0 ok, 1 runtime failure, 2 config error.
 
@@ -33,10 +33,13 @@ from pi_dashboard.errors import ConfigError, PiDashboardError
 
 if TYPE_CHECKING:  # asyncio and aiohttp load after the signal handlers are in place
     import asyncio
+    from typing import BinaryIO
 
     from aiohttp import web
 
     from pi_dashboard import doctor, install
+    from pi_dashboard.config import Config
+    from pi_dashboard.history.store import Store
     from pi_dashboard.sim.world import SimWorld
 
 log = logging.getLogger("pi_dashboard")
@@ -85,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--host", help="listen address (overrides [server] host)")
     run.add_argument("--port", type=int, help="listen port (overrides [server] port)")
     run.add_argument("--debug", action="store_true", help="debug logging and full tracebacks")
+    add_history_options(run)
 
     check = sub.add_parser("check-config", help="validate a config file and exit")
     check.add_argument("file", metavar="FILE")
@@ -101,6 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     scan.add_argument("--toml", action="store_true", help="print only the TOML block")
     scan.add_argument("--debug", action="store_true")
+    add_history_commands(sub)
 
     doctor = sub.add_parser(
         "doctor", help="check this Pi for the configured sensors and print each fix"
@@ -160,6 +165,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_install_service(args)
         if args.command == "uninstall-service":
             return cmd_uninstall_service(args)
+        if args.command in HISTORY_COMMANDS:
+            return HISTORY_COMMANDS[args.command](args)
         parser.error(f"unknown command {args.command}")
     except ConfigError as e:
         if debug:
@@ -339,7 +346,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         from pi_dashboard.app import create_app  # the web stack, once the port is ours
 
-        app = create_app(config, mock=mock)
+        app = create_app(config, mock=mock, **history_args(args, config, mock))
         mode = "mock mode" if mock else "hardware"
         if args.config is None:
             mode = "mock mode, built-in demo config"
@@ -534,3 +541,189 @@ async def _cleanup(runner: web.AppRunner) -> None:
             command.kill_all()
     except Exception as e:
         log.warning("while stopping: %s", e, exc_info=log.isEnabledFor(logging.DEBUG))
+
+
+# --- history: the data directory, replay, export and backup (docs/history.md) ---------------------
+
+
+def add_history_options(run: argparse.ArgumentParser) -> None:
+    _data_dir_option(run)
+    run.add_argument(
+        "--replay",
+        metavar="FILE",
+        help="play exported history (CSV export or database copy) as live readings, in mock mode",
+    )
+    run.add_argument(
+        "--speed", type=float, default=1.0, metavar="N", help="with --replay: N times faster"
+    )
+
+
+def _data_dir_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="where history is kept (default: $PI_DASHBOARD_DATA_DIR, $STATE_DIRECTORY, "
+        "else ~/.local/share/pi-dashboard)",
+    )
+
+
+def history_args(args: argparse.Namespace, config: Config, mock: bool) -> dict[str, object]:
+    """create_app's history keyword arguments for `run`."""
+    from pi_dashboard.history import paths
+    from pi_dashboard.history.service import History, HistoryOptions, options_from_config
+
+    if args.replay:
+        from pi_dashboard.history.replay import open_recording
+
+        if not args.speed > 0:
+            raise ConfigError(f"must be > 0, got {args.speed:g}", field="--speed")
+        recording = open_recording(args.replay)
+        # a replay is a show: its history lives in memory and is gone when it stops
+        history = History(HistoryOptions(path=":memory:"))
+        return {"history": history, "replay": recording, "speed": args.speed}
+    if not config.history.enabled:
+        return {}
+    directory = paths.ensure(paths.data_dir(args.data_dir))
+    path = paths.database(directory, mock=mock)
+    return {"history": History(options_from_config(config.history, path))}
+
+
+def add_history_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    export = sub.add_parser("export", help="write history as CSV to stdout")
+    export.add_argument("--since", default="1d", help="how far back (90m, 24h, 30d; default 1d)")
+    export.add_argument(
+        "--step", default="60", help="seconds per row, or 5m, 1h; 0 = every sample (default 60)"
+    )
+    export.add_argument("--sensor", default="", help="comma-separated sensor ids (default: all)")
+    export.add_argument("--channel", default="", help="comma-separated channel ids (default: all)")
+    backup = sub.add_parser("backup", help="write a consistent copy of the history database")
+    backup.add_argument("file", metavar="FILE")
+    for p in (export, backup):
+        _data_dir_option(p)
+        p.add_argument("--mock", action="store_true", help="mock mode's database")
+        p.add_argument(
+            "--config", "-c", metavar="FILE", help="the daemon's config (to find its port)"
+        )
+        p.add_argument("--url", help="the running daemon (default: from --config, else :8080)")
+        p.add_argument("--debug", action="store_true")
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    import time
+    import urllib.parse
+
+    from pi_dashboard.history.export import header, rows, select, slices
+
+    since, step = _duration(args.since, "--since"), _duration(args.step, "--step")
+    t_to = time.time()
+    t_from = t_to - since
+    sensors = [x for x in args.sensor.split(",") if x]
+    channels = [x for x in args.channel.split(",") if x]
+    store = _open_history(args)
+    if store is None:  # the daemon has it open: ask the daemon
+        query = {"from": f"{t_from:.3f}", "to": f"{t_to:.3f}", "step": f"{step:g}"}
+        query.update({k: ",".join(v) for k, v in (("sensor", sensors), ("channel", channels)) if v})
+        _fetch(args, "/api/history.csv?" + urllib.parse.urlencode(query), sys.stdout.buffer)
+        return EXIT_OK
+    try:
+        have = [
+            i for sid, i in sorted(store.series.items()) if store.find(i.sensor, i.channel) == sid
+        ]
+        try:
+            chosen = select(have, sensors, channels)
+        except KeyError as e:
+            raise PiDashboardError(f"no history for {e.args[0]} {e.args[1]!r}") from None
+        ids = [store.find(i.sensor, i.channel) or 0 for i in chosen]
+        sys.stdout.write(header(chosen))
+        for a, b in slices(t_from, t_to, step):  # a slice at a time: bounded memory
+            sys.stdout.write(rows(chosen, [store.grid(sid, a, b, step) for sid in ids]))
+    finally:
+        store.close()
+    return EXIT_OK
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    target = Path(args.file)
+    tmp = target.with_name(f".{target.name}.part")
+    store = _open_history(args)
+    try:
+        if store is None:
+            with tmp.open("wb") as f:
+                _fetch(args, "/api/history/backup", f)
+        else:
+            tmp.unlink(missing_ok=True)
+            store.backup(tmp)
+        os.replace(tmp, target)
+    except OSError as e:
+        raise PiDashboardError(f"cannot write {target}: {e.strerror or e}") from None
+    finally:
+        if store is not None:
+            store.close()
+        tmp.unlink(missing_ok=True)
+    print(f"{target}: {target.stat().st_size} bytes", file=sys.stderr)
+    return EXIT_OK
+
+
+HISTORY_COMMANDS = {"export": cmd_export, "backup": cmd_backup}
+
+
+def _duration(text: str, option: str) -> float:
+    from pi_dashboard.history.export import duration_s
+
+    try:
+        return duration_s(text)
+    except ValueError as e:
+        raise ConfigError(str(e), field=option) from None
+
+
+def _open_history(args: argparse.Namespace) -> Store | None:
+    """The database, or None when a running daemon holds it (it keeps it locked while it runs)."""
+    import sqlite3
+
+    from pi_dashboard.history import paths
+    from pi_dashboard.history.store import Store
+
+    path = paths.database(paths.data_dir(args.data_dir), mock=args.mock)
+    if not path.is_file():
+        raise PiDashboardError(f"no history at {path} (the daemon creates it; see --data-dir)")
+    try:
+        return Store(path, busy_timeout=0.5)
+    except sqlite3.OperationalError as e:
+        if "locked" in str(e):
+            return None
+        raise PiDashboardError(f"cannot read {path}: {e}") from None
+
+
+def _fetch(args: argparse.Namespace, path: str, out: BinaryIO) -> None:
+    """Stream `path` from the running daemon into `out`; its JSON error becomes ours."""
+    import json
+    import shutil
+    import urllib.error
+    import urllib.request
+
+    base = args.url or _daemon_url(args.config)
+    try:
+        with urllib.request.urlopen(base.rstrip("/") + path, timeout=60) as resp:
+            shutil.copyfileobj(resp, out)
+    except urllib.error.HTTPError as e:
+        try:
+            message = json.loads(e.read())["error"]
+        except (ValueError, KeyError):
+            message = f"HTTP {e.code}"
+        raise PiDashboardError(f"the daemon at {base} said: {message}") from None
+    except (urllib.error.URLError, OSError) as e:
+        raise PiDashboardError(
+            f"the history database is in use, but no daemon answers at {base} "
+            f"({getattr(e, 'reason', e)}): pass --url or --config"
+        ) from None
+
+
+def _daemon_url(config_path: str | None) -> str:
+    host, port = "127.0.0.1", 8080
+    if config_path:
+        from pi_dashboard.app import load
+
+        server = load(config_path).server
+        host = "127.0.0.1" if server.host in ("0.0.0.0", "::", "") else server.host
+        port = server.port
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}"

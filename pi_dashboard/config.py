@@ -92,6 +92,29 @@ class ServerConfig:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class HistoryConfig:
+    """`[history]`: how often to write, and how long each tier is kept (docs/history.md)."""
+
+    enabled: bool = True
+    flush_interval: float = 5.0
+    raw_days: float = 7.0
+    minute_days: float = 90.0
+    hour_days: float = 1825.0
+    max_size_mb: float = 1000.0
+
+    def __post_init__(self) -> None:
+        if not 0.1 <= self.flush_interval <= 300:
+            raise FieldError(
+                "flush_interval", f"must be 0.1 to 300 seconds, got {self.flush_interval:g}"
+            )
+        for name in ("raw_days", "minute_days", "hour_days"):
+            if getattr(self, name) <= 0:
+                raise FieldError(name, f"must be > 0 days, got {getattr(self, name):g}")
+        if self.max_size_mb < 0:
+            raise FieldError("max_size_mb", f"must be >= 0 (0: no cap), got {self.max_size_mb:g}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ChannelConfig:
     """Per-channel processing: calibration, then filters, then the deadband."""
 
@@ -193,6 +216,7 @@ class SensorConfig:
 class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
     sensors: tuple[SensorConfig, ...] = ()
+    history: HistoryConfig = field(default_factory=HistoryConfig)
     source: str = "<memory>"
 
 
@@ -334,8 +358,8 @@ def parse_config(
 
 def _parse(data: Mapping[str, Any], types_: Mapping[str, SensorSchema], source: str) -> Config:
     for key in data:
-        if key not in ("server", "sensors"):
-            raise ConfigError("unknown section (known: server, sensors)", field=key)
+        if key not in ("server", "sensors", "history"):
+            raise ConfigError("unknown section (known: server, sensors, history)", field=key)
     server_raw = data.get("server", {})
     if not isinstance(server_raw, dict):
         raise ConfigError(f"must be a table, got {_show(server_raw)}", field="server")
@@ -356,7 +380,11 @@ def _parse(data: Mapping[str, Any], types_: Mapping[str, SensorSchema], source: 
             )
         seen[sensor.id] = i
         sensors.append(sensor)
-    return Config(server=server, sensors=tuple(sensors), source=source)
+    history_raw = data.get("history", {})
+    if not isinstance(history_raw, dict):
+        raise ConfigError(f"must be a table, got {_show(history_raw)}", field="history")
+    history = from_table(HistoryConfig, history_raw, "history")
+    return Config(server=server, sensors=tuple(sensors), history=history, source=source)
 
 
 def _parse_sensor(

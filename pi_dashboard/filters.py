@@ -268,15 +268,19 @@ class Pipeline:
         self.gate = Gate(deadband=deadband, throttle=throttle, heartbeat=heartbeat)
 
     def process(self, raw: Value, now: float) -> Value | None:
+        value = self.sample(raw)
+        return value if value is not None and self.gate.offer(value, now) else None
+
+    def sample(self, raw: Value) -> Value | None:
+        """The value before the gate: what history keeps (the gate decides only what is pushed).
+        None when a filter holds it back (a moving average still filling its window)."""
         if self.binary or isinstance(raw, bool):
-            value: Value = bool(raw)
-        else:
-            v: float | None = raw * self._scale + self._offset
-            if self._convert is not None:
-                v = self._convert(v)
-            for f in self._filters:
-                v = f(v)
-                if v is None:
-                    return None
-            value = round(v, self.digits)
-        return value if self.gate.offer(value, now) else None
+            return bool(raw)
+        v: float | None = raw * self._scale + self._offset
+        if self._convert is not None:
+            v = self._convert(v)
+        for f in self._filters:
+            v = f(v)
+            if v is None:
+                return None
+        return round(v, self.digits)

@@ -41,6 +41,10 @@ STOP_TASKS_S = 0.2
 STOP_CLOSE_S = 1.0
 """`stop()`: how long sensors' `close()` get in their workers before they are abandoned."""
 
+SampleSink = Callable[[str, float, Mapping[str, Value] | None], None]
+"""Receives every read's values after filters and unit conversion but before the deadband gate
+(sensor id, epoch s, {channel: value}), or None for a failed read: what history keeps."""
+
 
 # --- building sensors from config ------------------------------------------------------------
 
@@ -159,8 +163,10 @@ class Poller:
         *,
         max_backoff: float = 30.0,
         clock: Callable[[], float] = time.time,
+        sink: SampleSink | None = None,
     ) -> None:
         self.state = state
+        self._sink = sink or _no_sink
         self.hardware = hardware
         self.max_backoff = max_backoff
         self._clock = clock
@@ -331,7 +337,7 @@ class Poller:
                     p.watching = True
             ts = self._clock()
             raw = await self._call(p, "read", p.sensor.read)
-            values = self._process(p, raw, loop.time())  # type: ignore[arg-type]
+            values = self._process(p, raw, loop.time(), ts)  # type: ignore[arg-type]
         except asyncio.CancelledError:
             raise
         except TimeoutError:
@@ -352,7 +358,9 @@ class Poller:
         self.state.publish_values(sid, ts, values)
         return True
 
-    def _process(self, p: Polled, raw: Mapping[str, Value], now: float) -> dict[str, Value]:
+    def _process(
+        self, p: Polled, raw: Mapping[str, Value], now: float, ts: float
+    ) -> dict[str, Value]:
         for cid, v in raw.items():
             rng = p.ranges.get(cid)
             if rng is not None and not isinstance(v, bool) and not (rng[0] <= v <= rng[1]):
@@ -360,13 +368,18 @@ class Poller:
                     f"impossible {cid} reading {v:g} (possible: {rng[0]:g} to {rng[1]:g})"
                 )
         out: dict[str, Value] = {}
+        sampled: dict[str, Value] = {}
         for cid, v in raw.items():
             pipe = p.pipelines.get(cid)
             if pipe is None:
                 continue
-            value = pipe.process(v, now)
-            if value is not None:
+            value = pipe.sample(v)
+            if value is None:
+                continue
+            sampled[cid] = value
+            if pipe.gate.offer(value, now):
                 out[cid] = value
+        self._sink(p.cfg.id, ts, sampled)
         return out
 
     def _fail(self, p: Polled, message: str) -> None:
@@ -378,7 +391,9 @@ class Poller:
         p.ready = False  # re-run setup() before the next read: a replugged chip lost its config
         for pipe in p.pipelines.values():
             pipe.gate.reset()
-        self.state.publish_error(p.cfg.id, self._clock(), message)
+        ts = self._clock()
+        self._sink(p.cfg.id, ts, None)
+        self.state.publish_error(p.cfg.id, ts, message)
 
     def _pusher(self, p: Polled) -> Push:
         """Edges and stream lines arrive on other threads: through the bounded hand-off."""
@@ -396,7 +411,7 @@ class Poller:
         if p is None or sid not in self.state.sensors or self._loop is None:
             return
         try:
-            values = self._process(p, raw, self._loop.time())
+            values = self._process(p, raw, self._loop.time(), ts)
         except SensorError as e:
             self._fail(p, str(e))
             return
@@ -418,6 +433,10 @@ def _guard(p: Polled, what: str, fn: Callable[[], object]) -> None:
         fn()
     except Exception as e:
         log.warning("sensor %s: %s failed: %s", p.cfg.id, what, e)
+
+
+def _no_sink(_sensor: str, _ts: float, _values: Mapping[str, Value] | None) -> None:
+    pass
 
 
 def _describe(e: BaseException) -> str:

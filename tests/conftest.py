@@ -3,6 +3,7 @@ exactly as the daemon builds them. Only hardware is simulated; everything else i
 
 from __future__ import annotations
 
+import os
 import tomllib
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,6 +14,19 @@ from pi_dashboard.config import Config, parse_config
 from pi_dashboard.sensors.base import Sensor
 from pi_dashboard.sensors.registry import TYPES
 from pi_dashboard.sim.world import SimWorld
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _history_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """No test ever writes history to ~: a daemon started without --data-dir (and every
+    subprocess, which inherits the environment) keeps it in pytest's tmp."""
+    old = os.environ.get("PI_DASHBOARD_DATA_DIR")
+    os.environ["PI_DASHBOARD_DATA_DIR"] = str(tmp_path_factory.mktemp("history"))
+    yield
+    if old is None:
+        del os.environ["PI_DASHBOARD_DATA_DIR"]
+    else:
+        os.environ["PI_DASHBOARD_DATA_DIR"] = old
 
 
 @pytest.fixture

@@ -38,15 +38,20 @@ class Daemon:
     log: list[str] = field(default_factory=list)
 
     @property
+    def data_dir(self) -> Path:
+        """Its own history; a restart (`start()` again) finds what it kept."""
+        return self.config.with_name(f"{self.config.stem}-data")
+
+    @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> Daemon:
         found = threading.Event()
-        env = {**os.environ, "TMPDIR": str(self.tmp)}  # the simulated /sys lands in pytest's tmp
+        env = {**os.environ, "TMPDIR": str(self.tmp)}  # the simulated /sys, if no /dev/shm
         self.proc = proc = subprocess.Popen(
             [sys.executable, "-m", "pi_dashboard", "run", "--mock", "--config", str(self.config),
-             "--host", "127.0.0.1", "--port", str(self.port)],
+             "--host", "127.0.0.1", "--port", str(self.port), "--data-dir", str(self.data_dir)],
             cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE, text=True,
         )  # fmt: skip

@@ -8,12 +8,17 @@ files change at once; everything else moves on `update(dt)`.
 
 from __future__ import annotations
 
+import logging
 import os
+import shutil
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from pi_dashboard.sim.world import Environment
+
+log = logging.getLogger(__name__)
 
 THROTTLED_FILE = "sys/devices/platform/soc/soc:firmware/get_throttled"
 WIRELESS_HEADER = (
@@ -57,6 +62,71 @@ def write_atomic(path: Path, text: str) -> None:
     if len(_WRITTEN) >= WRITTEN_MAX:
         _WRITTEN.clear()
     _WRITTEN[key] = (text, st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+# --- where the tree lives: in memory, never on the SD card -------------------------------------
+
+TREE_PREFIX = "pi-dashboard-sim-"
+
+
+def memory_base() -> Path:
+    """A RAM-backed directory: /dev/shm (tmpfs on every Linux), else systemd's per-user
+    $XDG_RUNTIME_DIR (tmpfs too); elsewhere the temp dir, with a warning that it may be a disk.
+    The tree is rewritten every tick (MBs a minute): on an SD card that is wear for nothing."""
+    for candidate in ("/dev/shm", os.environ.get("XDG_RUNTIME_DIR", "")):
+        if candidate and os.path.isdir(candidate) and os.access(candidate, os.W_OK | os.X_OK):
+            return Path(candidate)
+    base = Path(tempfile.gettempdir())
+    log.warning("no /dev/shm here: the simulated /sys tree goes to %s, which may be a disk", base)
+    return base
+
+
+class MemoryTree:
+    """A scratch directory for the simulated /sys and /proc, in RAM, removed on close; folders
+    left by simulators that died without closing (SIGKILL) are removed when the next one starts."""
+
+    def __init__(self, base: Path | None = None) -> None:
+        self.base = memory_base() if base is None else base
+        remove_stale(self.base)
+        self.path = Path(tempfile.mkdtemp(prefix=f"{TREE_PREFIX}{os.getpid()}-", dir=self.base))
+
+    def cleanup(self) -> None:
+        """Never raises: a stop must not fail over a scratch folder (a leftover is logged)."""
+        try:
+            shutil.rmtree(self.path)
+        except FileNotFoundError:
+            pass
+        except OSError as e:
+            log.warning("could not remove the simulated tree %s: %s", self.path, e)
+
+
+def remove_stale(base: Path) -> list[Path]:
+    """Remove `pi-dashboard-sim-<pid>-*` folders whose process is gone; returns what it removed."""
+    removed = []
+    try:
+        entries = list(base.glob(f"{TREE_PREFIX}*"))
+    except OSError:
+        return removed
+    for p in entries:
+        pid = p.name.removeprefix(TREE_PREFIX).split("-", 1)[0]
+        if not pid.isdigit() or _alive(int(pid)) or not p.is_dir():
+            continue
+        try:
+            shutil.rmtree(p)
+            removed.append(p)
+        except OSError as e:
+            log.debug("could not remove stale %s: %s", p, e)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: not ours to judge
+    return True
 
 
 class SimFS:

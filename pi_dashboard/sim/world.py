@@ -8,9 +8,7 @@ hardware for a configured sensor (a chip on a bus, a probe in sysfs, a pin wired
 from __future__ import annotations
 
 import math
-import os
 import random
-import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,19 +21,10 @@ from pi_dashboard.sim import iio, onewire
 from pi_dashboard.sim.bus import SimI2CBus
 from pi_dashboard.sim.chips import ads1115, bh1750, bme280, htu21d, sht3x, sht4x
 from pi_dashboard.sim.faults import FaultEngine
-from pi_dashboard.sim.fs import SimFS
+from pi_dashboard.sim.fs import MemoryTree, SimFS
 
 if TYPE_CHECKING:
     from gpiozero import Factory
-
-
-def ram_dir() -> str | None:
-    """/dev/shm for the simulated /sys and /proc, rewritten every tick: /tmp may be on disk (on
-    a Pi, the SD card). TMPDIR, when set, still decides."""
-    if os.environ.get("TMPDIR"):
-        return None
-    shm = "/dev/shm"
-    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
 
 
 def _gpio(place: str) -> Placer:
@@ -132,10 +121,10 @@ class SimWorld:
         self.env = Environment(self.rng)
         self.frozen = frozen
         """Frozen: tick() leaves the environment alone, so tests see exact values."""
-        self._tmp: tempfile.TemporaryDirectory[str] | None = None
-        if root is None:
-            self._tmp = tempfile.TemporaryDirectory(prefix="pi-dashboard-sim-", dir=ram_dir())
-            root = Path(self._tmp.name)
+        self._tmp: MemoryTree | None = None
+        if root is None:  # in RAM: the tree is rewritten every tick
+            self._tmp = MemoryTree()
+            root = self._tmp.path
         self.root = root
         self.fs = SimFS(root, self.env)
         self.buses: dict[int, SimI2CBus] = {}
@@ -198,5 +187,5 @@ class SimWorld:
         if self._factory is not None:
             self._factory.close()
         if self._tmp is not None:
-            self._tmp.cleanup()
+            self._tmp.cleanup()  # logs, never raises: a clean stop stays clean
             self._tmp = None

@@ -10,6 +10,7 @@ import socketio
 from aiohttp import web
 
 from pi_dashboard.config import Config
+from pi_dashboard.history.service import History
 from pi_dashboard.state import State
 
 
@@ -38,3 +39,5 @@ STARTED = web.AppKey("started", float)
 """time.monotonic() when the app was built: uptime must not jump with the wall clock."""
 MOCK_FAULTS = web.AppKey("mock_faults", FaultController)
 """Only in mock mode."""
+HISTORY = web.AppKey("history", History)
+"""Absent when history is off (no data directory, or `[history] enabled = false`)."""

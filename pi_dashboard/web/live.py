@@ -211,9 +211,10 @@ class SnapshotCache:
         self,
         sio: socketio.AsyncServer,
         state: State,
+        recent: Recent | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.sio, self.state, self.clock = sio, state, clock
+        self.sio, self.state, self.recent, self.clock = sio, state, recent, clock
         self._pkts: Packets = []
         self._version = -1
         self._built = 0.0
@@ -223,13 +224,22 @@ class SnapshotCache:
         now = self.clock()
         if self._version != self.state.changes or now - self._built > SNAPSHOT_MAX_AGE_S:
             self._version, self._built = self.state.changes, now
-            self._pkts = encode_event(self.sio, "snapshot", snapshot_payload(self.state))
+            self._pkts = encode_event(
+                self.sio, "snapshot", snapshot_payload(self.state, self.recent)
+            )
             self.builds += 1
         return self._pkts
 
 
-def snapshot_payload(state: State) -> dict[str, object]:
-    return {"protocol": PROTOCOL_VERSION, "sensors": state.snapshot(), "server_time": time.time()}
+Recent = Callable[[], dict[str, dict[str, dict[str, object]]]]
+"""Per sensor and channel, the last minutes of history for sparklines (docs/protocol.md)."""
+
+
+def snapshot_payload(state: State, recent: Recent | None = None) -> dict[str, object]:
+    out = {"protocol": PROTOCOL_VERSION, "sensors": state.snapshot(), "server_time": time.time()}
+    if recent is not None:
+        out["recent"] = recent()
+    return out
 
 
 class LiveServer(socketio.AsyncServer):
@@ -279,10 +289,11 @@ class LiveServer(socketio.AsyncServer):
 
 
 class LiveNamespace(socketio.AsyncNamespace):
-    def __init__(self, state: State, clients: set[str]) -> None:
+    def __init__(self, state: State, clients: set[str], recent: Recent | None = None) -> None:
         super().__init__("/")
         self.state = state
         self.clients = clients
+        self.recent = recent
         self._tasks: set[asyncio.Task[None]] = set()
         self.snapshots: SnapshotCache | None = None
 
@@ -295,7 +306,7 @@ class LiveNamespace(socketio.AsyncNamespace):
 
     async def _send_snapshot(self, sid: str) -> None:
         if self.snapshots is None:
-            self.snapshots = SnapshotCache(self.server, self.state)
+            self.snapshots = SnapshotCache(self.server, self.state, self.recent)
         eio_sid = self.server.manager.eio_sid_from_sid(sid, "/")
         if eio_sid is not None:
             await self.server.fanout.join(eio_sid, self.snapshots.packets())

@@ -13,7 +13,8 @@ from aiohttp import web
 
 from pi_dashboard import PROTOCOL_VERSION, __version__, data_dir
 from pi_dashboard.model import Status
-from pi_dashboard.web.keys import CLIENTS, CONFIG, MOCK, STARTED, STATE, STATIC_DIR
+from pi_dashboard.web.history import setup_history_routes
+from pi_dashboard.web.keys import CLIENTS, CONFIG, HISTORY, MOCK, STARTED, STATE, STATIC_DIR
 
 log = logging.getLogger(__name__)
 
@@ -158,6 +159,7 @@ async def api_health(request: web.Request) -> web.Response:
             "sensors": state.counts(),
             "clients": len(request.app[CLIENTS]),
             "title": request.app[CONFIG].server.title,
+            "history": history.stats() if (history := request.app.get(HISTORY)) else None,
         }
     )
 
@@ -168,4 +170,5 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/api/sensors", api_sensors)
     app.router.add_get("/api/sensors/{sensor}", api_sensor)
     app.router.add_get("/api/health", api_health)
+    setup_history_routes(app)
     app.router.add_get("/static/{filename:.*}", static_file)

@@ -5,7 +5,7 @@
  */
 
 import * as store from "./store.js";
-import { checkQuiet, connect } from "./live.js";
+import { checkQuiet, connect, refreshHealth } from "./live.js";
 import * as cards from "./views/cards.js";
 import * as faults from "./views/faults.js";
 import * as header from "./views/header.js";
@@ -21,6 +21,8 @@ faults.mount(document);
 store.subscribe(faults.invalidate); // the fault panel, in mock mode only
 connect();
 
+// the footer's history figures (size, writes today, unsaved seconds) change on their own
+setInterval(refreshHealth, 5000);
 // ages, staleness and the sparklines' time axis move on their own
 setInterval(() => {
   checkQuiet();

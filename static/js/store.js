@@ -33,7 +33,14 @@
  * @property {string} [error]
  * @property {ChannelJson[]} channels
  */
-/** @typedef {{protocol: number, server_time: number, sensors: SensorJson[]}} Snapshot */
+/** @typedef {{t0: number, t: number[], v: (number | null)[]}} Recent  points at t0 + t[i] */
+/**
+ * @typedef {object} Snapshot
+ * @property {number} protocol
+ * @property {number} server_time
+ * @property {SensorJson[]} sensors
+ * @property {Record<string, Record<string, Recent>>} [recent]  per sensor and channel, from history
+ */
 /**
  * @typedef {object} ReadingJson  one change: only the channels whose value changed
  * @property {string} sensor
@@ -65,13 +72,19 @@
  */
 /** @typedef {"connecting" | "live" | "offline"} Connection */
 /**
+ * @typedef {object} HistoryInfo  what history costs, as /api/health reports it
+ * @property {number} db_bytes
+ * @property {number | null} written_today_bytes
+ * @property {number} unflushed_s  what a power cut would lose now
+ */
+/**
  * @typedef {object} Change  what a subscriber should redraw
  * @property {string} [sensor]  this sensor's values or status
  * @property {boolean} [layout]  sensors were added, removed or reordered
  * @property {boolean} [header]  connection, title or server info
  */
 
-export const PROTOCOL = 1;
+export const PROTOCOL = 2;
 /** Points kept per channel: enough for a sparkline, small enough for a phone. */
 export const HISTORY_POINTS = 300;
 /** A value is stale after this many intervals without a reading (never sooner than STALE_MIN_S). */
@@ -90,6 +103,8 @@ const info = {
   mock: false,
   /** @type {number | null} server protocol, when it is not ours */ protocolMismatch: null,
   snapshotReceived: false,
+  /** @type {HistoryInfo | null} from /api/health; null when the daemon keeps no history */
+  history: null,
 };
 /** server clock minus browser clock, seconds */
 let clockOffset = 0;
@@ -201,6 +216,37 @@ function record(ch, ts, value) {
 }
 
 /**
+ * The daemon's recent history of a channel (a reloaded page, a second phone) joined with what
+ * this page already has: its points first, ours after them.
+ * @param {Channel} ch @param {Recent} recent
+ */
+function seed(ch, recent) {
+  /** @type {History} */
+  const h = { t: [], v: [] };
+  for (let i = 0; i < recent.t.length; i++) {
+    const v = recent.v[i];
+    if (typeof v === "number") {
+      h.t.push(recent.t0 + recent.t[i]);
+      h.v.push(v);
+    }
+  }
+  const last = h.t.length ? h.t[h.t.length - 1] : -Infinity;
+  const own = ch.history;
+  for (let i = 0; i < own.t.length; i++) {
+    if (own.t[i] > last) {
+      h.t.push(own.t[i]);
+      h.v.push(own.v[i]);
+    }
+  }
+  const extra = h.t.length - HISTORY_POINTS;
+  if (extra > 0) {
+    h.t.splice(0, extra);
+    h.v.splice(0, extra);
+  }
+  ch.history = h;
+}
+
+/**
  * Replace the sensor list with the server's (on every (re)connect); keep the history of channels
  * that are still there, so a reconnect does not blank the sparklines.
  * @param {Snapshot} snap
@@ -229,6 +275,8 @@ export function applySnapshot(snap) {
       const kept = prev?.channels.get(cj.id);
       /** @type {Channel} */
       const ch = { meta, value, ts, history: kept ? kept.history : { t: [], v: [] } };
+      const recent = snap.recent?.[sj.id]?.[cj.id];
+      if (recent && hasHistory(ch)) seed(ch, recent);
       record(ch, ts, value);
       s.channels.set(cj.id, ch);
     }
@@ -270,10 +318,11 @@ export function setConnection(state) {
   notify({ header: true });
 }
 
-/** @param {{title?: string, version?: string, mock?: boolean}} health  from /api/health */
+/** @param {{title?: string, version?: string, mock?: boolean, history?: HistoryInfo | null}} health  from /api/health */
 export function setServerInfo(health) {
   info.title = health.title ?? info.title;
   info.version = health.version ?? info.version;
   info.mock = Boolean(health.mock);
+  info.history = health.history ?? null;
   notify({ header: true });
 }

@@ -6,6 +6,8 @@ import asyncio
 
 import socketio
 
+from pi_dashboard import PROTOCOL_VERSION
+
 CONFIG = """
 [[sensors]]
 id = "moving"
@@ -41,7 +43,7 @@ async def test_snapshot_then_changed_readings_only(start_server):
     assert events, "no events at all"
     kind, snap = events[0]
     assert kind == "snapshot"
-    assert snap["protocol"] == 1
+    assert snap["protocol"] == PROTOCOL_VERSION
     ids = {s["id"]: s for s in snap["sensors"]}
     assert set(ids) == {"moving", "quiet"}
     quiet_ch = {c["id"]: c for c in ids["quiet"]["channels"]}

@@ -6,6 +6,8 @@ import asyncio
 
 import aiohttp
 
+from pi_dashboard import PROTOCOL_VERSION
+
 CONFIG = """
 [server]
 title = "Greenhouse"
@@ -58,7 +60,8 @@ async def test_health(start_server):
     assert status == 200
     assert body["title"] == "Greenhouse"
     assert body["sensors"] == {"ok": 1, "error": 1, "pending": 0, "total": 2}
-    assert body["protocol"] == 1
+    assert body["protocol"] == PROTOCOL_VERSION
+    assert body["history"] is None  # this server was built without a data directory
     assert body["uptime_s"] >= 0
 
 

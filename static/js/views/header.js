@@ -2,7 +2,7 @@
 /** The page header: title from /api/health, the live/offline badge, and a one-line summary. */
 
 import * as store from "../store.js";
-import { formatAge } from "../format.js";
+import { formatAge, formatBytes } from "../format.js";
 
 /** @type {{title: HTMLElement, conn: HTMLElement, connText: HTMLElement, summary: HTMLElement, foot: HTMLElement, banner: HTMLElement} | null} */
 let refs = null;
@@ -68,6 +68,13 @@ function render() {
   const foot = ["pi-dashboard"];
   if (info.version) foot[0] += ` ${info.version}`;
   if (info.mock) foot.push("simulated hardware");
+  const h = info.history;
+  if (h) {
+    // what history costs the SD card, and what a power cut would lose right now
+    const bytes = (/** @type {number} */ n) => Object.values(formatBytes(n)).join(" ");
+    const today = h.written_today_bytes === null ? "" : `, ${bytes(h.written_today_bytes)} written today`;
+    foot.push(`history ${bytes(h.db_bytes)}${today}, ${Math.round(h.unflushed_s)} s unsaved`);
+  }
   refs.foot.textContent = foot.join(" · ");
 
   if (info.protocolMismatch !== null) {

@@ -1,0 +1,874 @@
+"""SQLite storage of history: a staging log for the last flushes, sealed chunks per series and tier.
+
+Every flush appends one small record to a pre-allocated staging blob (SQLite's incremental blob
+I/O): it rewrites one or two 512-byte pages, and one commit in WAL mode with synchronous=FULL syncs
+one WAL frame, so a power cut loses at most the current flush interval and never corrupts the file.
+Once an hour (the seal), the staged samples become one compressed chunk per series (raw tier) and
+are rolled up into minute and hour buckets; each series is sealed in its own small transaction,
+marked with the last staging record it includes, so a seal cut off halfway resumes without
+duplicating anything. Why these choices (page size, exclusive locking, blob log) is measured in
+docs/history.md.
+
+Not thread-safe: one thread owns a Store (`service.History` runs it on its writer thread).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import os
+import sqlite3
+import time
+from array import array
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from operator import itemgetter
+from pathlib import Path
+
+from pi_dashboard.history import schema
+from pi_dashboard.history.codec import (
+    FORMAT,
+    Buckets,
+    CodecError,
+    Samples,
+    decode_buckets,
+    decode_raw,
+    deflate,
+    encode_buckets,
+    encode_raw,
+    get_samples,
+    get_uvarint,
+    inflate,
+    put_samples,
+    put_uvarint,
+)
+from pi_dashboard.history.tiers import (
+    CHUNK_SPAN,
+    HOUR,
+    MINUTE,
+    RAW,
+    TIERS,
+    Item,
+    Retention,
+    Series,
+    bucket_items,
+    chunk_start,
+    coarsen,
+    downsample,
+    merge,
+    rescale,
+    rescale_buckets,
+    rescale_samples,
+    rollup,
+    sample_items,
+)
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 512
+"""The smallest SQLite page: a flush rewrites one or two of them (see docs/history.md)."""
+STAGING_ROW_BYTES = 64 * 1024
+MAX_STAGING_ROWS = 64
+"""4 MB of staging (about a day of the reference workload): when full, seal early."""
+RECORD_SAMPLES = 4096
+"""Largest staging record, in samples: a backlog is written as several records."""
+SEAL_BATCH = 8
+"""Series sealed per transaction: the writer serves queries and flushes between batches."""
+SWEEP_BATCH = 256
+"""Chunks deleted per transaction by retention (by the size cap, a sixteenth of it)."""
+CAP_KEEPS = {RAW: 86400, MINUTE: 7 * 86400, HOUR: 30 * 86400}
+"""What the size cap never deletes: the last day of raw samples, week of minutes, month of hours."""
+WAL_PAGES = 10_000
+"""Checkpoint when the WAL holds this many pages (5 MB at 512 B): staging pages are rewritten every
+hour or so, and a checkpoint copies only a page's last version, so a long WAL copies each once."""
+RAW_QUERY_SAMPLES = 50_000
+"""A query reads raw samples only if the range holds no more than this (about 5 MB in Python):
+a longer one is answered from the minute tier."""
+GAP = -(1 << 63)
+"""A gap in the in-memory arrays (no value is ever this small)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SeriesInfo:
+    """What a series is: whose channel, in which unit, at which precision, sampled how often."""
+
+    sensor: str
+    channel: str
+    node: str = ""
+    unit: str | None = None
+    name: str = ""
+    kind: str = "none"
+    """Home Assistant's device class, as the snapshot's `kind`"""
+    precision: int = 2
+    binary: bool = False
+    interval_s: float = 1.0
+
+
+@dataclass(slots=True)
+class _Unsealed:
+    """Staged samples of one series not yet sealed into chunks, in arrival order, with the staging
+    record (seq) each run of them came from."""
+
+    precision: int
+    t: array[int] = field(default_factory=lambda: array("q"))
+    q: array[int] = field(default_factory=lambda: array("q"))
+    run_seq: array[int] = field(default_factory=lambda: array("q"))
+    run_start: array[int] = field(default_factory=lambda: array("q"))
+
+    def add(self, seq: int, s: Samples) -> None:
+        if not s.t:
+            return
+        if s.precision != self.precision:
+            s = rescale_samples(s, self.precision)
+        if not self.run_seq or self.run_seq[-1] != seq:
+            self.run_seq.append(seq)
+            self.run_start.append(len(self.t))
+        self.t.extend(s.t)
+        self.q.extend(GAP if v is None else v for v in s.q)
+
+    def upto(self, seq: int) -> int:
+        """Number of leading samples from records <= seq."""
+        for i, rs in enumerate(self.run_seq):
+            if rs > seq:
+                return self.run_start[i]
+        return len(self.t)
+
+    def samples(self, start: int = 0, end: int | None = None) -> Samples:
+        qs = self.q[start:end]
+        return Samples(
+            self.precision, self.t[start:end].tolist(), [None if v == GAP else v for v in qs]
+        )
+
+    def drop(self, n: int) -> None:
+        """Forget the first n samples (they are sealed now)."""
+        ends = [*self.run_start[1:], len(self.t)]
+        runs = [
+            (seq, max(start - n, 0))
+            for seq, start, end in zip(self.run_seq, self.run_start, ends, strict=True)
+            if end > n
+        ]
+        del self.t[:n]
+        del self.q[:n]
+        self.run_seq = array("q", [seq for seq, _ in runs])
+        self.run_start = array("q", [start for _, start in runs])
+
+    def rescale(self, precision: int) -> None:
+        p = self.precision
+        self.q = array("q", (v if v == GAP else rescale(v, p, precision) for v in self.q))
+        self.precision = precision
+
+
+@dataclass(slots=True)
+class _Row:
+    id: int
+    size: int
+    first: int
+    """blob offset where its first overflow page starts (see `overflow_layout`)"""
+    page: int
+    """bytes of blob per overflow page"""
+    used: int = 0
+    max_seq: int = 0
+
+    def page_end(self, offset: int) -> int:
+        """The blob offset where the page holding `offset` ends."""
+        if offset < self.first:
+            return self.first
+        return self.first + ((offset - self.first) // self.page + 1) * self.page
+
+
+@dataclass(slots=True)
+class _Round:
+    upto: int
+    todo: list[int]
+
+
+@dataclass(slots=True)
+class Stats:
+    flushes: int = 0
+    samples: int = 0
+    seals: int = 0
+    chunks_deleted: int = 0
+    last_flush_s: float = 0.0
+
+
+class Store:
+    """One history database file (or ":memory:"), opened by the thread that will use it."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        retention: Retention = Retention(),  # noqa: B008 (frozen dataclass)
+        seal_period: int = 3600,
+        clock: Callable[[], float] = time.time,
+        synchronous: str = "FULL",
+        busy_timeout: float = 10.0,
+    ) -> None:
+        if 3600 % seal_period:
+            raise ValueError("seal_period must divide an hour")
+        self.path = str(path)
+        self.retention = retention
+        self.seal_period = seal_period
+        self.clock = clock
+        self.stats = Stats()
+        self.series: dict[int, SeriesInfo] = {}
+        self._ids: dict[tuple[str, str, str, str], int] = {}
+        self._sealed_seq: dict[int, int] = {}
+        self._unsealed: dict[int, _Unsealed] = {}
+        self._records: list[tuple[int, int]] = []
+        """(seq, seal period) of every staging record with unsealed samples, in seq order"""
+        self._rows: list[_Row] = []
+        self._row = -1
+        self._seq = 0
+        self._sealed_through = 0
+        self._round: _Round | None = None
+        self._over_cap = False
+        self.conn = _connect(self.path, synchronous, busy_timeout)
+        self._page_size = int(self.conn.execute("PRAGMA page_size").fetchone()[0])
+        try:
+            schema.migrate(self.conn)
+            self._load()
+        except BaseException:
+            self.conn.close()
+            raise
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # --- series ------------------------------------------------------------------------------
+
+    def register(self, info: SeriesInfo) -> int:
+        """The id of a series, created or updated to `info` (name, precision, interval)."""
+        key = (info.node, info.sensor, info.channel, info.unit or "")
+        sid = self._ids.get(key)
+        if sid is not None:
+            if self.series[sid] != info:
+                old = self.series[sid]
+                self._exec(
+                    "UPDATE series SET name=?, kind=?, precision=?, binary=?, interval_s=?"
+                    " WHERE id=?",
+                    (info.name, info.kind, info.precision, int(info.binary), info.interval_s, sid),
+                )
+                self.series[sid] = info
+                if old.precision != info.precision and sid in self._unsealed:
+                    self._unsealed[sid].rescale(info.precision)
+            return sid
+        cur = self._exec(
+            "INSERT INTO series (node, sensor, channel, unit, name, kind, precision, binary,"
+            " interval_s) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (*key, info.name, info.kind, info.precision, int(info.binary), info.interval_s),
+        )
+        sid = int(cur.lastrowid or 0)
+        self._ids[key] = sid
+        self.series[sid] = info
+        self._sealed_seq[sid] = 0
+        return sid
+
+    def find(self, sensor: str, channel: str, node: str = "") -> int | None:
+        """The series of a channel in its current unit: the one registered last."""
+        found = [
+            sid for (n, s, c, _u), sid in self._ids.items() if (n, s, c) == (node, sensor, channel)
+        ]
+        return max(found) if found else None
+
+    def _exec(self, sql: str, params: Sequence[object] = ()) -> sqlite3.Cursor:
+        with self.transaction():
+            return self.conn.execute(sql, params)
+
+    def transaction(self) -> Transaction:
+        return Transaction(self.conn)
+
+    # --- loading -----------------------------------------------------------------------------
+
+    def _load(self) -> None:
+        for row in self.conn.execute(
+            "SELECT id, node, sensor, channel, unit, name, kind, precision, binary, interval_s,"
+            " sealed_seq FROM series"
+        ):
+            sid, node, sensor, channel, unit, name, kind, precision, binary, interval_s, sealed = (
+                row
+            )
+            info = SeriesInfo(
+                sensor=sensor, channel=channel, node=node, unit=unit or None, name=name,
+                kind=kind, precision=precision, binary=bool(binary), interval_s=interval_s,
+            )  # fmt: skip
+            self.series[sid] = info
+            self._ids[(node, sensor, channel, unit)] = sid
+            self._sealed_seq[sid] = sealed
+        # two passes, so recovering an hour of staging never holds it all decoded at once
+        frames: list[tuple[int, int, int, int, int]] = []  # seq, base ms, row, start, end
+        for row_id, size in self.conn.execute("SELECT id, length(data) FROM staging ORDER BY id"):
+            r = self._row_of(row_id, size)
+            data = self._read_row(row_id)
+            for seq, base, start, end in _parse_row(data, r):
+                frames.append((seq, base, len(self._rows), start, end))
+                r.used, r.max_seq = end, max(r.max_seq, seq)
+            self._rows.append(r)
+        frames.sort()
+        self._seq = max([0, *self._sealed_seq.values(), *(r.max_seq for r in self._rows)])
+        oldest_unsealed = None
+        cached: tuple[int, bytes] = (-1, b"")
+        for seq, base, row, start, end in frames:
+            if cached[0] != row:
+                cached = (row, self._read_row(self._rows[row].id))
+            try:
+                entries = _decode_entries(cached[1][start:end], base)
+            except CodecError as e:
+                log.error("history: skipping damaged staging record %d: %s", seq, e)
+                continue
+            live = False
+            for sid, smp in entries.items():
+                if sid in self.series and seq > self._sealed_seq[sid]:
+                    self._unsealed_for(sid).add(seq, smp)
+                    live = True
+            if live:
+                self._records.append((seq, base // (self.seal_period * 1000)))
+                if oldest_unsealed is None:
+                    oldest_unsealed = seq
+        self._sealed_through = self._seq if oldest_unsealed is None else oldest_unsealed - 1
+        if self._rows:
+            self._row = max(range(len(self._rows)), key=lambda i: self._rows[i].max_seq)
+        n = sum(len(u.t) for u in self._unsealed.values())
+        if n:
+            log.info("history: %d staged samples recovered", n)
+
+    def _read_row(self, row_id: int) -> bytes:
+        return bytes(
+            self.conn.execute("SELECT data FROM staging WHERE id=?", (row_id,)).fetchone()[0]
+        )
+
+    def _unsealed_for(self, sid: int) -> _Unsealed:
+        u = self._unsealed.get(sid)
+        if u is None:
+            u = self._unsealed[sid] = _Unsealed(self.series[sid].precision)
+        return u
+
+    # --- appending (one transaction per flush) -------------------------------------------------
+
+    def append(self, batch: dict[int, Samples]) -> None:
+        """Stage one flush: a record per seal period it touches (usually one), one commit."""
+        batch = {sid: s for sid, s in batch.items() if s.t}
+        if not batch:
+            return
+        records = list(self._split(batch))
+        frames: list[tuple[int, int, bytes]] = []
+        for period, entries in records:
+            self._seq += 1
+            frames.append((self._seq, period, _encode_record(self._seq, entries)))
+        with self.transaction():
+            for seq, _period, blob in frames:
+                self._write_frame(seq, blob)
+        for (seq, period, _blob), (_p, entries) in zip(frames, records, strict=True):
+            self._records.append((seq, period))
+            for sid, s in entries.items():
+                self._unsealed_for(sid).add(seq, s)
+        self.stats.flushes += 1
+        self.stats.samples += sum(len(s) for s in batch.values())
+
+    def _split(self, batch: dict[int, Samples]) -> Iterator[tuple[int, dict[int, Samples]]]:
+        """By seal period (so a record never spans a seal), then by size."""
+        per: dict[int, dict[int, Samples]] = {}
+        span = self.seal_period * 1000
+        for sid, s in batch.items():
+            for t, q in zip(s.t, s.q, strict=True):
+                period = t // span
+                entry = per.setdefault(period, {}).get(sid)
+                if entry is None:
+                    entry = per[period][sid] = Samples(s.precision)
+                entry.t.append(t)
+                entry.q.append(q)
+        for period in sorted(per):
+            entries = per[period]
+            out: dict[int, Samples] = {}
+            n = 0
+            for sid, s in entries.items():
+                for i in range(0, len(s), RECORD_SAMPLES):
+                    part = Samples(
+                        s.precision, s.t[i : i + RECORD_SAMPLES], s.q[i : i + RECORD_SAMPLES]
+                    )
+                    if n + len(part) > RECORD_SAMPLES and out:
+                        yield period, out
+                        out, n = {}, 0
+                    if sid in out:
+                        yield period, out
+                        out, n = {}, 0
+                    out[sid] = part
+                    n += len(part)
+            if out:
+                yield period, out
+
+    def _write_frame(self, seq: int, blob: bytes) -> None:
+        """Write one record where it changes as few pages as possible: records start on a fresh
+        overflow page when the previous one left too little room, so a flush of up to a page of
+        samples rewrites exactly one page (one WAL frame, one synced block)."""
+        frame = bytearray()
+        put_uvarint(frame, len(blob))
+        frame += blob
+        row = self._rows[self._row] if self._row >= 0 else None
+        if row is None or row.used + len(frame) > row.size:
+            row = self._next_row(len(frame))
+        end = row.used + len(frame)
+        room = row.page_end(end) - end
+        if room < len(frame) and row.page_end(end) <= row.size:
+            frame += bytes(room)  # the next record starts on the next page; zeros say so
+        with self.conn.blobopen("staging", "data", row.id) as b:
+            b.seek(row.used)
+            b.write(bytes(frame))
+        row.used += len(frame)
+        row.max_seq = seq
+
+    def _row_of(self, row_id: int, size: int) -> _Row:
+        first, page = overflow_layout(self._page_size, size)
+        return _Row(row_id, size, first, page)
+
+    def _next_row(self, need: int) -> _Row:
+        """The next staging row whose records are all sealed, else a new one."""
+        n = len(self._rows)
+        for k in range(1, n + 1):
+            i = (self._row + k) % n
+            r = self._rows[i]
+            if i != self._row and r.max_seq <= self._sealed_through and r.size >= need:
+                r.used, r.max_seq = 0, 0
+                self._row = i
+                return r
+        size = max(STAGING_ROW_BYTES, need)
+        cur = self.conn.execute("INSERT INTO staging (data) VALUES (zeroblob(?))", (size,))
+        r = self._row_of(int(cur.lastrowid or 0), size)
+        self._rows.append(r)
+        self._row = len(self._rows) - 1
+        return r
+
+    # --- sealing: staged samples -> chunks and roll-ups ------------------------------------------
+
+    def seal_due(self) -> bool:
+        if self._round is not None:
+            return True
+        if not self._records:
+            return False
+        current = int(self.clock() // self.seal_period)
+        return self._records[0][1] != current or len(self._rows) >= MAX_STAGING_ROWS
+
+    def seal_step(self) -> bool:
+        """Seal the next few series; True while the round has more to do."""
+        if self._round is None:
+            if not self.seal_due():
+                return False
+            current = int(self.clock() // self.seal_period)
+            if len(self._rows) >= MAX_STAGING_ROWS:
+                upto = self._records[-1][0]
+            else:
+                upto = max(seq for seq, period in self._records if period != current)
+            todo = [sid for sid, u in self._unsealed.items() if u.run_seq and u.run_seq[0] <= upto]
+            self._round = _Round(upto=upto, todo=todo)
+        r = self._round
+        batch, r.todo = r.todo[:SEAL_BATCH], r.todo[SEAL_BATCH:]
+        with self.transaction():
+            for sid in batch:
+                self._seal_series(sid, r.upto)
+        for sid in batch:
+            u = self._unsealed[sid]
+            u.drop(u.upto(r.upto))
+            if not u.t:
+                del self._unsealed[sid]
+        if r.todo:
+            return True
+        self._records = [(seq, p) for seq, p in self._records if seq > r.upto]
+        self._sealed_through = max(self._sealed_through, r.upto)
+        self._round = None
+        self.stats.seals += 1
+        return False
+
+    def _seal_series(self, sid: int, upto: int) -> None:
+        u = self._unsealed[sid]
+        s = u.samples(0, u.upto(upto))
+        by_hour: dict[int, Samples] = {}
+        for t, q in zip(s.t, s.q, strict=True):
+            part = by_hour.get(t // 3_600_000)
+            if part is None:
+                part = by_hour[t // 3_600_000] = Samples(s.precision)
+            part.t.append(t)
+            part.q.append(q)
+        for hour, part in sorted(by_hour.items()):
+            t0 = hour * 3600
+            self.conn.execute(
+                "INSERT INTO chunks (series, tier, t0, t_first, t_last, n, data)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (sid, RAW, t0, part.t[0] / 1000, part.t[-1] / 1000, len(part),
+                 encode_raw(part, t0 * 1000)),
+            )  # fmt: skip
+        minutes = rollup(s, MINUTE)
+        self._upsert_buckets(sid, MINUTE, minutes)
+        self._upsert_buckets(sid, HOUR, coarsen(minutes, HOUR))
+        self.conn.execute("UPDATE series SET sealed_seq=? WHERE id=?", (upto, sid))
+        self._sealed_seq[sid] = upto
+
+    def _upsert_buckets(self, sid: int, tier: int, b: Buckets) -> None:
+        span = CHUNK_SPAN[tier]
+        groups: dict[int, Buckets] = {}
+        for i, start in enumerate(b.start):
+            g = groups.get(start // span)
+            if g is None:
+                g = groups[start // span] = Buckets(b.precision)
+            g.start.append(start)
+            g.count.append(b.count[i])
+            g.lo.append(b.lo[i])
+            g.hi.append(b.hi[i])
+            g.total.append(b.total[i])
+            g.gap.append(b.gap[i])
+        for k, g in sorted(groups.items()):
+            t0 = k * span
+            row = self.conn.execute(
+                "SELECT rowid, data FROM chunks WHERE series=? AND tier=? AND t0=?",
+                (sid, tier, t0),
+            ).fetchone()
+            if row is not None:
+                g = merge(decode_buckets(row[1], t0, tier), g, tier)
+                self.conn.execute("DELETE FROM chunks WHERE rowid=?", (row[0],))
+            self.conn.execute(
+                "INSERT INTO chunks (series, tier, t0, t_first, t_last, n, data)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (sid, tier, t0, g.start[0], g.start[-1] + tier, sum(g.count),
+                 encode_buckets(g, t0, tier)),
+            )  # fmt: skip
+
+    def seal_all(self) -> None:
+        """Seal everything staged before now's period (tests and tools; the writer steps)."""
+        while self.seal_step():
+            pass
+
+    # --- retention and the size cap ------------------------------------------------------------
+
+    def sweep_step(self) -> bool:
+        """Delete up to SWEEP_BATCH expired chunks (then, over the size cap, the oldest ones);
+        True while there is more to delete."""
+        now = self.clock()
+        for tier in TIERS:
+            cutoff = now - self.retention.keep(tier) - CHUNK_SPAN[tier]
+            if self._delete(
+                "SELECT rowid FROM chunks WHERE tier=? AND t0 < ? LIMIT ?",
+                (tier, cutoff, SWEEP_BATCH),
+            ):
+                return True
+        cap = self.retention.max_bytes
+        if cap and self.used_bytes() > cap:
+            for tier in TIERS:
+                floor = now - CAP_KEEPS[tier] - CHUNK_SPAN[tier]
+                if self._delete(
+                    "SELECT rowid FROM chunks WHERE tier=? AND t0 < ? ORDER BY t0 LIMIT ?",
+                    (tier, floor, SWEEP_BATCH // 16),
+                ):
+                    if not self._over_cap:
+                        log.warning(
+                            "history: the database is over its %g MB cap; deleting the oldest "
+                            "%s data", cap / 1e6, _TIER_NAMES[tier],
+                        )  # fmt: skip
+                        self._over_cap = True
+                    return True
+        else:
+            self._over_cap = False
+        return False
+
+    def _delete(self, select: str, params: Sequence[object]) -> bool:
+        with self.transaction():
+            rows = [r[0] for r in self.conn.execute(select, params)]
+            if rows:
+                marks = ",".join("?" * len(rows))
+                self.conn.execute(f"DELETE FROM chunks WHERE rowid IN ({marks})", rows)
+        self.stats.chunks_deleted += len(rows)
+        return bool(rows)
+
+    def used_bytes(self) -> int:
+        pages = self.conn.execute("PRAGMA page_count").fetchone()[0]
+        free = self.conn.execute("PRAGMA freelist_count").fetchone()[0]
+        return int((pages - free) * self._page_size)
+
+    def file_bytes(self) -> int:
+        """The database's size on disk (main file and WAL)."""
+        if self.path == ":memory:":
+            return self.used_bytes()
+        total = 0
+        for suffix in ("", "-wal"):
+            with contextlib.suppress(FileNotFoundError):
+                total += os.stat(self.path + suffix).st_size
+        return total
+
+    # --- reading -------------------------------------------------------------------------------
+
+    def raw(self, sid: int, t_from: float, t_to: float) -> Samples:
+        """Every raw sample (and gap) in [t_from, t_to), sealed or staged, in time order."""
+        info = self.series[sid]
+        out = Samples(info.precision)
+        rows = self.conn.execute(
+            "SELECT t0, data FROM chunks WHERE series=? AND tier=? AND t0 >= ? AND t0 < ?"
+            " AND t_last >= ? ORDER BY t0",
+            (sid, RAW, chunk_start(t_from, RAW), t_to, t_from),
+        ).fetchall()
+        parts = [rescale_samples(decode_raw(data, t0 * 1000), info.precision) for t0, data in rows]
+        u = self._unsealed.get(sid)
+        if u is not None:
+            parts.append(u.samples())
+        lo, hi = math.ceil(t_from * 1000), math.ceil(t_to * 1000)
+        pairs = [(t, q) for p in parts for t, q in zip(p.t, p.q, strict=True) if lo <= t < hi]
+        if len(parts) > 1:
+            pairs.sort(key=itemgetter(0))
+        out.t = [t for t, _ in pairs]
+        out.q = [q for _, q in pairs]
+        return out
+
+    def raw_span(self) -> tuple[float, float] | None:
+        """First and last raw sample time (epoch s) of any series, or None if there are none."""
+        lo, hi = self.conn.execute(
+            "SELECT min(t_first), max(t_last) FROM chunks WHERE tier=?", (RAW,)
+        ).fetchone()
+        times = [x for x in (lo, hi) if x is not None]
+        for u in self._unsealed.values():
+            if u.t:
+                times += [u.t[0] / 1000, u.t[-1] / 1000]
+        return (min(times), max(times)) if times else None
+
+    def latest(self, sid: int) -> tuple[float, float] | None:
+        """The newest sample that is a value (not a gap): (epoch s, value)."""
+        u = self._unsealed.get(sid)
+        candidates: list[Samples] = [u.samples()] if u is not None else []
+        row = self.conn.execute(
+            "SELECT t0, data FROM chunks WHERE series=? AND tier=? ORDER BY t0 DESC LIMIT 1",
+            (sid, RAW),
+        ).fetchone()
+        if row is not None:
+            candidates.append(decode_raw(row[1], row[0] * 1000))
+        best: tuple[int, int, int] | None = None
+        for s in candidates:
+            for t, q in zip(reversed(s.t), reversed(s.q), strict=True):
+                if q is not None:
+                    if best is None or t > best[0]:
+                        best = (t, q, s.precision)
+                    break
+        if best is None:
+            return None
+        return best[0] / 1000, best[1] / 10.0 ** best[2]
+
+    def query(
+        self, sid: int, t_from: float, t_to: float, points: int, *, extra: Samples | None = None
+    ) -> Series:
+        """At most `points` buckets over [t_from, t_to) (plus a None point per gap), from the
+        coarsest tier still finer than a bucket, continued with coarser tiers where it has been
+        pruned and with the staged samples not yet rolled up (and `extra`: samples recorded but
+        not yet flushed). The raw samples themselves when there are no more than `points`."""
+        width = (t_to - t_from) / points
+        tier = max(t for t in TIERS if t <= width)
+        if (
+            tier == RAW
+            and (t_to - t_from) / max(self.series[sid].interval_s, 1e-3) > RAW_QUERY_SAMPLES
+        ):
+            tier = MINUTE  # fewer points than asked, rather than a long range decoded in RAM
+            width = max(width, MINUTE)
+        if tier == RAW:
+            return self.grid(sid, t_from, t_to, width, raw_up_to=points, extra=extra)
+        step = float(tier * math.ceil(width / tier))
+        start = math.floor(t_from / tier) * tier
+        while math.ceil((t_to - start) / step) > points:
+            step += tier
+        return self.grid(sid, start, t_to, step, extra=extra)
+
+    def grid(
+        self,
+        sid: int,
+        t_from: float,
+        t_to: float,
+        step: float,
+        *,
+        raw_up_to: int = 0,
+        extra: Samples | None = None,
+    ) -> Series:
+        """Buckets of `step` seconds from `t_from` (the samples themselves if `step` is 0, or if
+        there are no more than `raw_up_to` of them), from the coarsest tier finer than `step`."""
+        info = self.series[sid]
+        tier = max(t for t in TIERS if t <= step) if step else RAW
+        if tier == RAW:
+            s = self.raw(sid, t_from, t_to)
+            oldest = self.conn.execute(
+                "SELECT min(t0) FROM chunks WHERE series=? AND tier=?", (sid, RAW)
+            ).fetchone()[0]
+            edge = oldest if oldest is not None else (s.t[0] / 1000 if s.t else t_to)
+            items = self._older(sid, RAW, t_from, edge)
+            if extra is not None:
+                s.t += extra.t
+                s.q += rescale_samples(extra, info.precision).q
+            if raw_up_to and sum(1 for q in s.q if q is not None) + len(items) <= raw_up_to:
+                step = 0.0
+            items.extend(sample_items(s))
+        else:
+            items = self._tier_items(sid, tier, t_from, t_to)
+            u = self._unsealed.get(sid)
+            if u is not None:
+                items.extend(sample_items(u.samples()))
+            if extra is not None:
+                items.extend(sample_items(rescale_samples(extra, info.precision)))
+        items.sort(key=itemgetter(0))
+        return downsample(items, t_from, t_to, step, info.precision, tier)
+
+    def _tier_items(self, sid: int, tier: int, t_from: float, t_to: float) -> list[Item]:
+        """Buckets of `tier` in range; before the oldest chunk it still has, coarser tiers'."""
+        info = self.series[sid]
+        rows = self.conn.execute(
+            "SELECT t0, data FROM chunks WHERE series=? AND tier=? AND t0 >= ? AND t0 < ?"
+            " ORDER BY t0",
+            (sid, tier, chunk_start(t_from, tier), t_to),
+        ).fetchall()
+        items: list[Item] = []
+        for t0, data in rows:
+            b = rescale_buckets(decode_buckets(data, t0, tier), info.precision)
+            items.extend(bucket_items(b))
+        first = rows[0][0] if rows else None
+        if first is None or first > t_from:
+            oldest = self.conn.execute(
+                "SELECT min(t0) FROM chunks WHERE series=? AND tier=?", (sid, tier)
+            ).fetchone()[0]
+            edge = t_to if oldest is None else max(oldest, t_from)
+            items.extend(self._older(sid, tier, t_from, edge))
+        return items
+
+    def _older(self, sid: int, tier: int, t_from: float, edge: float) -> list[Item]:
+        """Data of the tiers coarser than `tier`, before `edge` (where `tier`'s own data begins)."""
+        if edge <= t_from:
+            return []
+        coarser = [t for t in TIERS if t > tier]
+        if not coarser:
+            return []
+        items = self._tier_items(sid, coarser[0], t_from, edge)
+        return [it for it in items if it[0] < edge]
+
+    # --- consistent copy -------------------------------------------------------------------------
+
+    def backup(self, target: str | Path) -> None:
+        """A consistent copy through SQLite's backup API (the daemon keeps writing meanwhile)."""
+        dst = sqlite3.connect(str(target), isolation_level=None)
+        try:
+            with dst:
+                self.conn.backup(dst)
+            dst.execute("PRAGMA journal_mode=DELETE")
+        finally:
+            dst.close()
+
+
+_TIER_NAMES = {RAW: "raw", MINUTE: "per-minute", HOUR: "per-hour"}
+
+
+class Transaction:
+    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any exception; nests as a no-op."""
+
+    __slots__ = ("conn", "outer")
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.outer = False
+
+    def __enter__(self) -> None:
+        if not self.conn.in_transaction:
+            self.conn.execute("BEGIN IMMEDIATE")
+            self.outer = True
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if not self.outer:
+            return
+        if exc_type is None:
+            self.conn.execute("COMMIT")
+        else:
+            self.conn.execute("ROLLBACK")
+
+
+def _connect(path: str, synchronous: str, busy_timeout: float) -> sqlite3.Connection:
+    """WAL with synchronous=FULL: each commit is on disk when it returns, and a torn write is
+    rolled back by the WAL's checksums, never half-applied. Exclusive locking keeps the WAL index
+    in our memory instead of a -shm file whose pages the kernel would write back every 30 s."""
+    conn = sqlite3.connect(
+        path, isolation_level=None, timeout=busy_timeout, check_same_thread=False
+    )
+    try:
+        conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
+        conn.execute("PRAGMA locking_mode = EXCLUSIVE")
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if mode not in ("wal", "memory"):
+            raise sqlite3.OperationalError(f"cannot use WAL mode (got {mode})")
+        conn.execute(f"PRAGMA synchronous = {synchronous}")
+        conn.execute("PRAGMA cache_size = -1024")
+        conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_PAGES}")
+        conn.execute("PRAGMA foreign_keys = OFF")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _encode_record(seq: int, entries: dict[int, Samples]) -> bytes:
+    """seq and the base time in the clear (recovery sorts records without inflating them), then
+    the samples of each series, deflated."""
+    base = min(s.t[0] for s in entries.values())
+    head = bytearray()
+    put_uvarint(head, seq)
+    put_uvarint(head, base)
+    body = bytearray()
+    put_uvarint(body, len(entries))
+    for sid, s in entries.items():
+        put_uvarint(body, sid)
+        put_samples(body, s, base)
+    return bytes(head) + deflate(body, 6)
+
+
+def _decode_entries(record: bytes, base: int) -> dict[int, Samples]:
+    """A record's samples; `record` starts at its deflated part (after seq and base)."""
+    body = inflate(record)
+    n, pos = get_uvarint(body, 0)
+    entries: dict[int, Samples] = {}
+    for _ in range(n):
+        sid, pos = get_uvarint(body, pos)
+        entries[sid], pos = get_samples(body, pos, base)
+    if pos != len(body):
+        raise CodecError("trailing bytes in a staging record")
+    return entries
+
+
+def _parse_row(data: bytes, row: _Row) -> Iterator[tuple[int, int, int, int]]:
+    """(seq, first sample's epoch ms, start and end of its deflated part) per record in a staging
+    row. A zero length skips to the next page (padding); the log ends where a record does not
+    parse or its seq does not increase (what follows is left from the row's previous use, or
+    zeros)."""
+    pos = 0
+    last = 0
+    view = memoryview(data)
+    while pos < len(data):
+        try:
+            n, start = get_uvarint(view, pos)
+            if n == 0:
+                pos = row.page_end(pos)
+                continue
+            end = start + n
+            seq, p = get_uvarint(view, start)
+            base, p = get_uvarint(view, p)
+        except CodecError:
+            return
+        if end > len(data) or p >= end or data[p] != FORMAT or seq <= last:
+            return
+        last = seq
+        pos = end
+        yield seq, base, p, end
+
+
+def overflow_layout(page_size: int, blob_bytes: int) -> tuple[int, int]:
+    """Where a staging row's blob crosses pages: (offset of its first overflow page, bytes per
+    overflow page), from SQLite's file format (section 1.6, "Cell Payload Overflow Pages") for a
+    row of (INTEGER PRIMARY KEY, BLOB), no reserved bytes. tests/unit/test_history_store.py checks
+    it against the WAL: one small record, one frame."""
+    usable = page_size
+    serial = blob_bytes * 2 + 12
+    header = 2 + (serial.bit_length() + 6) // 7  # header-size byte, NULL rowid, the blob's type
+    payload = header + blob_bytes
+    max_local = usable - 35
+    min_local = (usable - 12) * 32 // 255 - 23
+    if payload <= max_local:
+        return blob_bytes, usable  # no overflow at all
+    local = min_local + (payload - min_local) % (usable - 4)
+    if local > max_local:
+        local = min_local
+    return local - header, usable - 4

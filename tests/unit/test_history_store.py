@@ -1,0 +1,196 @@
+"""The SQLite store on real files: one WAL frame per flush, recovery after a crash (also halfway
+through a seal), bounded staging, the size cap, and upgrades from the first schema version."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+
+import pytest
+
+from pi_dashboard.history import schema
+from pi_dashboard.history.codec import Samples, encode_raw
+from pi_dashboard.history.store import PAGE_SIZE, SEAL_BATCH, SeriesInfo, Store
+from pi_dashboard.history.tiers import RAW, Retention
+
+T0 = 1_800_000_000  # epoch s, on an hour boundary
+
+
+class Clock:
+    def __init__(self, t: float = T0) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def flush(store: Store, ids: list[int], t: float, n: int = 5, value: int = 2000) -> None:
+    """n one-second samples per series starting at t, as one flush."""
+    batch = {}
+    for k, sid in enumerate(ids):
+        ms = [round((t + i) * 1000) for i in range(n)]
+        batch[sid] = Samples(2, ms, [value + k * 10 + i for i in range(n)])
+    store.append(batch)
+
+
+def register(store: Store, n: int) -> list[int]:
+    with store.transaction():
+        return [
+            store.register(SeriesInfo(sensor=f"s{i // 3}", channel=f"c{i % 3}", precision=2))
+            for i in range(n)
+        ]
+
+
+def every_sample(store: Store, sid: int) -> list[tuple[int, int | None]]:
+    s = store.raw(sid, 0, 2**40)
+    return list(zip(s.t, s.q, strict=True))
+
+
+def test_a_flush_rewrites_exactly_one_page(tmp_path):
+    """30 channels x 5 samples: one WAL frame (page + 24-byte header) per commit, once the
+    staging rows exist; this also checks `overflow_layout` against SQLite's real layout."""
+    clock = Clock()
+    path = tmp_path / "h.sqlite3"
+    store = Store(path, clock=clock)
+    ids = register(store, 30)
+    flush(store, ids, T0)  # allocates the first staging row
+    frames = []
+    for k in range(1, 200):
+        before = os.path.getsize(f"{path}-wal")
+        flush(store, ids, T0 + 5 * k)
+        frames.append((os.path.getsize(f"{path}-wal") - before) / (PAGE_SIZE + 24))
+    fresh_rows = [f for f in frames if f > 100]  # a new 64 KB staging row now and then
+    assert sum(1 for f in frames if f == 1) >= len(frames) - len(fresh_rows) - 2
+    store.close()
+
+
+def test_staged_samples_survive_a_restart_and_queries_see_them(tmp_path):
+    clock = Clock()
+    path = tmp_path / "h.sqlite3"
+    store = Store(path, clock=clock)
+    ids = register(store, 3)
+    for k in range(10):
+        flush(store, ids, T0 + 5 * k)
+    expected = every_sample(store, ids[1])
+    assert len(expected) == 50
+    store.conn.close()  # as a SIGKILL leaves it: no seal, the WAL not checkpointed
+    again = Store(path, clock=clock)
+    assert every_sample(again, ids[1]) == expected
+    flush(again, ids, T0 + 50)
+    assert len(every_sample(again, ids[1])) == 55
+    assert again.query(ids[1], T0, T0 + 60, 500).count == [1] * 55
+    again.close()
+
+
+def test_a_seal_cut_off_halfway_resumes_without_duplicates_or_loss(tmp_path):
+    clock = Clock()
+    path = tmp_path / "h.sqlite3"
+    store = Store(path, clock=clock)
+    ids = register(store, 3 * SEAL_BATCH)  # three seal transactions' worth of series
+    for k in range(20):
+        flush(store, ids, T0 + 5 * k)
+    before = {sid: every_sample(store, sid) for sid in ids}
+    clock.t = T0 + 3600 + 1
+    assert store.seal_step() is True  # one batch of series sealed, the round not finished
+    store.conn.close()  # killed here
+    again = Store(path, clock=clock)
+    again.seal_all()
+    assert not again._unsealed, "everything is in chunks now"
+    for sid in ids:
+        assert every_sample(again, sid) == before[sid]
+    n = again.conn.execute("SELECT count(*) FROM chunks WHERE tier=?", (RAW,)).fetchone()[0]
+    assert n == len(ids), "one raw chunk per series for the hour: nothing sealed twice"
+    again.close()
+
+
+def test_staging_is_reused_after_sealing_not_grown(tmp_path):
+    clock = Clock()
+    store = Store(tmp_path / "h.sqlite3", clock=clock)
+    ids = register(store, 30)
+    rows = []
+    for hour in range(4):
+        for k in range(720):
+            flush(store, ids, T0 + hour * 3600 + 5 * k)
+        clock.t = T0 + (hour + 1) * 3600 + 1
+        store.seal_all()
+        rows.append(store.conn.execute("SELECT count(*) FROM staging").fetchone()[0])
+    assert rows[-1] == rows[1], rows
+    store.close()
+
+
+def test_the_size_cap_deletes_the_oldest_raw_data_first(tmp_path, caplog):
+    clock = Clock()
+    store = Store(tmp_path / "h.sqlite3", clock=clock)
+    ids = register(store, 3)
+    hours = 30
+    for hour in range(hours):
+        for k in range(0, 3600, 300):
+            flush(store, ids, T0 + hour * 3600 + k, n=300)
+        clock.t = T0 + (hour + 1) * 3600 + 1
+        store.seal_all()
+    full = store.used_bytes()
+    store.retention = Retention(max_bytes=1000)  # far below: delete all the cap may delete
+    while store.sweep_step():
+        pass
+    assert store.used_bytes() < full
+    oldest = dict(store.conn.execute("SELECT tier, min(t0) FROM chunks GROUP BY tier"))
+    # chunks starting more than a day and an hour ago went; the last day of raw samples stays
+    assert oldest[RAW] == T0 + (hours - 24) * 3600
+    assert oldest[60] == T0, "roll-ups stay while raw data can go"
+    assert sum("over its" in r.message for r in caplog.records) == 1, "said once, not per batch"
+    store.close()
+
+
+def test_migration_from_the_first_schema_version_keeps_the_data(tmp_path):
+    path = tmp_path / "h.sqlite3"
+    conn = sqlite3.connect(path, isolation_level=None)
+    schema.migrate(conn, target=1)
+    assert schema.version(conn) == 1
+    conn.execute(
+        "INSERT INTO series (id, sensor, channel, unit, name, precision, binary, interval_s)"
+        " VALUES (7, 'greenhouse', 'temperature', '°C', 'Temperature', 1, 0, 10)"
+    )
+    s = Samples(1, [(T0 + 10 * i) * 1000 for i in range(360)], [215 + i % 7 for i in range(360)])
+    conn.execute(
+        "INSERT INTO chunks (series, tier, t0, t_first, t_last, n, data) VALUES (?,?,?,?,?,?,?)",
+        (7, RAW, T0, T0, T0 + 3590, 360, encode_raw(s, T0 * 1000)),
+    )
+    conn.close()
+
+    store = Store(path, clock=Clock(T0 + 3600))
+    assert schema.version(store.conn) == schema.VERSION == 2
+    sid = store.find("greenhouse", "temperature")
+    assert sid == 7
+    assert store.series[7].node == ""
+    out = store.query(7, T0, T0 + 3600, 1000)
+    assert out.count == [1] * 360
+    assert out.mean[:3] == [21.5, 21.6, 21.7]
+    # the upgraded database takes new series with a node, as remote nodes' history needs
+    remote = store.register(SeriesInfo(node="garage", sensor="greenhouse", channel="temperature"))
+    assert remote != 7
+    store.close()
+
+
+def test_a_database_from_a_newer_version_is_refused(tmp_path):
+    path = tmp_path / "h.sqlite3"
+    Store(path).close()
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version = {schema.VERSION + 1}")
+    conn.close()
+    with pytest.raises(schema.SchemaError, match="newer than this pi-dashboard"):
+        Store(path)
+
+
+def test_a_precision_change_rescales_old_data(tmp_path):
+    clock = Clock()
+    store = Store(tmp_path / "h.sqlite3", clock=clock)
+    info = SeriesInfo(sensor="a", channel="t", precision=2)
+    sid = store.register(info)
+    store.append({sid: Samples(2, [T0 * 1000], [2137])})
+    clock.t = T0 + 3601
+    store.seal_all()
+    store.register(SeriesInfo(sensor="a", channel="t", precision=1))
+    store.append({sid: Samples(1, [(T0 + 3602) * 1000], [215])})
+    out = store.query(sid, T0, T0 + 7200, 100)
+    assert out.mean == [21.4, 21.5]
+    store.close()
