@@ -77,6 +77,7 @@ class Daemon:
 
 def start(tmp_path: Path, name: str, text: str) -> Daemon:
     config, log = tmp_path / f"{name}.toml", tmp_path / f"{name}.log"
+    data = tmp_path / f"{name}-data"  # its own history: two daemons cannot share a database
     config.write_text(text)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -86,7 +87,7 @@ def start(tmp_path: Path, name: str, text: str) -> Daemon:
             [sys.executable, "-m", "pi_dashboard", "run", "--mock", "--config", str(config),
              "--host", "127.0.0.1", "--port", str(port)],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
-            env={**os.environ, "TMPDIR": str(tmp_path)},
+            env={**os.environ, "TMPDIR": str(tmp_path), "PI_DASHBOARD_DATA_DIR": str(data)},
         )  # fmt: skip
     return Daemon(proc, port, log)
 

@@ -94,6 +94,7 @@ def daemon(tmp_path: Path) -> Iterator[Callable[[str], Daemon]]:
         config = tmp_path / f"config{len(started)}.toml"
         config.write_text(toml, encoding="utf-8")
         env = {**os.environ, "TMPDIR": str(tmp_path)}  # the simulated /sys stays in pytest's tmp
+        env["PI_DASHBOARD_DATA_DIR"] = str(tmp_path / f"data{len(started)}")  # its own history
         proc = subprocess.Popen(
             [sys.executable, "-m", "pi_dashboard", "run", "--mock", "--config", str(config),
              "--host", "127.0.0.1", "--port", "0"],

@@ -74,7 +74,7 @@ def start(config: Path | None, port: int, tmp: Path) -> subprocess.Popen[str]:
         [sys.executable, "-m", "pi_dashboard", "run", "--mock", *args,
          "--host", "127.0.0.1", "--port", str(port)],
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "TMPDIR": str(tmp)},
+        env={**os.environ, "TMPDIR": str(tmp), "PI_DASHBOARD_DATA_DIR": str(tmp / f"data{port}")},
     )  # fmt: skip
 
 
