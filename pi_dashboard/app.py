@@ -142,8 +142,9 @@ def series_of(state: State) -> list[SeriesInfo]:
     """Every channel State knows, as history registers it."""
     return [
         info
-        for sid in state.sensors
-        for cid in state.sensors[sid].channels
+        for sid, s in state.sensors.items()
+        if not s.node
+        for cid in s.channels
         if (info := describe_channel(state, sid, cid)) is not None
     ]
 
@@ -155,8 +156,8 @@ def describe_channel(state: State, sensor: str, channel: str) -> SeriesInfo | No
         return None
     m = ch.meta
     return SeriesInfo(
-        sensor=sensor, channel=channel, unit=m.unit, name=m.name, kind=m.device_class.value,
-        precision=m.precision, binary=m.binary, interval_s=s.interval,
+        sensor=s.id, channel=channel, node=s.node, unit=m.unit, name=m.name,
+        kind=m.device_class.value, precision=m.precision, binary=m.binary, interval_s=s.interval,
     )  # fmt: skip
 
 
