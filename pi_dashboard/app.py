@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from pi_dashboard import __version__
 from pi_dashboard.config import Config
 from pi_dashboard.demo import demo_config, load  # noqa: F401 - also imported from here
 from pi_dashboard.history.service import History
@@ -134,8 +136,57 @@ def create_app(
     app.cleanup_ctx.extend([hardware_ctx, poller_ctx, broadcaster])
     if replay is not None:
         app.cleanup_ctx.append(_replay_ctx(replay, speed, state, history))
+    _add_integrations(app, config, state, history, mock)
     app.on_shutdown.append(shutdown)
     return app
+
+
+def _add_integrations(
+    app: web.Application, config: Config, state: State, history: History | None, mock: bool
+) -> None:
+    """Each integration only when configured; each loads its library (aiomqtt,
+    prometheus_client, zeroconf) only then. Started after the poller, so stopped before it."""
+    mqtt = config.mqtt
+    if mqtt is not None and mqtt.enabled:
+        from pi_dashboard.integrations.mqtt import MqttLink, NodeInfo, run_link
+        from pi_dashboard.integrations.remote import RemoteNodes
+        from pi_dashboard.integrations.topics import Topics
+
+        node = mqtt.node_id
+        info = NodeInfo(
+            node=node,
+            name=config.server.title if config.server.title != "pi-dashboard" else node,
+            model=_board_model(mock),
+            version=__version__,
+            url=mqtt.url or f"http://{socket.gethostname()}.local:{config.server.port}/",
+        )
+        remote = None
+        if mqtt.follow:
+            remote = RemoteNodes(
+                state,
+                Topics(mqtt.prefix, node),
+                max_nodes=mqtt.max_nodes,
+                max_sensors=mqtt.max_sensors_per_node,
+                record=history.record if history is not None else None,
+            )
+        link = MqttLink(mqtt, state, info, incoming=remote.handle if remote else None)
+        app[keys.MQTT] = link
+
+        async def mqtt_ctx(_app: web.Application) -> AsyncIterator[None]:
+            async for _ in run_link(link, state):
+                yield
+
+        app.cleanup_ctx.append(mqtt_ctx)
+
+
+def _board_model(mock: bool) -> str:
+    """What Home Assistant shows as the device's model."""
+    if mock:
+        return "Raspberry Pi (simulated)"
+    try:
+        return Path("/proc/device-tree/model").read_text(errors="replace").strip("\0\n ") or "?"
+    except OSError:
+        return "Linux computer"
 
 
 def series_of(state: State) -> list[SeriesInfo]:

@@ -29,6 +29,12 @@ class FaultController(Protocol):
     def clear(self, sensor: str) -> dict[str, object]: ...
 
 
+class Integration(Protocol):
+    """An integration as the web layer sees it (integrations/*.py): counters for /api/health."""
+
+    def stats(self) -> dict[str, object]: ...
+
+
 CONFIG = web.AppKey("config", Config)
 STATE = web.AppKey("state", State)
 SIO = web.AppKey("sio", socketio.AsyncServer)
@@ -41,3 +47,5 @@ MOCK_FAULTS = web.AppKey("mock_faults", FaultController)
 """Only in mock mode."""
 HISTORY = web.AppKey("history", History)
 """Absent when history is off (no data directory, or `[history] enabled = false`)."""
+MQTT = web.AppKey("mqtt", Integration)
+"""Only with `[mqtt]`: the broker link (integrations/mqtt.py)."""
