@@ -156,6 +156,7 @@ class MqttLink:
         self._client: aiomqtt.Client | None = None
         self._sync: tuple[str, set[str], asyncio.Event] | None = None
         self._meta_channels: dict[str, frozenset[str]] = {}
+        self._discovered: dict[str, bytes] = {}
 
     # --- State's side: never blocks, bounded -----------------------------------------------
 
@@ -250,18 +251,8 @@ class MqttLink:
             self.topics.meta(): orjson.dumps(node_meta(self.info, self.state)),
         }
         self._meta_channels = self._channels_now()
-        if self.cfg.discovery:
-            device = discovery.Device(
-                node=self.info.node,
-                name=self.info.name,
-                model=self.info.model,
-                sw_version=self.info.version,
-                url=self.info.url,
-            )
-            found = discovery.configs(
-                self.cfg.discovery_prefix, self.topics, device, self.state.sensors.values()
-            )
-            wanted.update({t: orjson.dumps(p) for t, p in found.items()})
+        self._discovered = self._discovery()
+        wanted.update(self._discovered)
         if self.cfg.publish:
             for s in self.state.sensors.values():
                 if not s.node:
@@ -340,14 +331,38 @@ class MqttLink:
                 if s is None:
                     continue
                 if reading.values.keys() - self._meta_channels.get(s.id, frozenset()):
-                    self._meta_channels = self._channels_now()  # channels found at setup
-                    await client.publish(
-                        self.topics.meta(), orjson.dumps(node_meta(self.info, self.state)),
-                        qos=1, retain=True,
-                    )  # fmt: skip
+                    await self._channels_changed(client)  # channels found at setup
                 for topic, payload in self._sensor_messages(s, reading).items():
                     await client.publish(topic, payload, qos=0, retain=True)
                     self.published += 1
+
+    def _discovery(self) -> dict[str, bytes]:
+        if not self.cfg.discovery:
+            return {}
+        device = discovery.Device(
+            node=self.info.node,
+            name=self.info.name,
+            model=self.info.model,
+            sw_version=self.info.version,
+            url=self.info.url,
+        )
+        found = discovery.configs(
+            self.cfg.discovery_prefix, self.topics, device, self.state.sensors.values()
+        )
+        return {t: orjson.dumps(p) for t, p in found.items()}
+
+    async def _channels_changed(self, client: aiomqtt.Client) -> None:
+        """A sensor found its channels at setup (1-Wire `auto`): new meta and discovery."""
+        self._meta_channels = self._channels_now()
+        meta = orjson.dumps(node_meta(self.info, self.state))
+        await client.publish(self.topics.meta(), meta, qos=1, retain=True)
+        found = self._discovery()
+        for topic in self._discovered.keys() - found.keys():
+            await client.publish(topic, b"", qos=1, retain=True)
+        for topic, payload in found.items():
+            if self._discovered.get(topic) != payload:
+                await client.publish(topic, payload, qos=1, retain=True)
+        self._discovered = found
 
     def _channels_now(self) -> dict[str, frozenset[str]]:
         return {s.id: frozenset(s.channels) for s in self.state.sensors.values() if not s.node}
