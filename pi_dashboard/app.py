@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from pi_dashboard import __version__
-from pi_dashboard.config import Config
+from pi_dashboard.config import Config, default_node
 from pi_dashboard.demo import demo_config, load  # noqa: F401 - also imported from here
 from pi_dashboard.history.service import History
 from pi_dashboard.history.store import SeriesInfo
@@ -28,6 +28,7 @@ from pi_dashboard.sensors.registry import TYPES
 from pi_dashboard.state import State
 from pi_dashboard.web import keys
 from pi_dashboard.web.admission import middlewares
+from pi_dashboard.web.integrations import setup_integration_routes
 from pi_dashboard.web.live import LiveNamespace, broadcaster, create_sio, shutdown
 from pi_dashboard.web.mockfaults import setup_mock_routes
 from pi_dashboard.web.routes import setup_routes, static_dir
@@ -95,13 +96,23 @@ def create_app(
     if replay is not None:
         _add_replayed(state, replay)
     sink = history.record if history is not None else None
-    poller = Poller(config, types, hardware, state, max_backoff=max_backoff, sink=sink)
+    clients: set[str] = set()
+    links: dict[str, Callable[[], Mapping[str, object]]] = {}
+    metrics = None
+    if config.metrics.enabled:  # prometheus_client only then; the poller feeds its histograms
+        from pi_dashboard.integrations.metrics import Metrics
+
+        metrics = Metrics(state, node=_node_id(config), clients=lambda: len(clients), links=links)
+    poller = Poller(
+        config, types, hardware, state, max_backoff=max_backoff, sink=sink,
+        observe=metrics.observe_poll if metrics is not None else None,
+    )  # fmt: skip
 
     app = web.Application(middlewares=middlewares(config.server))
     app[keys.CONFIG] = config
     app[keys.STATE] = state
     app[keys.STATIC_DIR] = static_dir()
-    app[keys.CLIENTS] = set()
+    app[keys.CLIENTS] = clients
     app[keys.MOCK] = mock
     sio = create_sio(config.server)
     app[keys.SIO] = sio
@@ -109,6 +120,9 @@ def create_app(
     sio.register_namespace(LiveNamespace(state, app[keys.CLIENTS], recent=recent))
     sio.attach(app)
     setup_routes(app)
+    setup_integration_routes(app)
+    if metrics is not None:
+        app[keys.METRICS] = metrics
     if world is not None:
         app[keys.MOCK_FAULTS] = world.faults
         setup_mock_routes(app)
@@ -136,13 +150,23 @@ def create_app(
     app.cleanup_ctx.extend([hardware_ctx, poller_ctx, broadcaster])
     if replay is not None:
         app.cleanup_ctx.append(_replay_ctx(replay, speed, state, history))
-    _add_integrations(app, config, state, history, mock)
+    _add_integrations(app, config, state, history, mock, links)
     app.on_shutdown.append(shutdown)
     return app
 
 
+def _node_id(config: Config) -> str:
+    """This daemon's node id: `[mqtt] node`, else the host name."""
+    return config.mqtt.node_id if config.mqtt is not None else default_node()
+
+
 def _add_integrations(
-    app: web.Application, config: Config, state: State, history: History | None, mock: bool
+    app: web.Application,
+    config: Config,
+    state: State,
+    history: History | None,
+    mock: bool,
+    links: dict[str, Callable[[], Mapping[str, object]]],
 ) -> None:
     """Each integration only when configured; each loads its library (aiomqtt,
     prometheus_client, zeroconf) only then. Started after the poller, so stopped before it."""
@@ -171,6 +195,7 @@ def _add_integrations(
             )
         link = MqttLink(mqtt, state, info, incoming=remote.handle if remote else None)
         app[keys.MQTT] = link
+        links["mqtt"] = link.stats
 
         async def mqtt_ctx(_app: web.Application) -> AsyncIterator[None]:
             async for _ in run_link(link, state):
