@@ -203,6 +203,29 @@ def _add_integrations(
 
         app.cleanup_ctx.append(mqtt_ctx)
 
+    mdns = config.mdns
+    host = config.server.host
+    local_only = host.startswith("127.") or host in ("::1", "localhost")
+    if mdns.enabled or (mdns.enabled is None and not mock and not local_only):
+        from pi_dashboard.integrations.mdns import Announcement, announce, lan_addresses
+
+        interfaces = list(mdns.interfaces) or None
+        addresses = interfaces or ([host] if host not in ("0.0.0.0", "::", "") else lan_addresses())
+        who = config.server.title if config.server.title != "pi-dashboard" else "pi-dashboard"
+        announcement = Announcement(
+            name=mdns.name or f"{who} on {socket.gethostname().split('.')[0]}",
+            port=config.server.port,
+            addresses=tuple(addresses),
+            node=_node_id(config),
+            version=__version__,
+        )
+
+        async def mdns_ctx(_app: web.Application) -> AsyncIterator[None]:
+            async for _ in announce(announcement, interfaces):
+                yield
+
+        app.cleanup_ctx.append(mdns_ctx)
+
 
 def _board_model(mock: bool) -> str:
     """What Home Assistant shows as the device's model."""

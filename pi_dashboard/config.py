@@ -233,6 +233,8 @@ class MdnsConfig:
     enabled: bool | None = None
     name: str = ""
     """The service's instance name; default: `[server] title` on <host name>."""
+    interfaces: tuple[str, ...] = ()
+    """Addresses of the interfaces to announce on; default: every IPv4 one but loopback."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
