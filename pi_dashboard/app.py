@@ -171,6 +171,7 @@ def _add_integrations(
     """Each integration only when configured; each loads its library (aiomqtt,
     prometheus_client, zeroconf) only then. Started after the poller, so stopped before it."""
     mqtt = config.mqtt
+    mqtt_link = None
     if mqtt is not None and mqtt.enabled:
         from pi_dashboard.integrations.mqtt import MqttLink, NodeInfo, run_link
         from pi_dashboard.integrations.remote import RemoteNodes
@@ -193,7 +194,7 @@ def _add_integrations(
                 max_sensors=mqtt.max_sensors_per_node,
                 record=history.record if history is not None else None,
             )
-        link = MqttLink(mqtt, state, info, incoming=remote.handle if remote else None)
+        link = mqtt_link = MqttLink(mqtt, state, info, incoming=remote.handle if remote else None)
         app[keys.MQTT] = link
         links["mqtt"] = link.stats
 
@@ -203,6 +204,33 @@ def _add_integrations(
 
         app.cleanup_ctx.append(mqtt_ctx)
 
+    if config.alerts.enabled:
+        from pi_dashboard.alerts import Alerts, run_alerts
+
+        alerts = Alerts(config.alerts, state)
+        app[keys.ALERTS] = alerts
+
+        async def alerts_ctx(_app: web.Application) -> AsyncIterator[None]:
+            async for _ in run_alerts(alerts):
+                yield
+
+        app.cleanup_ctx.append(alerts_ctx)
+        if config.alerts.notify:  # aiohttp's client and the notifiers only then
+            from pi_dashboard.integrations.notify import run_notifiers
+            from pi_dashboard.integrations.topics import Topics
+
+            publish = mqtt_link.publish if mqtt_link is not None else None
+            topic = Topics(mqtt.prefix, mqtt.node_id).alerts() if mqtt is not None else ""
+            dashboard = mqtt_link.info.url if mqtt_link is not None else None
+
+            async def notify_ctx(_app: web.Application) -> AsyncIterator[None]:
+                async for _ in run_notifiers(
+                    alerts, config.alerts.notify, node=_node_id(config), url=dashboard,
+                    mqtt_publish=publish, mqtt_topic=topic,
+                ):  # fmt: skip
+                    yield
+
+            app.cleanup_ctx.append(notify_ctx)
     mdns = config.mdns
     host = config.server.host
     local_only = host.startswith("127.") or host in ("::1", "localhost")

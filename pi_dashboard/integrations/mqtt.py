@@ -383,6 +383,13 @@ class MqttLink:
                 out[self.topics.channel(s.id, cid)] = format_value(v, ch.meta.precision)
         return out
 
+    async def publish(self, topic: str, payload: bytes) -> None:
+        """One message outside the readings (an alert notification); raises when offline."""
+        client = self._client
+        if client is None or not self.connected:
+            raise ConnectionError("not connected to the broker")
+        await client.publish(topic, payload, qos=1)
+
     def stats(self) -> dict[str, object]:
         return {
             "connected": self.connected,

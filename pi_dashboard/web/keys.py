@@ -48,6 +48,10 @@ class AlertsView(Protocol):
 
     def to_json(self) -> dict[str, object]: ...
 
+    def counts(self) -> dict[str, int]:
+        """{"active", "warn", "alarm"}: for /api/health and the page's header."""
+        ...
+
 
 CONFIG = web.AppKey("config", Config)
 STATE = web.AppKey("state", State)
