@@ -141,6 +141,8 @@ const info = {
   snapshotReceived: false,
   /** @type {HistoryInfo | null} from /api/health; null when the daemon keeps no history */
   history: null,
+  /** @type {{active: number, warn: number, alarm: number} | null} alerts firing now (/api/health) */
+  alerts: null,
 };
 /** server clock minus browser clock, seconds */
 let clockOffset = 0;
@@ -359,11 +361,12 @@ export function setConnection(state) {
   notify({ header: true });
 }
 
-/** @param {{title?: string, version?: string, mock?: boolean, history?: HistoryInfo | null}} health  from /api/health */
+/** @param {{title?: string, version?: string, mock?: boolean, history?: HistoryInfo | null, alerts?: {active: number, warn: number, alarm: number} | null}} health  from /api/health */
 export function setServerInfo(health) {
   info.title = health.title ?? info.title;
   info.version = health.version ?? info.version;
   info.mock = Boolean(health.mock);
   info.history = health.history ?? null;
+  info.alerts = health.alerts ?? null;
   notify({ header: true });
 }

@@ -223,3 +223,27 @@ async def test_the_outgoing_queue_has_a_limit(limit, make_config):
     link.connected = False  # offline: nothing is queued, the reconnect publishes current state
     link.receive(Reading(sensor="d", ts=99.0, values={"t": 1.0}))
     assert link.queue[-1].ts != 99.0
+
+
+async def test_alerts_are_published_to_mqtt(broker, start_server, until):
+    from pi_dashboard.web.keys import ALERTS
+
+    server = await start_server(
+        broker.toml(node="zeta")
+        + "[alerts]\nerror_after = 0.1\nmin_duration = 0\nstartup_s = 0\n"
+        + '[[alerts.notify]]\ntype = "mqtt"\n'
+        + '[[sensors]]\nid = "hot"\ntype = "demo"\ninterval = 0.2\ntemperature = 200\n'
+    )
+    alerts, link = server.app[ALERTS], server.app[MQTT]
+    async with watching(broker, "pi-dashboard/zeta/$alerts") as seen:
+        await until(lambda: link.connected, 10)
+
+        def sent() -> bool:
+            alerts.tick()
+            return "pi-dashboard/zeta/$alerts" in seen.latest
+
+        await until(sent, 5)
+        notice = seen.json("pi-dashboard/zeta/$alerts")
+        assert notice["event"] == "firing"
+        assert notice["alert"]["sensor"] == "hot"
+        assert notice["node"] == "zeta"
