@@ -4,6 +4,8 @@ succeeds, ntfy's headers, the queue's limit; and /api/alerts on a running daemon
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 
 import aiohttp
 import orjson
@@ -20,6 +22,18 @@ def alert(severity: Level = Level.ALARM, aid: str = "green/temperature") -> Aler
         id=aid, node="", sensor="green", channel="temperature", kind=Kind.LEVEL,
         severity=severity, message="above 40 °C", since=1000.0, value=41.2, active=True,
     )  # fmt: skip
+
+
+@contextlib.asynccontextmanager
+async def running(cfg: NotifierConfig, kind) -> AsyncIterator[notify.Notifier]:
+    """A notifier of `kind` (notify.webhook, notify.ntfy) running as the daemon runs it."""
+    async with aiohttp.ClientSession() as session:
+        n = notify.Notifier(cfg, kind(session, cfg), backoff_s=0.01)
+        task = asyncio.create_task(n.run())
+        try:
+            yield n
+        finally:
+            task.cancel()
 
 
 async def receiver(aiohttp_server, fail_first: int):
@@ -41,9 +55,7 @@ async def receiver(aiohttp_server, fail_first: int):
 async def test_a_webhook_that_fails_twice_then_succeeds_gets_one_notice(aiohttp_server, until):
     server, got = await receiver(aiohttp_server, fail_first=2)
     cfg = NotifierConfig(type="webhook", url=str(server.make_url("/hook")), retries=5)
-    async with aiohttp.ClientSession() as session:
-        n = notify.Notifier(cfg, notify.webhook(session, cfg), backoff_s=0.01)
-        task = asyncio.create_task(n.run())
+    async with running(cfg, notify.webhook) as n:
         a = alert()
         n.offer("firing", a, "here", "http://here.local:8080/")
         n.offer("firing", a, "here", "http://here.local:8080/")  # the same episode: once
@@ -61,27 +73,21 @@ async def test_a_webhook_that_fails_twice_then_succeeds_gets_one_notice(aiohttp_
         await until(lambda: n.sent == 2, 5)
         await asyncio.sleep(0.05)
         assert [orjson.loads(b)["event"] for _, b in got[2:]] == ["firing", "cleared"]
-        task.cancel()
 
 
 async def test_a_webhook_that_never_answers_is_given_up_after_its_retries(aiohttp_server, until):
     server, got = await receiver(aiohttp_server, fail_first=99)
     cfg = NotifierConfig(type="webhook", url=str(server.make_url("/hook")), retries=2)
-    async with aiohttp.ClientSession() as session:
-        n = notify.Notifier(cfg, notify.webhook(session, cfg), backoff_s=0.01)
-        task = asyncio.create_task(n.run())
+    async with running(cfg, notify.webhook) as n:
         n.offer("firing", alert(), "here", None)
         await until(lambda: n.failed == 1, 5)
         assert len(got) == 3
-        task.cancel()
 
 
 async def test_ntfy_gets_title_priority_and_tags(aiohttp_server, until):
     server, got = await receiver(aiohttp_server, fail_first=0)
     cfg = NotifierConfig(type="ntfy", url=str(server.make_url("/hook")), token="tk_secret")
-    async with aiohttp.ClientSession() as session:
-        n = notify.Notifier(cfg, notify.ntfy(session, cfg), backoff_s=0.01)
-        task = asyncio.create_task(n.run())
+    async with running(cfg, notify.ntfy) as n:
         n.offer("firing", alert(), "here", "http://here.local:8080/")
         await until(lambda: n.sent == 1, 5)
         headers, body = got[0]
@@ -91,7 +97,6 @@ async def test_ntfy_gets_title_priority_and_tags(aiohttp_server, until):
         assert headers["Tags"] == "rotating_light"
         assert headers["Authorization"] == "Bearer tk_secret"
         assert headers["Click"] == "http://here.local:8080/"
-        task.cancel()
 
 
 def test_min_severity_and_the_queue_limit():
