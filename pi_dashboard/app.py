@@ -49,7 +49,7 @@ def real_hardware() -> tuple[Hardware, I2CBusOpener]:
             factory_cache.append(default_factory())
         return factory_cache[0]
 
-    return Hardware(i2c=opener, pin_factory=pin_factory, root=Path("/"), mock=False), opener
+    return Hardware(i2c=opener, pin_factory=pin_factory, root=Path("/")), opener
 
 
 def create_app(

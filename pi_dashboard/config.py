@@ -126,7 +126,6 @@ class ChannelConfig:
     heartbeat: float = 0.0
     unit: str | None = None
     filters: tuple[dict[str, Any], ...] = ()
-    hidden: bool = False
 
     def __post_init__(self) -> None:
         if self.deadband is not None and self.deadband < 0:

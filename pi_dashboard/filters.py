@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pi_dashboard.config import convert, from_table
+from pi_dashboard.config import from_table
 from pi_dashboard.errors import ConfigError, FieldError
 from pi_dashboard.model import Value
 
@@ -226,13 +226,6 @@ class Gate:
         """After an error the next good value always goes out, so browsers see the recovery."""
         self.last_value = None
         self.last_push = -math.inf
-
-
-def parse_duration(value: Any, path: str) -> float:
-    seconds = convert(float, value, path)
-    if seconds < 0:
-        raise ConfigError(f"must be >= 0 seconds, got {seconds:g}", field=path)
-    return seconds
 
 
 # --- one channel, end to end -----------------------------------------------------------------

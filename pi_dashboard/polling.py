@@ -140,7 +140,6 @@ class Polled:
     watching: bool = False
     inflight: Job | None = None
     """Its last call in the worker; while it runs, the next tick is skipped (never queued)."""
-    reads: int = 0
 
     def adopt_channels(self) -> None:
         """Pipelines for every channel the sensor has now (discovering sensors add some later)."""
@@ -172,7 +171,6 @@ class Poller:
         self._clock = clock
         self._workers: dict[str, Worker] = {}
         self._tasks: list[asyncio.Task[None]] = []
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._handoff: Handoff | None = None
         self.polled: dict[str, Polled] = {}
         for p in build(config, types, hardware):
@@ -192,8 +190,7 @@ class Poller:
         return w
 
     def start(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._handoff = Handoff(self._loop, self._deliver)
+        self._handoff = Handoff(asyncio.get_running_loop(), self._deliver)
         by_interval: dict[float, list[Polled]] = {}
         for p in self.polled.values():
             by_interval.setdefault(p.cfg.interval, []).append(p)
@@ -352,7 +349,6 @@ class Poller:
             log.log(level, "sensor %s: unexpected error", sid, exc_info=True)
             self._fail(p, f"internal error: {type(e).__name__}: {e}")
             return False
-        p.reads += 1
         if p.failures:
             p.failures = 0
         self.state.publish_values(sid, ts, values)
@@ -408,10 +404,10 @@ class Poller:
     def _deliver(self, sid: str, raw: Mapping[str, Value], ts: float) -> None:
         """On the loop: values a thread pushed (merged per channel if they came faster)."""
         p = self.polled.get(sid)
-        if p is None or sid not in self.state.sensors or self._loop is None:
+        if p is None or sid not in self.state.sensors:
             return
         try:
-            values = self._process(p, raw, self._loop.time(), ts)
+            values = self._process(p, raw, asyncio.get_running_loop().time(), ts)
         except SensorError as e:
             self._fail(p, str(e))
             return

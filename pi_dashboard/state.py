@@ -36,7 +36,6 @@ class SensorState:
     error: str | None = None
     ts: float | None = None
     """When the hardware was last read successfully (epoch s)."""
-    error_since: float | None = None
     dropped: int = 0
     """Readings that came faster than the sensor may publish them, discarded since start."""
 
@@ -104,7 +103,7 @@ class State:
         if recovered:
             if s.status is Status.ERROR:
                 log.info("sensor %s recovered", sensor)
-            s.status, s.error, s.error_since = Status.OK, None, None
+            s.status, s.error = Status.OK, None
         if values or recovered:
             self._emit(Reading(sensor=sensor, ts=ts, values=values, status=Status.OK))
 
@@ -113,8 +112,6 @@ class State:
         s = self.sensors[sensor]
         if s.status is Status.ERROR and s.error == message:
             return
-        if s.status is not Status.ERROR:
-            s.error_since = ts
         s.status, s.error = Status.ERROR, message
         self._emit(Reading(sensor=sensor, ts=ts, values={}, status=Status.ERROR, error=message))
 

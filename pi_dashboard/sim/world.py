@@ -156,7 +156,7 @@ class SimWorld:
             return self.buses[number]
 
     def hardware(self) -> Hardware:
-        return Hardware(i2c=self.bus, pin_factory=lambda: self.factory, root=self.root, mock=True)
+        return Hardware(i2c=self.bus, pin_factory=lambda: self.factory, root=self.root)
 
     def populate(self, config: Config) -> None:
         """Put a simulated device behind every configured sensor that needs one, with the faults

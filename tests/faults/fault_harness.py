@@ -14,12 +14,13 @@ import statistics
 import subprocess
 import time
 import urllib.request
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from pi_dashboard.config import Config
-from pi_dashboard.model import Reading, Status
+from pi_dashboard.model import Reading, Status, Value
 from pi_dashboard.polling import Poller
 from pi_dashboard.sim.world import SimWorld
 from pi_dashboard.state import State
@@ -85,6 +86,8 @@ class Run:
     state: State
     poller: Poller
     events: list[tuple[float, Reading]] = field(default_factory=list)
+    good_reads: Counter[str] = field(default_factory=Counter)
+    """Sensor id -> reads that delivered values, counted by `count_reads`."""
 
     def status(self, sid: str) -> Status:
         return self.state.sensors[sid].status
@@ -129,6 +132,16 @@ class Run:
             figures[f"{sid} max gap ms"] = gap * 1000
             figures[f"{sid} reads"] = len(times)
         JITTER[scenario] = figures
+
+
+def count_reads(counts: Counter[str]) -> Callable[[str, float, Mapping[str, Value] | None], None]:
+    """A polling sample sink (it sees every read, changed or not) counting good reads per sensor."""
+
+    def sink(sid: str, _ts: float, values: Mapping[str, Value] | None) -> None:
+        if values is not None:
+            counts[sid] += 1
+
+    return sink
 
 
 def accelerate(config: Config, interval: float = INTERVAL_S) -> Config:

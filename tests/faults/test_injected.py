@@ -234,12 +234,12 @@ power_on = 0.1
         errors = [r.error for r in readings if r.status is Status.ERROR]
         assert errors, f"{sid} never showed an error"
         assert not [e for e in errors if e and e.startswith("internal error")], errors
-        assert run.poller.polled[sid].reads > 30, f"{sid} stopped polling"
+        assert run.good_reads[sid] > 30, f"{sid} stopped polling"
         for r in readings:
             for cid, v in r.values.items():
                 assert v == pytest.approx(truth[cid], abs=0.05), (sid, cid, v, "a wrong value")
     NOTES["30 % random faults"] = ", ".join(
-        f"{sid} {run.poller.polled[sid].reads} good reads, "
+        f"{sid} {run.good_reads[sid]} good reads, "
         f"{sum(r.status is Status.ERROR for r in run.of(sid))} error episodes"
         for sid in FAULTY_IDS
     )
