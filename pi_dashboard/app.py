@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from pi_dashboard.config import Config
-from pi_dashboard.demo import demo_config, load  # noqa: F401 - also imported from here
+from pi_dashboard.demo import demo_config
 from pi_dashboard.history.service import History
 from pi_dashboard.history.store import SeriesInfo
 from pi_dashboard.hw import Hardware
@@ -21,7 +21,7 @@ from pi_dashboard.hw.gpio import default_factory
 from pi_dashboard.hw.i2c import I2CBusOpener
 from pi_dashboard.model import ChannelMeta, DeviceClass
 from pi_dashboard.polling import Poller
-from pi_dashboard.sensors.base import SensorType
+from pi_dashboard.sensors.base import Types
 from pi_dashboard.sensors.registry import TYPES
 from pi_dashboard.state import State
 from pi_dashboard.web import keys
@@ -31,6 +31,8 @@ from pi_dashboard.web.mockfaults import setup_mock_routes
 from pi_dashboard.web.routes import setup_routes, static_dir
 
 if TYPE_CHECKING:  # imported at run time only in mock mode, by `scan`, or to replay
+    from gpiozero import Factory
+
     from pi_dashboard.history.replay import Recording
     from pi_dashboard.scan import ScanResult
     from pi_dashboard.sim.world import SimWorld
@@ -42,9 +44,9 @@ SIM_TICK_S = 0.5
 
 def real_hardware() -> tuple[Hardware, I2CBusOpener]:
     opener = I2CBusOpener()
-    factory_cache: list[object] = []
+    factory_cache: list[Factory] = []
 
-    def pin_factory():  # created on first use: a Pi without GPIO sensors never opens gpiochip
+    def pin_factory() -> Factory:  # on first use: a Pi without GPIO sensors never opens gpiochip
         if not factory_cache:
             factory_cache.append(default_factory())
         return factory_cache[0]
@@ -57,7 +59,7 @@ def create_app(
     *,
     mock: bool = False,
     world: SimWorld | None = None,
-    types: Mapping[str, SensorType] = TYPES,
+    types: Types = TYPES,
     max_backoff: float = 30.0,
     history: History | None = None,
     replay: Recording | None = None,
@@ -77,7 +79,7 @@ def create_app(
             from pi_dashboard.sim.world import SimWorld
 
             world = SimWorld()
-            world.populate(config)
+            world.populate(config, types)
             closers.append(world)
         hardware = world.hardware()
     else:
@@ -207,8 +209,8 @@ def _replay_ctx(
         s = state.sensors[sensor]
         out = {c: bool(v) if s.channels[c].meta.binary else v for c, v in values.items()}
         if history is not None:
-            history.record(sensor, ts, out)  # type: ignore[arg-type]
-        state.publish_values(sensor, ts, out)  # type: ignore[arg-type]
+            history.record(sensor, ts, out)
+        state.publish_values(sensor, ts, out)
 
     async def ctx(_app: web.Application) -> AsyncIterator[None]:
         log.info("replaying %s at %gx", recording.source, speed)
@@ -250,7 +252,7 @@ def scan(*, mock: bool, config: Config | None = None) -> ScanResult:
         from pi_dashboard.sim.world import SimWorld
 
         world = SimWorld()
-        world.populate(config or demo_config())
+        world.populate(config or demo_config(), TYPES)
         openers = {n: (lambda b=b: b) for n, b in world.buses.items()}
         root = world.root
     else:

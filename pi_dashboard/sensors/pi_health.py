@@ -220,12 +220,11 @@ CHANNELS: tuple[HealthChannel, ...] = (
 )
 
 
-class PiHealth(Sensor):
+class PiHealth(Sensor[PiHealthOptions]):
     worker = "fs"
 
-    def __init__(self, config: SensorConfig, hardware: Hardware) -> None:
+    def __init__(self, config: SensorConfig[PiHealthOptions], hardware: Hardware) -> None:
         super().__init__(config, hardware)
-        self.options: PiHealthOptions = config.options
         self.info = SystemInfo(hardware.root)
         self._zone = self.options.thermal_zone if self.options.thermal_zone is not None else 0
         self._groups: set[Group] = {"base"}
@@ -242,6 +241,12 @@ class PiHealth(Sensor):
             if c.meta.id == "cpu_usage" and "cores" in self._groups:
                 out.extend(core_channel(name) for name in self._cores)
         return tuple(out)
+
+    @classmethod
+    def channels_for(cls, options: PiHealthOptions) -> tuple[ChannelMeta, ...]:
+        """Every channel some Pi has; `channels` are those this machine has (found by setup)."""
+        cores = (core_channel(f"cpu{i}") for i in range(MAX_CORES))
+        return tuple(c.meta for c in (*CHANNELS, *cores))
 
     @property
     def channels(self) -> tuple[ChannelMeta, ...]:
@@ -355,20 +360,13 @@ def _describe(e: BaseException) -> str:
     return str(e) or type(e).__name__
 
 
-def _channel_ids(_options: object) -> tuple[str, ...]:
-    return (
-        *(c.meta.id for c in CHANNELS),
-        *(f"cpu{i}_usage" for i in range(MAX_CORES)),
-    )
-
-
 TYPE = SensorType(
     name="pi_health",
-    options=PiHealthOptions,
-    create=PiHealth,
     description="Raspberry Pi health: CPU temperature and usage, load, memory, disk, uptime, "
     "under-voltage and throttling, Wi-Fi signal.",
+    options=PiHealthOptions,
+    sensor=PiHealth,
     default_interval=10.0,
     min_interval=1.0,
-    channel_ids=_channel_ids,
+    simulated="pi_dashboard.sim.fs:place",
 )

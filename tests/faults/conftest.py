@@ -52,7 +52,7 @@ async def start(world: SimWorld, make_config) -> AsyncIterator[Callable[..., Run
 
     def make(toml: str, *, interval: float = INTERVAL_S, max_backoff: float = 0.1) -> Run:
         config = accelerate(make_config(toml + HEALTHY), interval)
-        world.populate(config)
+        world.populate(config, TYPES)
         state, reads = State(), Counter[str]()
         sink = count_reads(reads)
         poller = Poller(config, TYPES, world.hardware(), state, max_backoff=max_backoff, sink=sink)

@@ -1,7 +1,7 @@
 """Start and stop are bounded, whatever the port, the signals' timing or the sensors are doing.
 
 Real daemon processes on loopback (a small config, and the built-in demo config once), and the
-real Poller and `cli._serve` in-process with a test-only sensor type whose read blocks on a
+real Poller and `cli.run.serve` in-process with a test-only sensor type whose read blocks on a
 threading.Event, like a driver call that never returns.
 """
 
@@ -27,8 +27,8 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from pi_dashboard import cli
 from pi_dashboard.app import create_app
+from pi_dashboard.cli import codes, lifecycle, run
 from pi_dashboard.config import parse_config
 from pi_dashboard.model import ChannelMeta, Status, Value
 from pi_dashboard.polling import Poller
@@ -256,8 +256,8 @@ class Timed(Sensor):
         self.gate = threading.Event()
         Timed.made[config.id] = self
 
-    @property
-    def channels(self) -> tuple[ChannelMeta, ...]:
+    @classmethod
+    def channels_for(cls, options: TimedOptions) -> tuple[ChannelMeta, ...]:
         return (ChannelMeta(id="v", name="V", unit=None),)
 
     def read(self) -> Mapping[str, Value]:
@@ -269,7 +269,7 @@ class Timed(Sensor):
 
 WITH_TIMED = {
     **TYPES,
-    "timed": SensorType(name="timed", options=TimedOptions, create=Timed, description="test"),
+    "timed": SensorType(name="timed", options=TimedOptions, sensor=Timed, description="test"),
 }
 INTERVAL = 0.1
 
@@ -337,7 +337,7 @@ async def test_healthy_sensors_keep_their_schedule_while_one_read_is_wedged():
 @pytest.fixture
 def restore_signals() -> Iterator[None]:
     """`_serve` installs SIGINT/SIGTERM handlers; give pytest its own back."""
-    saved = {sig: signal.getsignal(sig) for sig in cli.STOP_SIGNALS}
+    saved = {sig: signal.getsignal(sig) for sig in lifecycle.STOP_SIGNALS}
     yield
     for sig, handler in saved.items():
         signal.signal(sig, handler)
@@ -347,9 +347,9 @@ async def test_serve_stops_within_2_s_with_a_wedged_read(world, restore_signals)
     Timed.made.clear()
     config = parse_config(tomllib.loads(timed_config(wedged=True)), WITH_TIMED)
     app = create_app(config, world=world, types=WITH_TIMED)
-    socks = cli.listen("127.0.0.1", 0)
-    signals = cli.Signals()
-    serve = asyncio.create_task(cli._serve(app, socks, "127.0.0.1", "test", signals))
+    socks = run.listen("127.0.0.1", 0)
+    signals = lifecycle.Signals()
+    serve = asyncio.create_task(run.serve(app, socks, "127.0.0.1", "test", signals))
     try:
         deadline = time.monotonic() + 5
         while not ("wedged" in Timed.made and Timed.made["wedged"].starts):
@@ -365,7 +365,7 @@ async def test_serve_stops_within_2_s_with_a_wedged_read(world, restore_signals)
         for sock in socks:
             sock.close()
     assert done, "the stop was not bounded"
-    assert serve.result() == cli.EXIT_OK
+    assert serve.result() == codes.EXIT_OK
     print(f"\nin-process stop with a wedged read: {took * 1000:.0f} ms")
 
 
@@ -373,7 +373,7 @@ def serve_until_stopped(world, cleanup: Callable[[], Awaitable[None]]) -> tuple[
     """The daemon's own loop runner and `_serve` on a small config, with one more cleanup step;
     a stop is asked for 0.2 s after start. (exit code, seconds from the stop signal to return)"""
     app = create_app(parse_config(tomllib.loads(SMALL), TYPES), world=world)
-    signals = cli.Signals()
+    signals = lifecycle.Signals()
 
     async def extra(_app: web.Application) -> AsyncIterator[None]:
         asyncio.get_running_loop().call_later(0.2, signals.handle)
@@ -381,9 +381,9 @@ def serve_until_stopped(world, cleanup: Callable[[], Awaitable[None]]) -> tuple[
         await cleanup()
 
     app.cleanup_ctx.append(extra)
-    socks = cli.listen("127.0.0.1", 0)
+    socks = run.listen("127.0.0.1", 0)
     try:
-        code = cli.run_loop(cli._serve(app, socks, "127.0.0.1", "test", signals))
+        code = lifecycle.run_loop(run.serve(app, socks, "127.0.0.1", "test", signals))
     finally:
         for sock in socks:
             sock.close()
@@ -399,15 +399,15 @@ def test_a_failing_cleanup_is_logged_and_never_a_listen_error(world, caplog, res
         raise OSError(39, "Directory not empty")
 
     code, _ = serve_until_stopped(world, fails)
-    assert code == cli.EXIT_OK
+    assert code == codes.EXIT_OK
     assert "while stopping: [Errno 39] Directory not empty" in caplog.text
     assert "listen" not in caplog.text
 
 
 def test_a_cleanup_that_hangs_is_cut_off_at_the_stop_deadline(world, caplog, restore_signals):
     code, took = serve_until_stopped(world, lambda: asyncio.sleep(60))
-    assert code == cli.EXIT_OK
-    assert cli.STOP_S <= took < cli.STOP_S + 0.4
+    assert code == codes.EXIT_OK
+    assert lifecycle.STOP_S <= took < lifecycle.STOP_S + 0.4
     assert "stopping took longer than 1.5 s" in caplog.text
 
 
@@ -415,29 +415,29 @@ def test_a_thread_still_busy_at_exit_is_abandoned_at_the_deadline():
     """Interpreter exit joins non-daemon threads (a ThreadPoolExecutor's, say) for ever."""
     script = (
         "import threading, time\n"
-        "from pi_dashboard import cli\n"
+        "from pi_dashboard.cli import lifecycle\n"
         "threading.Thread(target=time.sleep, args=(60,), name='driver-call').start()\n"
-        "signals = cli.Signals()\n"
+        "signals = lifecycle.Signals()\n"
         "signals.received = time.monotonic()\n"
-        "cli._exit_in_time(0, signals)\n"
+        "lifecycle.exit_in_time(0, signals)\n"
     )
     t0 = time.monotonic()
     r = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=10, check=False
     )
     assert r.returncode == 0, r.stderr
-    assert cli.EXIT_S - 0.1 < time.monotonic() - t0 < cli.EXIT_S + 1.0
+    assert lifecycle.EXIT_S - 0.1 < time.monotonic() - t0 < lifecycle.EXIT_S + 1.0
     assert "abandoning thread driver-call, still busy" in r.stderr
 
 
 def test_listen_binds_before_anything_starts():
     """The sockets exist before create_app: a client connecting early waits in the backlog."""
-    (sock,) = cli.listen("127.0.0.1", 0)
+    (sock,) = run.listen("127.0.0.1", 0)
     try:
         with socket.create_connection(sock.getsockname(), timeout=1):
             pass
         with pytest.raises(OSError, match="in use") as e:
-            cli.listen("127.0.0.1", sock.getsockname()[1])
-        assert "is already in use" in cli._listen_error(e.value, "127.0.0.1", 1)
+            run.listen("127.0.0.1", sock.getsockname()[1])
+        assert "is already in use" in run.listen_error(e.value, "127.0.0.1", 1)
     finally:
         sock.close()

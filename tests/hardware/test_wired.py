@@ -12,7 +12,8 @@ import time
 
 import pytest
 
-from pi_dashboard.app import load, real_hardware
+from pi_dashboard.app import real_hardware
+from pi_dashboard.demo import load
 from pi_dashboard.model import Status
 from pi_dashboard.polling import Poller
 from pi_dashboard.sensors.registry import TYPES

@@ -14,6 +14,7 @@ from aiohttp.test_utils import TestServer
 
 from pi_dashboard.app import create_app
 from pi_dashboard.config import Config
+from pi_dashboard.sensors.registry import TYPES
 from pi_dashboard.sim.world import SimWorld
 from pi_dashboard.web.keys import CONFIG
 from pi_dashboard.web.server import GuardedSite, start_site
@@ -28,7 +29,7 @@ def start_server(aiohttp_server, world: SimWorld, make_config) -> StartServer:
 
     async def start(text: str) -> TestServer:
         config: Config = make_config(text)
-        world.populate(config)
+        world.populate(config, TYPES)
         app = create_app(config, world=world, max_backoff=0.5)
         return await aiohttp_server(app)
 
@@ -48,7 +49,7 @@ async def listen(
 
     async def start(server_toml: str, sensors: str = SENSOR) -> GuardedSite:
         config = make_config(f'[server]\nhost = "127.0.0.1"\nport = 0\n{server_toml}\n{sensors}')
-        world.populate(config)
+        world.populate(config, TYPES)
         app = create_app(config, world=world)
         runner = web.AppRunner(app, shutdown_timeout=0.5)
         await runner.setup()

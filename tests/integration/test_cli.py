@@ -115,15 +115,6 @@ def test_good_config_checks(tmp_path: Path):
     assert "ok (1 sensors)" in r.stdout
 
 
-def test_demo_config_checks():
-    """The built-in demo config, which `make run` uses, is valid and names every sensor type."""
-    from pi_dashboard.app import demo_config
-    from pi_dashboard.sensors.registry import TYPES
-
-    config = demo_config()
-    assert {s.type for s in config.sensors} == set(TYPES)
-
-
 def test_port_in_use_is_one_line_exit_1(tmp_path: Path):
     path = tmp_path / "ok.toml"
     path.write_text(GOOD)

@@ -17,6 +17,7 @@ from pi_dashboard import PROTOCOL_VERSION
 from pi_dashboard.app import create_app
 from pi_dashboard.history.service import History, HistoryOptions
 from pi_dashboard.history.store import Store
+from pi_dashboard.sensors.registry import TYPES
 
 CONFIG = """
 [[sensors]]
@@ -43,7 +44,7 @@ temperature = 200 # outside the valid range: every read is an error
 @pytest.fixture
 async def server(aiohttp_server, world, make_config, tmp_path):
     config = make_config(CONFIG)
-    world.populate(config)
+    world.populate(config, TYPES)
     history = History(HistoryOptions(path=tmp_path / "h.sqlite3", flush_interval=0.2))
     app = create_app(config, world=world, history=history, max_backoff=0.5)
     return await aiohttp_server(app)

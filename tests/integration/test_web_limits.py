@@ -16,6 +16,7 @@ from aiohttp import web
 from raw_websocket import frame, read_frame, upgrade_request
 
 from pi_dashboard.app import create_app
+from pi_dashboard.sensors.registry import TYPES
 from pi_dashboard.sim.world import SimWorld
 from pi_dashboard.web.keys import SIO
 from pi_dashboard.web.server import start_site
@@ -147,7 +148,7 @@ async def test_start_site_on_a_bound_socket(world: SimWorld, make_config):
     import socket
 
     config = make_config(SENSOR)
-    world.populate(config)
+    world.populate(config, TYPES)
     app = create_app(config, world=world)
     runner = web.AppRunner(app, shutdown_timeout=0.5)
     await runner.setup()

@@ -47,8 +47,8 @@ class Probe(Sensor):
         self.closed = False
         Probe.instances[config.id] = self
 
-    @property
-    def channels(self):
+    @classmethod
+    def channels_for(cls, options):
         return (
             ChannelMeta(
                 id="t",
@@ -85,8 +85,8 @@ class Edge(Probe):
 
 TEST_TYPES = {
     **TYPES,
-    "probe": SensorType(name="probe", options=ProbeOptions, create=Probe, description="test"),
-    "edge": SensorType(name="edge", options=ProbeOptions, create=Edge, description="test"),
+    "probe": SensorType(name="probe", options=ProbeOptions, sensor=Probe, description="test"),
+    "edge": SensorType(name="edge", options=ProbeOptions, sensor=Edge, description="test"),
 }
 
 

@@ -11,6 +11,7 @@ import time
 import pytest
 
 from pi_dashboard.errors import ConfigError, SensorError
+from pi_dashboard.sensors.registry import TYPES
 from pi_dashboard.sim.onewire import w1_bus
 
 SHT = '[[sensors]]\nid = "sht"\ntype = "sht3x"\n'
@@ -98,13 +99,13 @@ def test_mock_table_errors_name_the_field(make_config, table, field, message):
 def test_faults_a_device_cannot_show_are_config_errors(make_config, world, text, field, message):
     config = make_config(text)
     with pytest.raises(ConfigError) as e:
-        world.populate(config)
+        world.populate(config, TYPES)
     assert e.value.field == "sensors[0].mock" + (f".{field}" if field else "")
     assert message in e.value.message
 
 
 def test_config_faults_reach_the_chip(make_config, world):
-    world.populate(make_config(f"{SHT}[sensors.mock]\nunplugged = true\n"))
+    world.populate(make_config(f"{SHT}[sensors.mock]\nunplugged = true\n"), TYPES)
     with pytest.raises(OSError, match=NACK):
         world.bus(1).read_byte(0x44)
 
