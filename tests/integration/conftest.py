@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
@@ -20,7 +18,6 @@ from pi_dashboard.web.keys import CONFIG
 from pi_dashboard.web.server import GuardedSite, start_site
 
 StartServer = Callable[[str], Awaitable[TestServer]]
-Until = Callable[..., Awaitable[None]]
 
 
 @pytest.fixture
@@ -82,16 +79,3 @@ def cli() -> Cli:
         )
 
     return run
-
-
-@pytest.fixture
-def until() -> Until:
-    """`await until(condition)`: poll it until true, failing after `limit` seconds."""
-
-    async def wait(cond: Callable[[], bool], limit: float = 5.0) -> None:
-        deadline = time.monotonic() + limit
-        while not cond():
-            assert time.monotonic() < deadline, "timed out"
-            await asyncio.sleep(0.01)
-
-    return wait

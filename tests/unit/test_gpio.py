@@ -16,6 +16,7 @@ from dataclasses import replace
 
 import pytest
 from gpiozero import Factory
+from waiting import wait_until
 
 from pi_dashboard.config import Config
 from pi_dashboard.errors import ConfigError, SensorError
@@ -33,17 +34,14 @@ class Pushes:
 
     def __init__(self) -> None:
         self.values: list[dict[str, Value]] = []
-        self._cond = threading.Condition()
 
     def __call__(self, values: Mapping[str, Value]) -> None:
-        with self._cond:
-            self.values.append(dict(values))
-            self._cond.notify_all()
+        self.values.append(dict(values))  # list.append is atomic: no lock
 
-    def wait_for(self, expected: Mapping[str, Value], timeout: float = 2.0) -> None:
-        with self._cond:
-            ok = self._cond.wait_for(lambda: dict(expected) in self.values, timeout)
-        assert ok, f"no push of {expected} within {timeout} s (got {self.values})"
+    def wait_for(self, expected: Mapping[str, Value]) -> None:
+        wait_until(
+            lambda: dict(expected) in self.values, what=lambda: f"{expected} in {self.values}"
+        )
 
 
 @pytest.fixture

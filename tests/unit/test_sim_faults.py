@@ -6,9 +6,9 @@ from __future__ import annotations
 import errno
 import statistics
 import threading
-import time
 
 import pytest
+from waiting import wait_until
 
 from pi_dashboard.errors import ConfigError, SensorError
 from pi_dashboard.sensors.registry import TYPES
@@ -38,13 +38,6 @@ def probe_sensor(make_sensor, world):
     sensor = make_sensor(PROBE)
     world.tick(0)
     return sensor
-
-
-def wait_until(predicate, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.005)
 
 
 def reads_in_thread(fn):
