@@ -221,6 +221,176 @@ def parse_filter(spec: object, path: str) -> FilterConfig:
     return from_table(kind, raw, f"{path}.{name}")
 
 
+# --- integrations: [mqtt], [metrics], [mdns], [alerts] (docs/integrations.md) -----------------
+
+NODE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+"""A node id is one MQTT topic level, a Prometheus label value and part of HA's unique_ids."""
+
+
+def default_node() -> str:
+    """This machine's host name as a node id: lower case, anything else becomes "-"."""
+    import socket
+
+    name = re.sub(r"[^a-z0-9_-]+", "-", socket.gethostname().split(".")[0].lower()).strip("-_")
+    return name[:64] or "pi"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TlsConfig:
+    """`[mqtt.tls]`: present means TLS; the system's CAs unless `ca_file` is given."""
+
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+    insecure: bool = False
+    """Skip the host name check (a broker with a self-made certificate): still encrypted."""
+
+    def __post_init__(self) -> None:
+        if (self.cert_file is None) != (self.key_file is None):
+            raise FieldError("cert_file", "cert_file and key_file go together")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MqttConfig:
+    """`[mqtt]`: publish readings (and Home Assistant discovery) to a broker, and show other
+    nodes' sensors that it carries."""
+
+    host: str
+    port: int | None = None
+    """Default 1883, or 8883 with `[mqtt.tls]`."""
+    enabled: bool = True
+    username: str | None = None
+    password: str | None = None
+    password_file: str | None = None
+    """Read the password from this file (first line), so the config can be world-readable."""
+    client_id: str | None = None
+    keepalive: int = 30
+    """Seconds; the broker declares this node offline (its last will) after 1.5 x this."""
+    tls: TlsConfig | None = None
+    prefix: str = "pi-dashboard"
+    node: str = ""
+    """This daemon's node id in topics, labels and HA ids; default: the host name."""
+    publish: bool = True
+    channel_topics: bool = True
+    """Also publish each channel's value alone on `<prefix>/<node>/<sensor>/<channel>`."""
+    discovery: bool = True
+    discovery_prefix: str = "homeassistant"
+    follow: tuple[str, ...] = ()
+    """Other nodes whose sensors this dashboard shows: their ids, or "*" for every node."""
+    url: str | None = None
+    """The dashboard's address for HA's `configuration_url`; default http://<host name>:<port>/."""
+    max_queue: int = 1000
+    """Messages waiting for the broker; past that the oldest are dropped (newer values follow)."""
+    max_nodes: int = 64
+    max_sensors_per_node: int = 256
+    max_message_bytes: int = 65536
+    reconnect_max_s: float = 30.0
+
+    def __post_init__(self) -> None:
+        if not self.host:
+            raise FieldError("host", "must not be empty")
+        if self.port is not None and not 1 <= self.port <= 65535:
+            raise FieldError("port", f"{self.port} is not a TCP port (1-65535)")
+        if not 5 <= self.keepalive <= 3600:
+            raise FieldError("keepalive", f"must be 5 to 3600 seconds, got {self.keepalive}")
+        if self.node and not NODE_RE.match(self.node):
+            raise FieldError(
+                "node", f'"{self.node}" is not a node id (lower-case letters, digits, "_", "-")'
+            )
+        for name in ("prefix", "discovery_prefix"):
+            value = getattr(self, name)
+            if not value or any(c in value for c in "#+\0") or value.startswith("$"):
+                raise FieldError(name, f'"{value}" is not a topic prefix (no "#", "+", "$")')
+        for i, node in enumerate(self.follow):
+            if node != "*" and not NODE_RE.match(node):
+                raise FieldError(f"follow[{i}]", f'"{node}" is not a node id or "*"')
+        if self.password is not None and self.password_file is not None:
+            raise FieldError("password_file", "give password or password_file, not both")
+        ranges = {
+            "max_queue": (10, 1_000_000),
+            "max_nodes": (1, 10_000),
+            "max_sensors_per_node": (1, 10_000),
+            "max_message_bytes": (1024, 1 << 24),
+        }
+        for name, (low, high) in ranges.items():
+            value = getattr(self, name)
+            if not low <= value <= high:
+                raise FieldError(name, f"must be between {low} and {high}, got {value}")
+        if self.reconnect_max_s < 1:
+            raise FieldError("reconnect_max_s", f"must be >= 1, got {self.reconnect_max_s:g}")
+
+    @property
+    def node_id(self) -> str:
+        return self.node or default_node()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MetricsConfig:
+    """`[metrics]`: `GET /metrics` in Prometheus' text format (off by default: prometheus_client
+    is loaded only when it is on)."""
+
+    enabled: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MdnsConfig:
+    """`[mdns]`: announce the dashboard as `_http._tcp` (zeroconf) so phones and `scan --lan`
+    find it. Unset `enabled`: on for real hardware on a LAN address, off in mock mode."""
+
+    enabled: bool | None = None
+    name: str = ""
+    """The service's instance name; default: `[server] title` on <host name>."""
+    interfaces: tuple[str, ...] = ()
+    """Addresses of the interfaces to announce on; default: every IPv4 one but loopback."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NotifierConfig:
+    """`[[alerts.notify]]`: where alert notifications go."""
+
+    type: Literal["webhook", "ntfy", "mqtt"]
+    url: str = ""
+    """webhook: the URL to POST JSON to; ntfy: the topic's URL (https://ntfy.sh/my-topic)."""
+    topic: str = ""
+    """mqtt: the topic (default `<prefix>/<node>/$alerts`)."""
+    headers: Mapping[str, str] = field(default_factory=dict)
+    token: str | None = None
+    """ntfy: an access token (sent as `Authorization: Bearer`)."""
+    retries: int = 5
+    timeout: float = 10.0
+    min_severity: Literal["warn", "alarm"] = "warn"
+
+    def __post_init__(self) -> None:
+        if self.type in ("webhook", "ntfy") and not re.match(r"^https?://[^\s/]+", self.url):
+            raise FieldError("url", f"{self.type} needs an http:// or https:// url")
+        if not 0 <= self.retries <= 20:
+            raise FieldError("retries", f"must be 0 to 20, got {self.retries}")
+        if not 0.5 <= self.timeout <= 120:
+            raise FieldError("timeout", f"must be 0.5 to 120 seconds, got {self.timeout:g}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AlertsConfig:
+    """`[alerts]`: when a threshold, a failing or a silent sensor becomes an alert."""
+
+    enabled: bool = True
+    min_duration: float = 30.0
+    """Seconds a condition must hold before it is an alert (and clear before it clears)."""
+    error_after: float = 60.0
+    """A sensor failing this long is an alert (0: never)."""
+    silent_after: float = 10.0
+    """A sensor with no read for this many intervals (at least 60 s) is an alert (0: never)."""
+    startup_s: float = 30.0
+    """Nothing is notified this long after start: the first reads settle (and were notified
+    before the restart, if they are an old episode)."""
+    notify: tuple[NotifierConfig, ...] = ()
+
+    def __post_init__(self) -> None:
+        for name in ("min_duration", "error_after", "silent_after", "startup_s"):
+            if getattr(self, name) < 0:
+                raise FieldError(name, f"must be >= 0, got {getattr(self, name):g}")
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ChannelConfig:
     """Per-channel processing: calibration, then filters, then the deadband."""
@@ -327,6 +497,10 @@ class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
     sensors: tuple[SensorConfig[object], ...] = ()
     history: HistoryConfig = field(default_factory=HistoryConfig)
+    mqtt: MqttConfig | None = None
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    mdns: MdnsConfig = field(default_factory=MdnsConfig)
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
     source: str = "<memory>"
 
 
@@ -472,9 +646,10 @@ def parse_config(
 
 
 def _parse(data: Mapping[str, Any], types_: Mapping[str, SensorSchema], source: str) -> Config:
+    known = ("server", "sensors", "history", *INTEGRATION_SECTIONS)
     for key in data:
-        if key not in ("server", "sensors", "history"):
-            raise ConfigError("unknown section (known: server, sensors, history)", field=key)
+        if key not in known:
+            raise ConfigError(f"unknown section (known: {', '.join(known)})", field=key)
     server_raw = data.get("server", {})
     if not isinstance(server_raw, dict):
         raise ConfigError(f"must be a table, got {_show(server_raw)}", field="server")
@@ -499,7 +674,26 @@ def _parse(data: Mapping[str, Any], types_: Mapping[str, SensorSchema], source: 
     if not isinstance(history_raw, dict):
         raise ConfigError(f"must be a table, got {_show(history_raw)}", field="history")
     history = from_table(HistoryConfig, history_raw, "history")
-    return Config(server=server, sensors=tuple(sensors), history=history, source=source)
+    sections = {name: _section(data, name, cls) for name, cls in INTEGRATION_SECTIONS.items()}
+    return Config(server=server, sensors=tuple(sensors), history=history, source=source, **sections)
+
+
+INTEGRATION_SECTIONS: dict[str, type] = {
+    "mqtt": MqttConfig,
+    "metrics": MetricsConfig,
+    "mdns": MdnsConfig,
+    "alerts": AlertsConfig,
+}
+
+
+def _section(data: Mapping[str, Any], name: str, cls: type) -> Any:
+    """An optional top-level table; `[mqtt]` absent is None (no broker), the others defaults."""
+    raw = data.get(name)
+    if raw is None:
+        return None if name == "mqtt" else cls()
+    if not isinstance(raw, dict):
+        raise ConfigError(f"must be a table, got {_show(raw)}", field=name)
+    return from_table(cls, raw, name)
 
 
 def _parse_sensor(

@@ -13,6 +13,12 @@ Value = float | bool
 """A channel value in its base unit; `bool` for binary channels (button, motion, door)."""
 
 
+def sensor_key(node: str, sensor: str) -> str:
+    """How State and history key a sensor: its id for this daemon's own, `node/id` for another
+    node's (ids never hold "/", so the two never collide)."""
+    return f"{node}/{sensor}" if node else sensor
+
+
 class Status(StrEnum):
     PENDING = "pending"  # configured, no reading yet
     OK = "ok"
@@ -105,6 +111,8 @@ class Reading:
     values: dict[str, Value] = field(default_factory=dict)
     status: Status = Status.OK
     error: str | None = None
+    node: str = ""
+    """Whose sensor: "" for this daemon's own, else another node's id (docs/protocol.md)."""
 
     def to_json(self) -> dict[str, object]:
         out: dict[str, object] = {
@@ -115,4 +123,6 @@ class Reading:
         }
         if self.error is not None:
             out["error"] = self.error
+        if self.node:
+            out["node"] = self.node
         return out

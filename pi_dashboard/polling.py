@@ -41,6 +41,8 @@ STOP_TASKS_S = 0.2
 STOP_CLOSE_S = 1.0
 """`stop()`: how long sensors' `close()` get in their workers before they are abandoned."""
 
+PollObserver = Callable[[str, float, bool], None]
+"""(sensor id, seconds the read took, whether it succeeded) after every poll: for /metrics."""
 SampleSink = Callable[[str, float, Mapping[str, Value] | None], None]
 """Receives every read's values after filters and unit conversion but before the deadband gate
 (sensor id, epoch s, {channel: value}), or None for a failed read: what history keeps."""
@@ -130,9 +132,11 @@ class Poller:
         max_backoff: float = 30.0,
         clock: Callable[[], float] = time.time,
         sink: SampleSink | None = None,
+        observe: PollObserver | None = None,
     ) -> None:
         self.state = state
         self._sink = sink or _no_sink
+        self._observe = observe
         self.hardware = hardware
         self.max_backoff = max_backoff
         self._clock = clock
@@ -288,6 +292,8 @@ class Poller:
         sid = p.cfg.id
         if p.inflight is not None and not p.inflight.future.done():
             return True  # its previous call is still stuck in the worker: skip this tick
+        started: float | None = None
+        ok = False
         try:
             # No asyncio.wait_for here: on 3.11 it can swallow a cancellation when the awaited
             # call finishes in the same loop turn, and the poll task then never ends.
@@ -300,9 +306,12 @@ class Poller:
                     p.sensor.watch(self._pusher(p))
                     p.watching = True
             ts = self._clock()
+            started = time.monotonic()
             raw = await self._call(p, "read", p.sensor.read)
             values = self._process(p, raw, loop.time(), ts)  # type: ignore[arg-type]
+            ok = True
         except asyncio.CancelledError:
+            started = None
             raise
         except TimeoutError:
             self._fail(p, f"no answer within {p.cfg.read_timeout:g} s")
@@ -316,6 +325,9 @@ class Poller:
             log.log(level, "sensor %s: unexpected error", sid, exc_info=True)
             self._fail(p, f"internal error: {type(e).__name__}: {e}")
             return False
+        finally:
+            if started is not None and self._observe is not None:
+                self._observe(sid, time.monotonic() - started, ok)
         if p.failures:
             p.failures = 0
         self.state.publish_values(sid, ts, values)

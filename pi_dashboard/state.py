@@ -11,11 +11,37 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from pi_dashboard.model import ChannelMeta, Reading, Status, Value
+from pi_dashboard.model import ChannelMeta, Reading, Status, Value, sensor_key
 
 log = logging.getLogger(__name__)
 
 Subscriber = Callable[[Reading], None]
+
+
+@dataclass(slots=True, kw_only=True)
+class NodeState:
+    """Another daemon whose sensors this one shows (integrations/remote.py keeps it)."""
+
+    id: str
+    name: str = ""
+    online: bool = False
+    since: float | None = None
+    """When `online` last changed (epoch s)."""
+    url: str | None = None
+    version: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "name": self.name or self.id,
+            "online": self.online,
+            "since": self.since,
+            "url": self.url,
+            "version": self.version,
+        }
+
+
+NodeSubscriber = Callable[[NodeState], None]
 
 
 @dataclass(slots=True, kw_only=True)
@@ -36,12 +62,15 @@ class SensorState:
     error: str | None = None
     ts: float | None = None
     """When the hardware was last read successfully (epoch s)."""
+    node: str = ""
+    """"" for this daemon's own sensors, else the node that reads it."""
     dropped: int = 0
     """Readings that came faster than the sensor may publish them, discarded since start."""
 
     def to_json(self) -> dict[str, object]:
         out: dict[str, object] = {
             "id": self.id,
+            "node": self.node,
             "type": self.type,
             "name": self.name,
             "interval": self.interval,
@@ -62,18 +91,48 @@ class State:
     def __init__(self) -> None:
         self.sensors: dict[str, SensorState] = {}
         self._subscribers: list[Subscriber] = []
+        self.nodes: dict[str, NodeState] = {}
+        """Other nodes whose sensors are shown here, by id."""
+        self._node_subscribers: list[NodeSubscriber] = []
         self.started = time.time()
         self.changes = 0
         """Counts every change a snapshot shows, so the web layer can cache one per change."""
 
     def add_sensor(
-        self, *, id: str, type: str, name: str, interval: float, channels: Iterable[ChannelMeta]
+        self,
+        *,
+        id: str,
+        type: str,
+        name: str,
+        interval: float,
+        channels: Iterable[ChannelMeta],
+        node: str = "",
     ) -> SensorState:
-        s = SensorState(id=id, type=type, name=name, interval=interval)
+        """Keyed `sensor_key(node, id)`: the key the publish methods take."""
+        s = SensorState(id=id, type=type, name=name, interval=interval, node=node)
         s.channels = {c.id: ChannelState(meta=c) for c in channels}
-        self.sensors[id] = s
+        self.sensors[sensor_key(node, id)] = s
         self.changes += 1
         return s
+
+    def remove_sensor(self, key: str) -> None:
+        """Another node's sensor that is gone (its node no longer has it)."""
+        if self.sensors.pop(key, None) is not None:
+            self.changes += 1
+
+    def set_node(self, node: NodeState) -> None:
+        """Add or update another node; subscribers hear of every change."""
+        self.nodes[node.id] = node
+        self.changes += 1
+        for fn in self._node_subscribers:
+            try:
+                fn(node)
+            except Exception:
+                log.exception("node subscriber %r failed", fn)
+
+    def subscribe_nodes(self, fn: NodeSubscriber) -> Callable[[], None]:
+        self._node_subscribers.append(fn)
+        return lambda: self._node_subscribers.remove(fn)
 
     def set_channels(self, sensor: str, channels: Iterable[ChannelMeta]) -> None:
         """Channels discovered at setup (1-Wire `auto`): keep values of channels that stay."""
@@ -105,7 +164,7 @@ class State:
                 log.info("sensor %s recovered", sensor)
             s.status, s.error = Status.OK, None
         if values or recovered:
-            self._emit(Reading(sensor=sensor, ts=ts, values=values, status=Status.OK))
+            self._emit(Reading(sensor=s.id, ts=ts, values=values, status=Status.OK, node=s.node))
 
     def publish_error(self, sensor: str, ts: float, message: str) -> None:
         """A failed read: one `reading` with status error when it starts or its message changes."""
@@ -113,7 +172,9 @@ class State:
         if s.status is Status.ERROR and s.error == message:
             return
         s.status, s.error = Status.ERROR, message
-        self._emit(Reading(sensor=sensor, ts=ts, values={}, status=Status.ERROR, error=message))
+        self._emit(
+            Reading(sensor=s.id, ts=ts, values={}, status=Status.ERROR, error=message, node=s.node)
+        )
 
     def _emit(self, reading: Reading) -> None:
         self.changes += 1
@@ -127,8 +188,10 @@ class State:
         return [s.to_json() for s in self.sensors.values()]
 
     def counts(self) -> dict[str, int]:
+        """This daemon's own sensors by status (other nodes' are theirs to count)."""
         out = {st.value: 0 for st in Status}
-        for s in self.sensors.values():
+        own = [s for s in self.sensors.values() if not s.node]
+        for s in own:
             out[s.status.value] += 1
-        out["total"] = len(self.sensors)
+        out["total"] = len(own)
         return out

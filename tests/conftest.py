@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from mqtt_broker import broker  # noqa: F401 (a fixture: a real Mosquitto for MQTT tests)
 
 from pi_dashboard.config import Config, parse_config
 from pi_dashboard.sensors.base import Sensor

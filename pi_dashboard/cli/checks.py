@@ -32,6 +32,15 @@ def add_parsers(sub: Subparsers) -> None:
         "--config", "-c", metavar="FILE", help="with --mock: whose devices to simulate"
     )
     scan.add_argument("--toml", action="store_true", help="print only the TOML block")
+    scan.add_argument(
+        "--lan", action="store_true", help="list the dashboards on the network instead (mDNS)"
+    )
+    scan.add_argument(
+        "--interface", action="append", metavar="ADDR", help="with --lan: browse only there"
+    )
+    scan.add_argument(
+        "--timeout", type=float, default=3.0, metavar="S", help="with --lan: listen this long"
+    )
     scan.add_argument("--debug", action="store_true")
     scan.set_defaults(handler=cmd_scan)
 
@@ -57,6 +66,8 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
+    if args.lan:
+        return cmd_scan_lan(args)
     from pi_dashboard.app import scan
     from pi_dashboard.demo import load
     from pi_dashboard.scan import report, to_toml
@@ -71,6 +82,24 @@ def cmd_scan(args: argparse.Namespace) -> int:
     if block:
         print("\n# Paste into your config (pi-dashboard check-config validates it):\n")
         print(block)
+    return EXIT_OK
+
+
+def cmd_scan_lan(args: argparse.Namespace) -> int:
+    """`scan --lan`: the dashboards that answer on the network (docs/integrations.md)."""
+    import asyncio
+
+    from pi_dashboard.integrations.mdns import browse
+
+    if not 0.1 <= args.timeout <= 60:
+        raise ConfigError(f"must be 0.1 to 60 seconds, got {args.timeout:g}", field="--timeout")
+    found = asyncio.run(browse(args.timeout, interfaces=args.interface))
+    if not found:
+        print(f"no pi-dashboard answered within {args.timeout:g} s")
+        return EXIT_OK
+    width = max(len(f.name) for f in found)
+    for f in found:
+        print(f"{f.name:<{width}}  {f.url:<28}  node {f.node or '-'}  version {f.version or '?'}")
     return EXIT_OK
 
 

@@ -29,7 +29,7 @@ from pi_dashboard.errors import PiDashboardError
 from pi_dashboard.history.codec import Samples
 from pi_dashboard.history.store import SeriesInfo, Store
 from pi_dashboard.history.tiers import Retention, Series
-from pi_dashboard.model import Value
+from pi_dashboard.model import Value, sensor_key
 
 log = logging.getLogger(__name__)
 
@@ -198,7 +198,8 @@ class History:
 
     def record(self, sensor: str, ts: float, values: Mapping[str, Value] | None) -> None:
         """One read of `sensor` at `ts` (epoch s): every channel's sampled value, before the
-        deadband; None when the read failed (a gap). Never blocks."""
+        deadband; None when the read failed (a gap). Never blocks. Another node's sensor is
+        `model.sensor_key(node, id)`; `describe` says which node it is."""
         if self._dead:
             return
         if values is not None:
@@ -233,11 +234,11 @@ class History:
         self._describe = describe
 
     def _learn(self, info: SeriesInfo) -> None:
-        key = (info.sensor, info.channel)
+        key = (sensor_key(info.node, info.sensor), info.channel)
         if key in self._known:
             return
         self._known.add(key)
-        self._channels.setdefault(info.sensor, []).append(info.channel)
+        self._channels.setdefault(key[0], []).append(info.channel)
         if not info.binary:
             self._windows[key] = _Window(window_span(info.interval_s), max(info.precision, 0))
         with self._lock:
@@ -266,7 +267,7 @@ class History:
         def run(store: Store) -> tuple[SeriesInfo, Series]:
             sid = self._find(store, sensor, channel, node)
             info = store.series[sid]
-            extra = self.unflushed(sensor, channel, info.precision) if not node else None
+            extra = self.unflushed(sensor_key(node, sensor), channel, info.precision)
             return info, store.query(sid, t_from, t_to, points, extra=extra)
 
         return await self.call(run)
@@ -281,7 +282,7 @@ class History:
             for sensor, channel in series:
                 sid = self._find(store, sensor, channel, node)
                 info = store.series[sid]
-                extra = self.unflushed(sensor, channel, info.precision) if not node else None
+                extra = self.unflushed(sensor_key(node, sensor), channel, info.precision)
                 out.append((info, store.grid(sid, t_from, t_to, step, extra=extra)))
             return out
 
@@ -413,7 +414,7 @@ class History:
         latest: Latest = {}
         start_gaps: dict[int, Samples] = {}
         for info in infos:
-            key = (info.sensor, info.channel)
+            key = (sensor_key(info.node, info.sensor), info.channel)
             sid = ids[key]
             found = store.latest(sid)
             if found is not None:
@@ -434,7 +435,7 @@ class History:
             for info in infos:
                 store.register(info)
         return {
-            (i.sensor, i.channel): sid
+            (sensor_key(i.node, i.sensor), i.channel): sid
             for i in infos
             if (sid := store.find(i.sensor, i.channel, i.node)) is not None
         }
@@ -446,8 +447,8 @@ class History:
         ids: dict[tuple[str, str], int] = {}
         for info in store.series.values():
             sid = store.find(info.sensor, info.channel, info.node)
-            if sid is not None and not info.node:
-                ids[(info.sensor, info.channel)] = sid
+            if sid is not None:
+                ids[(sensor_key(info.node, info.sensor), info.channel)] = sid
         gap_open: set[int] = set()
         busy = False  # maintenance has more steps to run
         while True:

@@ -14,7 +14,17 @@ from aiohttp import typedefs, web
 from pi_dashboard import PROTOCOL_VERSION, __version__, data_dir
 from pi_dashboard.model import Status
 from pi_dashboard.web.history import setup_history_routes
-from pi_dashboard.web.keys import CLIENTS, CONFIG, HISTORY, MOCK, STARTED, STATE, STATIC_DIR
+from pi_dashboard.web.keys import (
+    ALERTS,
+    CLIENTS,
+    CONFIG,
+    HISTORY,
+    MOCK,
+    MQTT,
+    STARTED,
+    STATE,
+    STATIC_DIR,
+)
 
 log = logging.getLogger(__name__)
 
@@ -161,6 +171,8 @@ async def api_health(request: web.Request) -> web.Response:
             "clients": len(request.app[CLIENTS]),
             "title": request.app[CONFIG].server.title,
             "history": history.stats() if (history := request.app.get(HISTORY)) else None,
+            "mqtt": mqtt.stats() if (mqtt := request.app.get(MQTT)) else None,
+            "alerts": alerts.counts() if (alerts := request.app.get(ALERTS)) else None,
         }
     )
 

@@ -28,6 +28,7 @@ export function connect() {
   socket.on("connect_error", () => store.setConnection("offline"));
   socket.on("snapshot", store.applySnapshot);
   socket.on("reading", store.applyReading);
+  socket.on("node", store.applyNode);
   return socket;
 }
 

@@ -25,6 +25,7 @@
 /**
  * @typedef {object} SensorJson
  * @property {string} id
+ * @property {string} [node]  "" (or absent) for the daemon's own sensors, else another node's id
  * @property {string} type
  * @property {string} name
  * @property {number} interval
@@ -35,15 +36,25 @@
  */
 /** @typedef {{t0: number, t: number[], v: (number | null)[]}} Recent  points at t0 + t[i] */
 /**
+ * @typedef {object} NodeJson  another daemon whose sensors this one shows (docs/protocol.md)
+ * @property {string} id
+ * @property {string} name
+ * @property {boolean} online
+ * @property {number | null} since  when `online` last changed (server epoch s)
+ * @property {string | null} url
+ */
+/**
  * @typedef {object} Snapshot
  * @property {number} protocol
  * @property {number} server_time
  * @property {SensorJson[]} sensors
+ * @property {NodeJson[]} [nodes]
  * @property {Record<string, Record<string, Recent>>} [recent]  per sensor and channel, from history
  */
 /**
  * @typedef {object} ReadingJson  one change: only the channels whose value changed
  * @property {string} sensor
+ * @property {string} [node]
  * @property {number} ts
  * @property {Record<string, Value>} values
  * @property {Status} status
@@ -60,7 +71,9 @@
  */
 /**
  * @typedef {object} Sensor
- * @property {string} id
+ * @property {string} id  the page's key: the sensor's id, or `node/id` for another node's
+ * @property {string} sensor  the sensor's own id
+ * @property {string} node  "" for the daemon's own
  * @property {string} type
  * @property {string} name
  * @property {number} interval  seconds between reads
@@ -93,6 +106,29 @@ export const STALE_MIN_S = 3;
 
 /** @type {Map<string, Sensor>} */
 const sensors = new Map();
+/** @type {Map<string, NodeJson>} other nodes, by id */
+const nodes = new Map();
+
+/** The page's key of a sensor: ids never hold "/", so other nodes' never collide with ours. @param {string | undefined} node @param {string} id */
+export function keyOf(node, id) {
+  return node ? `${node}/${id}` : id;
+}
+
+/** @returns {NodeJson[]} other nodes whose sensors the daemon shows */
+export function allNodes() {
+  return [...nodes.values()];
+}
+
+/** @param {string} id */
+export function getNode(id) {
+  return nodes.get(id);
+}
+
+/** A node came or went (`node` event). @param {NodeJson} n */
+export function applyNode(n) {
+  nodes.set(n.id, n);
+  notify({ layout: true });
+}
 /** @type {Set<(change: Change) => void>} */
 const listeners = new Set();
 const info = {
@@ -105,6 +141,8 @@ const info = {
   snapshotReceived: false,
   /** @type {HistoryInfo | null} from /api/health; null when the daemon keeps no history */
   history: null,
+  /** @type {{active: number, warn: number, alarm: number} | null} alerts firing now (/api/health) */
+  alerts: null,
 };
 /** server clock minus browser clock, seconds */
 let clockOffset = 0;
@@ -184,7 +222,7 @@ export function needsCheck(t = now()) {
  */
 export function applyChecked(list, checkedAt) {
   for (const sj of list) {
-    const s = sensors.get(sj.id);
+    const s = sensors.get(keyOf(sj.node, sj.id));
     if (!s) continue;
     if (sj.ts !== null && (s.ts === null || sj.ts > s.ts)) s.ts = sj.ts;
     s.checked = Math.max(s.checked, checkedAt);
@@ -256,11 +294,16 @@ export function applySnapshot(snap) {
   if (typeof snap.server_time === "number") clockOffset = snap.server_time - Date.now() / 1000;
   const old = new Map(sensors);
   sensors.clear();
+  nodes.clear();
+  for (const n of snap.nodes ?? []) nodes.set(n.id, n);
   for (const sj of snap.sensors) {
-    const prev = old.get(sj.id);
+    const key = keyOf(sj.node, sj.id);
+    const prev = old.get(key);
     /** @type {Sensor} */
     const s = {
-      id: sj.id,
+      id: key,
+      sensor: sj.id,
+      node: sj.node ?? "",
       type: sj.type,
       name: sj.name,
       interval: sj.interval,
@@ -275,7 +318,7 @@ export function applySnapshot(snap) {
       const kept = prev?.channels.get(cj.id);
       /** @type {Channel} */
       const ch = { meta, value, ts, history: kept ? kept.history : { t: [], v: [] } };
-      const recent = snap.recent?.[sj.id]?.[cj.id];
+      const recent = snap.recent?.[key]?.[cj.id];
       if (recent && hasHistory(ch)) seed(ch, recent);
       record(ch, ts, value);
       s.channels.set(cj.id, ch);
@@ -288,7 +331,7 @@ export function applySnapshot(snap) {
 
 /** Merge one `reading` (only changed channels) into its sensor. @param {ReadingJson} r */
 export function applyReading(r) {
-  const s = sensors.get(r.sensor);
+  const s = sensors.get(keyOf(r.node, r.sensor));
   if (!s) return; // before the snapshot, or a sensor this page does not know: the next snapshot has it
   const statusChanged = s.status !== r.status;
   if (r.status === "error") {
@@ -318,11 +361,12 @@ export function setConnection(state) {
   notify({ header: true });
 }
 
-/** @param {{title?: string, version?: string, mock?: boolean, history?: HistoryInfo | null}} health  from /api/health */
+/** @param {{title?: string, version?: string, mock?: boolean, history?: HistoryInfo | null, alerts?: {active: number, warn: number, alarm: number} | null}} health  from /api/health */
 export function setServerInfo(health) {
   info.title = health.title ?? info.title;
   info.version = health.version ?? info.version;
   info.mock = Boolean(health.mock);
   info.history = health.history ?? null;
+  info.alerts = health.alerts ?? null;
   notify({ header: true });
 }

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from live_daemon import start_daemon  # noqa: F401 (a fixture: the daemon as a subprocess)
 
 from pi_dashboard.app import create_app
 from pi_dashboard.config import Config

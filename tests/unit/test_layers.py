@@ -37,7 +37,10 @@ ALLOWED: dict[str, set[str]] = {
     },
     "state": {"model"},
     "history": {"model", "errors", "config"},
-    "web": {"state", "history", "model", "config", "errors", "logs"},
+    "web": {"state", "history", "model", "config", "errors", "logs", "alerts"},
+    "alerts": {"state", "model", "config", "errors"},
+    # beside web: they read state, history and alerts, never polling, drivers or sim
+    "integrations": {"state", "history", "alerts", "model", "config", "errors"},
     "scan": {"hw", "drivers", "sensors", "config", "model", "errors"},
     "demo": {"sensors", "config"},
     "service": {"web", "state", "model", "config", "errors"},  # systemd, beside web

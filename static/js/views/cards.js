@@ -42,8 +42,15 @@ const COLUMN_SLACK_PX = 40;
 
 /** @type {HTMLElement | null} */
 let root = null;
-/** @type {HTMLElement[]} */
-let columns = [];
+/**
+ * @typedef {object} Group  one node's cards: a heading (other nodes only) and masonry columns
+ * @property {HTMLElement} el
+ * @property {HTMLElement | null} head
+ * @property {HTMLElement} cols
+ * @property {HTMLElement[]} columns
+ */
+/** @type {Map<string, Group>} node id ("" for the daemon's own) -> its group */
+const groups = new Map();
 let gridWidth = 0;
 let placeDirty = false;
 /** @type {ResizeObserver | null} */
@@ -132,16 +139,88 @@ function render() {
     placeDirty = false;
     place(root);
   }
+  renderHeads(t);
+}
+
+/**
+ * Cards grouped by node: the daemon's own first, then each other node's under its heading (only
+ * when the daemon shows other nodes' sensors), each group laid out as a masonry.
+ * @param {HTMLElement} root
+ */
+function place(root) {
+  /** @type {Map<string, CardView[]>} */
+  const byNode = new Map([["", []]]);
+  for (const s of store.allSensors()) {
+    const v = views.get(s.id);
+    if (!v) continue;
+    const list = byNode.get(s.node) ?? [];
+    list.push(v);
+    byNode.set(s.node, list);
+  }
+  for (const n of store.allNodes()) if (!byNode.has(n.id)) byNode.set(n.id, []);
+  const grouped = byNode.size > 1;
+  root.dataset.grouped = String(grouped);
+  const gap = Number.parseFloat(getComputedStyle(root).columnGap) || 0;
+  let i = 0;
+  for (const [node, cards] of byNode) {
+    const g = group(node);
+    if (root.children[i] !== g.el) root.insertBefore(g.el, root.children[i] ?? null);
+    i++;
+    g.el.hidden = node === "" && grouped && cards.length === 0;
+    masonry(g, cards, gap);
+  }
+  for (const [node, g] of groups) {
+    if (!byNode.has(node)) {
+      g.el.remove();
+      groups.delete(node);
+    }
+  }
+}
+
+/** @param {string} node @returns {Group} */
+function group(node) {
+  let g = groups.get(node);
+  if (!g) {
+    const section = el("section", "node-group");
+    section.dataset.node = node;
+    const cols = el("div", "node-cols");
+    /** @type {HTMLElement | null} */
+    let head = null;
+    if (node) {
+      head = el("header", "node-head");
+      head.append(el("h2", "node-name", node), el("span", "badge node-badge"), el("span", "node-age"));
+      section.setAttribute("aria-label", `Node ${node}`);
+    }
+    section.append(...(head ? [head] : []), cols);
+    g = { el: section, head, cols, columns: [] };
+    groups.set(node, g);
+  }
+  return g;
+}
+
+/** Each other node's name, availability and how long it has been so. @param {number} t */
+function renderHeads(t) {
+  for (const [id, g] of groups) {
+    if (!g.head) continue;
+    const n = store.getNode(id);
+    const online = n?.online ?? false;
+    const [name, badge, age] = /** @type {HTMLElement[]} */ ([...g.head.children]);
+    setText(name, n?.name || id);
+    setData(g.el, "online", String(online));
+    setText(badge, online ? "online" : "offline");
+    const since = n?.since;
+    setText(age, since ? `since ${formatAge(Math.max(0, t - since))}` : "");
+    g.head.title = n?.url ?? "";
+  }
 }
 
 /**
  * Masonry without a library: each card, in order, goes to the shortest column (leftmost within
  * COLUMN_SLACK_PX), so one tall card does not leave a hole beside it. One layout read per pass.
- * @param {HTMLElement} root
+ * @param {Group} g @param {CardView[]} cards @param {number} gap
  */
-function place(root) {
-  const cards = store.allSensors().map((s) => views.get(s.id)).filter((v) => v !== undefined);
-  const gap = Number.parseFloat(getComputedStyle(root).columnGap) || 0;
+function masonry(g, cards, gap) {
+  const { cols, columns } = g;
   const n = Math.max(1, Math.min(cards.length, Math.floor((gridWidth + gap) / (MIN_CARD_PX + gap))));
   const heights = n > 1 ? cards.map((v) => v.el.offsetHeight) : [];
   /** @type {HTMLElement[][]} */
@@ -158,7 +237,7 @@ function place(root) {
   });
   while (columns.length < n) {
     const c = el("div", "col");
-    root.append(c);
+    cols.append(c);
     columns.push(c);
   }
   plan.forEach((els, i) => {
@@ -168,7 +247,7 @@ function place(root) {
     });
   });
   for (const extra of columns.splice(n)) extra.remove();
-  root.dataset.columns = String(n);
+  cols.dataset.columns = String(n);
 }
 
 /** Make the grid hold exactly the store's sensors, in order, reusing cards that stayed. @param {HTMLElement} root */
@@ -188,7 +267,7 @@ function reconcile(root) {
     if (view) dispose(view);
     const fresh = build(s);
     views.set(s.id, fresh);
-    (columns[0] ?? root).append(fresh.el); // place() puts it where it belongs, this same frame
+    root.append(fresh.el); // place() puts it where it belongs, this same frame
     cardObserver?.observe(fresh.el);
   }
   placeDirty = true;
@@ -228,6 +307,7 @@ function el(tag, cls, text) {
 function build(s) {
   const card = el("article", "card");
   card.dataset.sensor = s.id;
+  if (s.node) card.dataset.node = s.node;
   const titleId = `card-${s.id}`;
   card.setAttribute("aria-labelledby", titleId);
 

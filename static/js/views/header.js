@@ -62,6 +62,9 @@ function render() {
   const parts = [`${sensors.length} sensor${sensors.length === 1 ? "" : "s"}`];
   if (failing) parts.push(`${failing} failing`);
   if (waiting) parts.push(`${waiting} waiting`);
+  const alerts = info.alerts?.active ?? 0;
+  if (alerts) parts.push(`${alerts} alert${alerts === 1 ? "" : "s"}`);
+  refs.summary.dataset.alerts = info.alerts?.alarm ? "alarm" : alerts ? "warn" : "none";
   refs.summary.textContent = info.snapshotReceived ? parts.join(" · ") : "";
   refs.summary.dataset.failing = String(failing > 0);
 
