@@ -45,10 +45,23 @@ class Signals:
         self._on_stop: Callable[[], None] | None = None
         self._attached = False
         """The event loop has run: from then on a stop goes through the cleanup."""
+        self._default_unraisable = sys.unraisablehook
 
     def install(self) -> None:
         for sig in STOP_SIGNALS:
             signal.signal(sig, self._python_handler)
+        if sys.unraisablehook is not self._unraisable:
+            self._default_unraisable = sys.unraisablehook
+            sys.unraisablehook = self._unraisable
+
+    def _unraisable(self, info: sys.UnraisableHookArgs) -> None:
+        """A signal that lands inside a callback Python cannot raise from (an import lock's
+        weakref callback, say) has its SystemExit printed as "Exception ignored" and dropped.
+        The stop is not lost — `received` is set, and `attach` stops at once — so that
+        SystemExit is not an error worth a traceback; anything else is reported as usual."""
+        if isinstance(info.exc_value, SystemExit) and self.received is not None:
+            return
+        self._default_unraisable(info)
 
     def attach(self, loop: asyncio.AbstractEventLoop, on_stop: Callable[[], None]) -> None:
         self._attached = True

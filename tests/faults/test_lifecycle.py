@@ -439,3 +439,31 @@ def test_listen_binds_before_anything_starts():
         assert "is already in use" in run.listen_error(e.value, "127.0.0.1", 1)
     finally:
         sock.close()
+
+
+def test_a_stop_signal_landing_in_a_callback_python_cannot_raise_from_is_kept_quietly():
+    """A SIGTERM during an import can run the handler inside an import lock's weakref callback:
+    its SystemExit is "ignored" with a traceback. The stop must stay recorded (attach stops at
+    once) and print nothing; an unrelated unraisable error is still reported."""
+    script = (
+        "import signal, sys\n"
+        "from pi_dashboard.cli import lifecycle\n"
+        "signals = lifecycle.Signals()\n"
+        "signals.install()\n"
+        "class Lands:\n"
+        "    def __del__(self):\n"
+        "        signals._python_handler(signal.SIGTERM, None)\n"
+        "Lands()\n"  # the handler's SystemExit is raised where Python can only drop it
+        "print('kept' if signals.received is not None else 'lost')\n"
+        "class Fails:\n"
+        "    def __del__(self):\n"
+        "        raise ValueError('something else')\n"
+        "Fails()\n"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=10, check=False
+    )
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "kept"
+    assert "SystemExit" not in r.stderr
+    assert "ValueError: something else" in r.stderr
