@@ -20,6 +20,7 @@ test: $(TSTAMP) vendor
 lint: $(TSTAMP)
 	$(VENV)/bin/ruff check pi_dashboard tests bench build_backend.py
 	$(VENV)/bin/ruff format --check pi_dashboard tests bench build_backend.py
+	$(VENV)/bin/mypy
 
 format: $(TSTAMP)
 	$(VENV)/bin/ruff format pi_dashboard tests bench build_backend.py

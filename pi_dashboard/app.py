@@ -15,7 +15,7 @@ from aiohttp import web
 
 from pi_dashboard import __version__
 from pi_dashboard.config import Config, default_node
-from pi_dashboard.demo import demo_config, load  # noqa: F401 - also imported from here
+from pi_dashboard.demo import demo_config
 from pi_dashboard.history.service import History
 from pi_dashboard.history.store import SeriesInfo
 from pi_dashboard.hw import Hardware
@@ -23,7 +23,7 @@ from pi_dashboard.hw.gpio import default_factory
 from pi_dashboard.hw.i2c import I2CBusOpener
 from pi_dashboard.model import ChannelMeta, DeviceClass
 from pi_dashboard.polling import Poller
-from pi_dashboard.sensors.base import SensorType
+from pi_dashboard.sensors.base import Types
 from pi_dashboard.sensors.registry import TYPES
 from pi_dashboard.state import State
 from pi_dashboard.web import keys
@@ -34,6 +34,8 @@ from pi_dashboard.web.mockfaults import setup_mock_routes
 from pi_dashboard.web.routes import setup_routes, static_dir
 
 if TYPE_CHECKING:  # imported at run time only in mock mode, by `scan`, or to replay
+    from gpiozero import Factory
+
     from pi_dashboard.history.replay import Recording
     from pi_dashboard.scan import ScanResult
     from pi_dashboard.sim.world import SimWorld
@@ -45,14 +47,14 @@ SIM_TICK_S = 0.5
 
 def real_hardware() -> tuple[Hardware, I2CBusOpener]:
     opener = I2CBusOpener()
-    factory_cache: list[object] = []
+    factory_cache: list[Factory] = []
 
-    def pin_factory():  # created on first use: a Pi without GPIO sensors never opens gpiochip
+    def pin_factory() -> Factory:  # on first use: a Pi without GPIO sensors never opens gpiochip
         if not factory_cache:
             factory_cache.append(default_factory())
         return factory_cache[0]
 
-    return Hardware(i2c=opener, pin_factory=pin_factory, root=Path("/"), mock=False), opener
+    return Hardware(i2c=opener, pin_factory=pin_factory, root=Path("/")), opener
 
 
 def create_app(
@@ -60,7 +62,7 @@ def create_app(
     *,
     mock: bool = False,
     world: SimWorld | None = None,
-    types: Mapping[str, SensorType] = TYPES,
+    types: Types = TYPES,
     max_backoff: float = 30.0,
     history: History | None = None,
     replay: Recording | None = None,
@@ -80,7 +82,7 @@ def create_app(
             from pi_dashboard.sim.world import SimWorld
 
             world = SimWorld()
-            world.populate(config)
+            world.populate(config, types)
             closers.append(world)
         hardware = world.hardware()
     else:
@@ -337,8 +339,8 @@ def _replay_ctx(
         s = state.sensors[sensor]
         out = {c: bool(v) if s.channels[c].meta.binary else v for c, v in values.items()}
         if history is not None:
-            history.record(sensor, ts, out)  # type: ignore[arg-type]
-        state.publish_values(sensor, ts, out)  # type: ignore[arg-type]
+            history.record(sensor, ts, out)
+        state.publish_values(sensor, ts, out)
 
     async def ctx(_app: web.Application) -> AsyncIterator[None]:
         log.info("replaying %s at %gx", recording.source, speed)
@@ -380,7 +382,7 @@ def scan(*, mock: bool, config: Config | None = None) -> ScanResult:
         from pi_dashboard.sim.world import SimWorld
 
         world = SimWorld()
-        world.populate(config or demo_config())
+        world.populate(config or demo_config(), TYPES)
         openers = {n: (lambda b=b: b) for n, b in world.buses.items()}
         root = world.root
     else:

@@ -1,7 +1,9 @@
 """TOML config (stdlib tomllib) -> frozen dataclasses. Every error names the field a user can find.
 
-Sensor types add their own keys (`bus`, `address`, `pin`, ...) as an options dataclass; this module
-validates those too, through the `SensorSchema` protocol, without importing any sensor code.
+This is the one validation path: `check-config`, `run` and every other command load a config here,
+and what loads is complete and typed. Sensor types add their own keys (`bus`, `address`, `pin`,
+...) as an options dataclass; this module validates those too, with the type's channels and I2C
+addresses, through the `SensorSchema` protocol, without importing any sensor code.
 """
 
 from __future__ import annotations
@@ -12,12 +14,26 @@ import re
 import tomllib
 import types
 import typing
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    ClassVar,
+    Generic,
+    Literal,
+    Protocol,
+    TypeVar,
+    runtime_checkable,
+)
 
 from pi_dashboard.errors import ConfigError, FieldError
+from pi_dashboard.model import ChannelMeta
+from pi_dashboard.units import unit_converter
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
@@ -26,13 +42,34 @@ class SensorSchema(Protocol):
     """What the loader needs from a sensor type (`sensors.base.SensorType` satisfies it)."""
 
     @property
-    def options(self) -> type: ...
+    def options(self) -> type[Any]:
+        """The type's options dataclass (`Any`: each type has its own, unknown here)."""
 
     @property
     def default_interval(self) -> float: ...
 
     @property
     def min_interval(self) -> float: ...
+
+    @property
+    def i2c_addresses(self) -> tuple[int, ...]:
+        """Every address the chip can be strapped to; () for types not on I2C."""
+
+    def channels(self, options: Any) -> Sequence[ChannelMeta] | None:
+        """Every channel a sensor with these options can have (None: known only at setup).
+
+        `Any`: each type takes its own options class, which this module never imports."""
+
+
+@runtime_checkable
+class OnI2C(Protocol):
+    """Options of a chip on I2C: which /dev/i2c-N, and its 7-bit address there."""
+
+    @property
+    def bus(self) -> int: ...
+
+    @property
+    def address(self) -> int: ...
 
 
 HOST_RE = re.compile(r"^(\*|[A-Za-z0-9_.:-]{1,253}|\[[0-9A-Fa-f:.]+\])$")
@@ -112,6 +149,76 @@ class HistoryConfig:
                 raise FieldError(name, f"must be > 0 days, got {getattr(self, name):g}")
         if self.max_size_mb < 0:
             raise FieldError("max_size_mb", f"must be >= 0 (0: no cap), got {self.max_size_mb:g}")
+
+
+# --- value filters: ESPHome's names and meanings; filters.py runs them ------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WindowConfig:
+    name: ClassVar[str]
+    window_size: int = 5
+    send_every: int = 1
+    send_first_at: int = 1
+
+    def __post_init__(self) -> None:
+        if self.window_size < 1:
+            raise FieldError("window_size", f"must be >= 1, got {self.window_size}")
+        if self.send_every < 1:
+            raise FieldError("send_every", f"must be >= 1, got {self.send_every}")
+        if not 1 <= self.send_first_at <= self.send_every:
+            raise FieldError("send_first_at", "must be between 1 and send_every")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SlidingWindowConfig(WindowConfig):
+    name: ClassVar[str] = "sliding_window_moving_average"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MedianConfig(WindowConfig):
+    name: ClassVar[str] = "median"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EmaConfig:
+    name: ClassVar[str] = "exponential_moving_average"
+    alpha: float = 0.1
+    send_every: int = 1
+
+    def __post_init__(self) -> None:
+        if not 0 < self.alpha <= 1:
+            raise FieldError("alpha", f"must be in (0, 1], got {self.alpha}")
+        if self.send_every < 1:
+            raise FieldError("send_every", f"must be >= 1, got {self.send_every}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClampConfig:
+    name: ClassVar[str] = "clamp"
+    min_value: float = -math.inf
+    max_value: float = math.inf
+
+
+FilterConfig = SlidingWindowConfig | MedianConfig | EmaConfig | ClampConfig
+"""One entry of `filters = [...]`; a new filter is one class here and one case in filters.py."""
+FILTERS: dict[str, type[FilterConfig]] = {f.name: f for f in typing.get_args(FilterConfig)}
+
+
+def parse_filter(spec: object, path: str) -> FilterConfig:
+    """`{median = {window_size = 5}}` -> MedianConfig(window_size=5); errors name `path`."""
+    if not isinstance(spec, dict) or len(spec) != 1:
+        raise ConfigError(
+            "each filter is a table with exactly one key, e.g. {median = {window_size = 5}}",
+            field=path,
+        )
+    ((name, raw),) = spec.items()
+    kind = FILTERS.get(name)
+    if kind is None:
+        raise ConfigError(f'unknown filter "{name}" (known: {", ".join(FILTERS)})', field=path)
+    if not isinstance(raw, dict):
+        raise ConfigError("filter options must be a table, e.g. {}", field=f"{path}.{name}")
+    return from_table(kind, raw, f"{path}.{name}")
 
 
 # --- integrations: [mqtt], [metrics], [mdns], [alerts] (docs/integrations.md) -----------------
@@ -295,8 +402,7 @@ class ChannelConfig:
     throttle: float = 0.0
     heartbeat: float = 0.0
     unit: str | None = None
-    filters: tuple[dict[str, Any], ...] = ()
-    hidden: bool = False
+    filters: tuple[FilterConfig, ...] = ()
 
     def __post_init__(self) -> None:
         if self.deadband is not None and self.deadband < 0:
@@ -358,9 +464,13 @@ class MockFaults:
             )
 
 
+OptionsT_co = TypeVar("OptionsT_co", covariant=True)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
-class SensorConfig:
-    """The keys every sensor has; `options` holds the type's own keys as its dataclass."""
+class SensorConfig(Generic[OptionsT_co]):
+    """The keys every sensor has; `options` holds the type's own keys as its dataclass, so a
+    sensor of that type sees them typed (`SensorConfig[SHT3xOptions]`)."""
 
     id: str
     type: str
@@ -370,7 +480,7 @@ class SensorConfig:
     timeout: float | None = None
     enabled: bool = True
     channels: Mapping[str, ChannelConfig] = field(default_factory=dict)
-    options: Any = None
+    options: OptionsT_co
     mock: MockFaults | None = None
     """`[sensors.mock]`: simulated faults; only mock mode reads it."""
 
@@ -385,7 +495,7 @@ class SensorConfig:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
-    sensors: tuple[SensorConfig, ...] = ()
+    sensors: tuple[SensorConfig[object], ...] = ()
     history: HistoryConfig = field(default_factory=HistoryConfig)
     mqtt: MqttConfig | None = None
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
@@ -393,6 +503,8 @@ class Config:
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
     source: str = "<memory>"
 
+
+TableT = TypeVar("TableT", bound="DataclassInstance")
 
 # --- generic table -> dataclass --------------------------------------------------------------
 
@@ -429,7 +541,10 @@ def _show(value: Any) -> str:
 
 
 def convert(tp: Any, value: Any, path: str) -> Any:
-    """Check `value` against annotation `tp`; convert lists to tuples, tables to dataclasses."""
+    """Check `value` against annotation `tp`; convert lists to tuples, tables to dataclasses.
+
+    `Any` in, `Any` out: TOML values are untyped, and `tp` is an annotation read at run time
+    (`float | None`, `tuple[str, ...]`); each caller annotates what it asked for."""
     origin = typing.get_origin(tp)
     if origin in (typing.Union, types.UnionType):
         args = typing.get_args(tp)
@@ -481,7 +596,7 @@ def convert(tp: Any, value: Any, path: str) -> Any:
         if isinstance(value, dict):
             _, vt = typing.get_args(tp)
             return {k: convert(vt, v, f"{path}.{k}") for k, v in value.items()}
-    elif dataclasses.is_dataclass(tp):
+    elif dataclasses.is_dataclass(tp) and isinstance(tp, type):
         if isinstance(value, dict):
             return from_table(tp, value, path)
     else:
@@ -490,8 +605,8 @@ def convert(tp: Any, value: Any, path: str) -> Any:
 
 
 def from_table(
-    cls: type, table: Mapping[str, Any], path: str, *, skip: frozenset[str] = frozenset()
-) -> Any:
+    cls: type[TableT], table: Mapping[str, Any], path: str, *, skip: frozenset[str] = frozenset()
+) -> TableT:
     """Build dataclass `cls` from a TOML table; unknown keys and wrong types name `path`."""
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
@@ -500,7 +615,7 @@ def from_table(
         if key not in fields and key not in skip:
             known = ", ".join(sorted(f for f in fields if f not in skip))
             raise ConfigError(f"unknown key (known keys: {known})", field=f"{prefix}{key}")
-    kwargs = {}
+    kwargs: dict[str, Any] = {}
     for name, f in fields.items():
         if name in table:
             kwargs[name] = convert(hints[name], table[name], f"{prefix}{name}")
@@ -542,7 +657,7 @@ def _parse(data: Mapping[str, Any], types_: Mapping[str, SensorSchema], source: 
     raw_sensors = data.get("sensors", [])
     if not isinstance(raw_sensors, list):
         raise ConfigError("must be an array of tables ([[sensors]])", field="sensors")
-    sensors: list[SensorConfig] = []
+    sensors: list[SensorConfig[object]] = []
     seen: dict[str, int] = {}
     for i, raw in enumerate(raw_sensors):
         path = f"sensors[{i}]"
@@ -583,7 +698,7 @@ def _section(data: Mapping[str, Any], name: str, cls: type) -> Any:
 
 def _parse_sensor(
     raw: Mapping[str, Any], types_: Mapping[str, SensorSchema], path: str
-) -> SensorConfig:
+) -> SensorConfig[object]:
     if "type" not in raw:
         raise ConfigError("is required", field=f"{path}.type")
     type_name = raw["type"]
@@ -619,8 +734,10 @@ def _parse_sensor(
     if timeout is not None and timeout <= 0:
         raise ConfigError(f"must be > 0 seconds, got {timeout:g}", field=f"{path}.timeout")
     enabled = convert(bool, raw.get("enabled", True), f"{path}.enabled")
-    channels = convert(dict[str, ChannelConfig], raw.get("channels", {}), f"{path}.channels")
     options = from_table(schema.options, raw, path, skip=_COMMON)
+    _check_address(options, schema.i2c_addresses, type_name, path)
+    declared = schema.channels(options)
+    channels = _parse_channels(raw.get("channels", {}), declared, f"{path}.channels")
     mock = convert(MockFaults | None, raw.get("mock"), f"{path}.mock")
     return SensorConfig(
         id=sid,
@@ -634,6 +751,47 @@ def _parse_sensor(
         options=options,
         mock=mock,
     )
+
+
+def _check_address(options: object, addresses: tuple[int, ...], type_name: str, path: str) -> None:
+    """`0x46 is not a valid address for sht3x (0x44, 0x45)`: the addresses are the type's."""
+    if not addresses or not isinstance(options, OnI2C) or options.address in addresses:
+        return
+    valid = ", ".join(f"0x{a:02x}" for a in addresses)
+    shown = f"0x{options.address:02x}" if options.address >= 0 else str(options.address)
+    raise ConfigError(
+        f"{shown} is not a valid address for {type_name} ({valid})", field=f"{path}.address"
+    )
+
+
+def _parse_channels(
+    raw: object, known: Sequence[ChannelMeta] | None, path: str
+) -> dict[str, ChannelConfig]:
+    """`[sensors.channels.X]`: X must be a channel the type has (a typo must not pass silently),
+    its filters known ones, its `unit` one the channel's base unit converts to."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"must be a table, got {_show(raw)}", field=path)
+    metas = None if known is None else {m.id: m for m in known}
+    out: dict[str, ChannelConfig] = {}
+    for cid, table in raw.items():
+        cpath = f"{path}.{cid}"
+        if metas is not None and cid not in metas:
+            raise ConfigError(f"unknown channel (known: {', '.join(metas)})", field=cpath)
+        if not isinstance(table, dict):
+            raise ConfigError(f"must be a table, got {_show(table)}", field=cpath)
+        specs = table.get("filters", [])
+        if not isinstance(specs, list):
+            raise ConfigError(
+                "must be a list of filters, e.g. [{median = {window_size = 5}}]",
+                field=f"{cpath}.filters",
+            )
+        rest = {k: v for k, v in table.items() if k != "filters"}
+        channel: ChannelConfig = from_table(ChannelConfig, rest, cpath)
+        filters = tuple(parse_filter(s, f"{cpath}.filters[{j}]") for j, s in enumerate(specs))
+        if metas is not None:
+            unit_converter(metas[cid].unit, channel.unit, f"{cpath}.unit")
+        out[cid] = replace(channel, filters=filters)
+    return out
 
 
 def load_config(path: str | Path, types_: Mapping[str, SensorSchema]) -> Config:

@@ -62,7 +62,6 @@ class SensorState:
     error: str | None = None
     ts: float | None = None
     """When the hardware was last read successfully (epoch s)."""
-    error_since: float | None = None
     node: str = ""
     """"" for this daemon's own sensors, else the node that reads it."""
     dropped: int = 0
@@ -163,7 +162,7 @@ class State:
         if recovered:
             if s.status is Status.ERROR:
                 log.info("sensor %s recovered", sensor)
-            s.status, s.error, s.error_since = Status.OK, None, None
+            s.status, s.error = Status.OK, None
         if values or recovered:
             self._emit(Reading(sensor=s.id, ts=ts, values=values, status=Status.OK, node=s.node))
 
@@ -172,8 +171,6 @@ class State:
         s = self.sensors[sensor]
         if s.status is Status.ERROR and s.error == message:
             return
-        if s.status is not Status.ERROR:
-            s.error_since = ts
         s.status, s.error = Status.ERROR, message
         self._emit(
             Reading(sensor=s.id, ts=ts, values={}, status=Status.ERROR, error=message, node=s.node)

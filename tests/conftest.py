@@ -55,7 +55,7 @@ def make_sensor(world: SimWorld, make_config: Callable[[str], Config]) -> Callab
     def make(text: str) -> Sensor:
         config = make_config(text)
         (cfg,) = config.sensors
-        world.populate(config)
+        world.populate(config, TYPES)
         return TYPES[cfg.type].create(cfg, world.hardware())
 
     return make

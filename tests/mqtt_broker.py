@@ -12,12 +12,12 @@ import shutil
 import signal
 import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from waiting import wait_until
 
 MOSQUITTO = (
     os.environ.get("PI_DASHBOARD_MOSQUITTO") or shutil.which("mosquitto") or ("/usr/sbin/mosquitto")
@@ -69,16 +69,22 @@ class Broker:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
+
+        def listening() -> bool:
+            if self.proc is not None and self.proc.poll() is not None:
+                pytest.fail(f"mosquitto exited (port {self.port})")
             try:
                 socket.create_connection((self.host, self.port), timeout=0.5).close()
-                return self
             except OSError:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    self.stop()
-                    pytest.fail(f"mosquitto did not start on port {self.port}")
-                time.sleep(0.02)
+                return False
+            return True
+
+        try:
+            wait_until(listening, START_TIMEOUT_S, what=f"mosquitto on port {self.port}")
+        except BaseException:
+            self.stop()
+            raise
+        return self
 
     def stop(self) -> None:
         """By PID: SIGTERM, then SIGKILL if it lingers."""

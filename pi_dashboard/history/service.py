@@ -22,7 +22,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from pi_dashboard.config import HistoryConfig
 from pi_dashboard.errors import PiDashboardError
@@ -42,6 +42,9 @@ SWEEP_EVERY_S = 600.0
 """Retention and the size cap are checked this often (and right after each seal)."""
 WINDOW_POINTS = 60
 """Points per channel in a snapshot's recent window: enough for a sparkline."""
+
+Latest = dict[tuple[str, str], tuple[float, float]]
+"""(sensor, channel) -> its newest stored (epoch s, value)."""
 
 
 class HistoryError(PiDashboardError):
@@ -152,13 +155,13 @@ class History:
 
     # --- lifecycle ------------------------------------------------------------------------------
 
-    async def start(self, series: Iterable[SeriesInfo] = ()) -> dict[tuple[str, str], tuple]:
+    async def start(self, series: Iterable[SeriesInfo] = ()) -> Latest:
         """Open the database on the writer thread, register `series`, and return each one's
         latest stored (ts, value); the recent windows are filled from the database too."""
         infos = list(series)
         for info in infos:
             self._learn(info)
-        ready: concurrent.futures.Future[dict[tuple[str, str], tuple]] = concurrent.futures.Future()
+        ready: concurrent.futures.Future[Latest] = concurrent.futures.Future()
         self._thread = threading.Thread(
             target=self._run, args=(infos, ready), name="history", daemon=True
         )
@@ -351,7 +354,8 @@ class History:
             self._jobs.append((fn, fut))
             self._cond.notify()
         try:
-            return await asyncio.wait_for(asyncio.wrap_future(fut), wait_s)  # type: ignore[return-value]
+            done: object = await asyncio.wait_for(asyncio.wrap_future(fut), wait_s)
+            return cast(T, done)  # what `fn` returned
         except asyncio.CancelledError:
             task = asyncio.current_task()
             if fut.cancelled() and not (task and task.cancelling()):
@@ -367,7 +371,7 @@ class History:
     def _run(
         self,
         infos: list[SeriesInfo],
-        ready: concurrent.futures.Future[dict[tuple[str, str], tuple]],
+        ready: concurrent.futures.Future[Latest],
     ) -> None:
         try:
             store = self._store_factory(
@@ -402,12 +406,12 @@ class History:
             except sqlite3.Error as e:
                 log.warning("history: closing the database: %s", e)
 
-    def _open(self, store: Store, infos: list[SeriesInfo]) -> dict[tuple[str, str], tuple]:
+    def _open(self, store: Store, infos: list[SeriesInfo]) -> Latest:
         now = self._clock()
         with self._lock:
             new, self._new = self._new, []
         ids = self._register(store, new)
-        latest: dict[tuple[str, str], tuple] = {}
+        latest: Latest = {}
         start_gaps: dict[int, Samples] = {}
         for info in infos:
             key = (sensor_key(info.node, info.sensor), info.channel)

@@ -85,7 +85,7 @@ class Found:
 
 async def browse(timeout_s: float, interfaces: list[str] | None = None) -> list[Found]:
     """Every pi-dashboard that answers on the LAN within `timeout_s`."""
-    zc = AsyncZeroconf(interfaces=interfaces or "all", ip_version=IPVersion.V4Only)  # type: ignore[arg-type]
+    zc = AsyncZeroconf(interfaces=interfaces or "all", ip_version=IPVersion.V4Only)
     names: set[str] = set()
 
     def changed(zeroconf: object, service_type: str, name: str, state_change: object) -> None:

@@ -172,13 +172,13 @@ class _Collector:
             nodes.add_metric([n.id], 1.0 if n.online else 0.0)
         yield nodes
         for name, stats in m.links.items():
-            s = stats()
+            link = stats()
             yield GaugeMetricFamily(
                 f"{PREFIX}_{name}_connected", f"1 while the {name} link is up",
-                value=1.0 if s.get("connected") else 0.0,
+                value=1.0 if link.get("connected") else 0.0,
             )  # fmt: skip
             for key in ("published", "dropped"):
-                v = s.get(key)
+                v = link.get(key)
                 if isinstance(v, int):
                     yield CounterMetricFamily(
                         f"{PREFIX}_{name}_{key}_messages", f"Messages {key} by the {name} link",

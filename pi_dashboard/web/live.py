@@ -278,7 +278,7 @@ class LiveServer(socketio.AsyncServer):
         self.hosts = hosts
         self.guard = ClientGuard(cfg)
         self.guard.install(self.eio)
-        self.eio.create_queue = Outbox  # type: ignore[method-assign]  # each socket's queue
+        self.eio.create_queue = Outbox  # each socket's queue
         self.fanout = Fanout(
             self, self.guard, limit=cfg.client_queue, stall_timeout=cfg.client_stall_timeout
         )

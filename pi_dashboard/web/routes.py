@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import orjson
-from aiohttp import web
+from aiohttp import typedefs, web
 
 from pi_dashboard import PROTOCOL_VERSION, __version__, data_dir
 from pi_dashboard.model import Status
@@ -34,7 +34,8 @@ CSP = (
     "frame-ancestors 'none'; form-action 'none'"
 )
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
+Middleware = typedefs.Middleware
+"""aiohttp's own: a protocol with named parameters (`request`, `handler`)."""
 
 
 def static_dir() -> Path:

@@ -110,7 +110,8 @@ def test_nothing_leaves_the_host_and_the_console_stays_clean(daemon, open_page):
     w.page.click("[data-sensor='living'] [data-channel='temperature'] .ch-name")
     w.page.wait_for_selector("[data-sensor='living'] .ch-chart .uplot canvas", timeout=5000)
     w.page.wait_for_function("() => document.querySelector('#foot').textContent.includes('0.')")
-    w.page.wait_for_timeout(1500)  # let late requests (favicon, health, staleness checks) happen
+    # late requests (favicon, health, staleness checks): until the network has been quiet 0.5 s
+    w.page.wait_for_load_state("networkidle", timeout=15000)
 
     origin = daemon.url + "/"
     assert w.requests, "requests were recorded"
@@ -186,7 +187,7 @@ def test_nothing_overflows_at_360px(daemon, open_page):
     w.page.wait_for_selector("[data-sensor='nozone'][data-status='error']", timeout=5000)
     w.page.click("[data-sensor='pi'] [data-channel='memory_available'] .ch-name")  # a wide axis
     w.page.wait_for_selector("[data-sensor='pi'] .ch-chart .uplot", timeout=5000)
-    w.page.wait_for_timeout(300)
+    w.page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
     scroll_width = w.page.evaluate("document.documentElement.scrollWidth")
     assert scroll_width <= 360
     widest = w.page.eval_on_selector_all(

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
+from waiting import wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -33,18 +32,20 @@ def history(w) -> dict:
     return w.page.evaluate(HISTORY)
 
 
-def wait_until(w, pred, timeout: float = 15.0) -> dict:
+def wait_for_history(w, pred) -> dict:
     """Poll the page's store (a module import is async, so Playwright's wait_for_function, which
     wants a synchronous predicate, cannot do it)."""
-    deadline = time.monotonic() + timeout
-    while not pred(h := history(w)):
-        assert time.monotonic() < deadline, f"timed out; last: {h}"
-        w.page.wait_for_timeout(100)
-    return h
+    last: list[dict] = []
+
+    def met() -> dict | None:
+        last[:] = [history(w)]
+        return last[0] if pred(last[0]) else None
+
+    return wait_until(met, limit=15, what=lambda: f"the page's history; last: {last}")
 
 
 def wait_for_span(w, seconds: float) -> dict:
-    return wait_until(w, lambda h: len(h["t"]) > 1 and h["t"][-1] - h["t"][0] >= seconds)
+    return wait_for_history(w, lambda h: len(h["t"]) > 1 and h["t"][-1] - h["t"][0] >= seconds)
 
 
 def test_a_reload_shows_the_history_it_had(daemon, open_page):
@@ -52,7 +53,7 @@ def test_a_reload_shows_the_history_it_had(daemon, open_page):
     before = wait_for_span(w, 4)
     reloaded_at = before["now"]
     w.page.reload()
-    after = wait_until(w, lambda h: h["snapshot"], timeout=5)
+    after = wait_for_history(w, lambda h: h["snapshot"])
     assert after["t"], "the sparkline has points right after the reload"
     assert after["t"][0] <= reloaded_at - 3, (
         "points from before the reload came back with the snapshot, not only new readings"
@@ -72,6 +73,6 @@ def test_a_restarted_daemon_shows_what_it_kept(start_daemon, open_page):
     d.kill()  # SIGTERM: history is flushed on the way out
     d.start()
     fresh = open_page(d.url + "/")
-    after = wait_until(fresh, lambda h: h["snapshot"], timeout=10)
+    after = wait_for_history(fresh, lambda h: h["snapshot"])
     assert after["t"]
     assert after["t"][0] <= before["t"][-1] - 2, "the new page starts with the kept history"

@@ -19,6 +19,7 @@ from importlib.resources import files
 
 import orjson
 from test_mqtt import watching
+from waiting import until
 
 from pi_dashboard.integrations import discovery
 from pi_dashboard.model import ChannelMeta, DeviceClass
@@ -121,7 +122,7 @@ def check_payload(topic: str, p: dict) -> None:
 
 
 async def test_every_channel_of_the_demo_is_discovered_as_home_assistant_documents(
-    broker, start_server, until
+    broker, start_server
 ):
     demo = files("pi_dashboard").joinpath("demo.toml").read_text(encoding="utf-8")
     server = await start_server(broker.toml(node="demo-pi") + demo)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socketio
 from aiohttp import ClientSession
 from prometheus_client.parser import text_string_to_metric_families
+from waiting import until
 
 from pi_dashboard.model import ChannelMeta, DeviceClass
 from pi_dashboard.state import NodeState
@@ -45,7 +46,7 @@ async def scrape(server) -> dict:
     return {f.name: f for f in text_string_to_metric_families(text)}
 
 
-async def test_metrics_parse_with_the_labels_we_promise(start_server, until):
+async def test_metrics_parse_with_the_labels_we_promise(start_server):
     server = await start_server(CONFIG)
     state = server.app[STATE]
     # another node's sensor, as remote.py adds it
@@ -99,7 +100,7 @@ async def test_metrics_are_off_by_default(start_server):
         assert "enabled = true" in (await resp.json())["error"]
 
 
-async def test_the_grafana_dashboard_uses_only_metrics_we_export(start_server, until):
+async def test_the_grafana_dashboard_uses_only_metrics_we_export(start_server):
     import json
     import re
     from pathlib import Path

@@ -8,7 +8,7 @@ import contextlib
 import itertools
 import signal
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 import aiomqtt
@@ -16,6 +16,7 @@ import orjson
 import pytest
 import socketio
 from mqtt_broker import Broker
+from waiting import until, wait_until
 
 from pi_dashboard.web.keys import MQTT
 
@@ -29,6 +30,8 @@ class Seen:
     latest: dict[str, bytes] = field(default_factory=dict)
     retained: dict[str, bool] = field(default_factory=dict)
     log: list[tuple[str, bytes]] = field(default_factory=list)
+    marked: Callable[[], Awaitable[None]] | None = None
+    """Returns once every message the broker had queued for this watcher has arrived."""
 
     def json(self, topic: str) -> object:
         return orjson.loads(self.latest[topic])
@@ -48,6 +51,14 @@ async def watching(b: Broker, *filters: str) -> AsyncIterator[Seen]:
                 seen.retained[m.topic.value] = bool(m.retain)
                 seen.log.append((m.topic.value, payload))
 
+        async def marked() -> None:
+            """A marker published now arrives after the retained messages the broker sent on
+            subscribing: once it is in, they all are (needs a filter ending in "#")."""
+            topic = f"{filters[0].removesuffix('#')}marker-{time.monotonic_ns()}"
+            await c.publish(topic, b"x", qos=1)
+            await until(lambda: topic in seen.latest)
+
+        seen.marked = marked
         task = asyncio.create_task(collect())
         try:
             yield seen
@@ -57,7 +68,7 @@ async def watching(b: Broker, *filters: str) -> AsyncIterator[Seen]:
                 await task
 
 
-async def test_readings_arrive_on_their_topics_retained(broker, start_server, until):
+async def test_readings_arrive_on_their_topics_retained(broker, start_server):
     server = await start_server(broker.toml(node="alpha") + SENSOR)
     async with watching(broker, "pi-dashboard/alpha/#") as seen:
         base = "pi-dashboard/alpha"
@@ -97,7 +108,7 @@ async def server_get(server, path: str):
         return resp
 
 
-async def test_a_removed_sensor_is_cleared_from_the_broker(broker, start_server, until, world):
+async def test_a_removed_sensor_is_cleared_from_the_broker(broker, start_server, world):
     two = SENSOR + '[[sensors]]\nid = "gone"\ntype = "demo"\ninterval = 0.2\n'
     server = await start_server(broker.toml(node="beta") + two)
     topic = "homeassistant/sensor/pi-dashboard_beta/gone_temperature/config"
@@ -112,13 +123,13 @@ async def test_a_removed_sensor_is_cleared_from_the_broker(broker, start_server,
     async with watching(broker, "homeassistant/#", "pi-dashboard/beta/#") as seen:
         await until(lambda: "homeassistant/sensor/pi-dashboard_beta/d_temperature/config"
                     in seen.latest, 5)  # fmt: skip
-        await asyncio.sleep(0.3)  # retained messages come in one burst; give it time to finish
+        await seen.marked()  # every retained message is in
         assert not seen.latest.get(topic)
         assert not any("/gone" in t for t, p in seen.latest.items() if p)
     await server.close()
 
 
-async def test_a_broker_restart_does_not_touch_the_page(broker, start_server, until):
+async def test_a_broker_restart_does_not_touch_the_page(broker, start_server):
     server = await start_server(broker.toml(node="gamma", keepalive=5) + SENSOR)
     link = server.app[MQTT]
     await until(lambda: link.connected, 10)
@@ -163,22 +174,17 @@ def test_the_last_will_says_offline_when_the_daemon_is_killed(broker, start_daem
     try:
         assert ready.wait(5)
         d = start_daemon(broker.toml(node="delta", keepalive=5) + SENSOR)
-        deadline = time.monotonic() + 10
-        while got[-1:] != [b"online"]:
-            assert time.monotonic() < deadline, f"never online: {got}"
-            time.sleep(0.02)
+        wait_until(lambda: got[-1:] == [b"online"], what=lambda: f"online; got {got}")
         assert d.proc is not None
         d.proc.send_signal(signal.SIGKILL)
-        killed = time.monotonic()
-        while got[-1:] != [b"offline"]:
-            assert time.monotonic() < killed + 1.5 * 5 + 1, f"no last will: {got}"
-            time.sleep(0.02)
+        # the broker sends the last will 1.5 keepalives (5 s) after the last packet
+        wait_until(lambda: got[-1:] == [b"offline"], 1.5 * 5 + 1, what=lambda: f"will; {got}")
     finally:
         c.loop_stop()
         c.disconnect()
 
 
-async def test_a_clean_stop_says_offline_itself(broker, start_server, until):
+async def test_a_clean_stop_says_offline_itself(broker, start_server):
     server = await start_server(broker.toml(node="eps") + SENSOR)
     async with watching(broker, "pi-dashboard/eps/$status") as seen:
         await until(lambda: seen.latest.get("pi-dashboard/eps/$status") == b"online", 10)
@@ -186,7 +192,7 @@ async def test_a_clean_stop_says_offline_itself(broker, start_server, until):
         await until(lambda: seen.latest.get("pi-dashboard/eps/$status") == b"offline", 3)
 
 
-async def test_no_broker_delays_nothing(start_server, until):
+async def test_no_broker_delays_nothing(start_server):
     """A broker that is not there: readings, the page and the API carry on as before."""
     from mqtt_broker import free_port
 
@@ -225,7 +231,7 @@ async def test_the_outgoing_queue_has_a_limit(limit, make_config):
     assert link.queue[-1].ts != 99.0
 
 
-async def test_alerts_are_published_to_mqtt(broker, start_server, until):
+async def test_alerts_are_published_to_mqtt(broker, start_server):
     from pi_dashboard.web.keys import ALERTS
 
     server = await start_server(

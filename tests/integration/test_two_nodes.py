@@ -4,13 +4,13 @@ within the broker's keepalive when the first is killed."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import signal
 import time
 import urllib.error
 
 import socketio
+from waiting import until
 
 KEEPALIVE_S = 5
 SENSORS = """
@@ -36,7 +36,7 @@ def two_nodes(broker, start_daemon):
 
 
 async def test_the_second_node_shows_the_first_and_marks_it_offline_when_killed(
-    broker, start_daemon, until
+    broker, start_daemon
 ):
     first, second = two_nodes(broker, start_daemon)
     snaps: list[dict] = []
@@ -68,15 +68,16 @@ async def test_the_second_node_shows_the_first_and_marks_it_offline_when_killed(
         assert snap["nodes"][0]["online"] is True
         # our own "d" and alpha's "d" are two sensors: their readings never mix
         await until(lambda: any(r["sensor"] == "d" and "node" not in r for r in readings), 5)
+
         # history of alpha is kept here, as it arrives
-        deadline = time.monotonic() + 10
-        while True:  # (404 until the first flush registers the series)
+        def kept() -> dict | None:  # (404 until the first flush registers the series)
             with contextlib.suppress(urllib.error.HTTPError):
                 h = second.get_json("/api/history?node=alpha&sensor=d&channel=temperature")
                 if isinstance(h, dict) and len(h["t"]) >= 1:
-                    break
-            assert time.monotonic() < deadline
-            await asyncio.sleep(0.3)
+                    return h
+            return None
+
+        h = await until(kept)
         assert h["node"] == "alpha"
         readings.clear()
         assert first.proc is not None
