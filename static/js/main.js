@@ -5,6 +5,7 @@
  */
 
 import * as store from "./store.js";
+import { guard, mountLogout } from "./auth.js";
 import { checkQuiet, connect, refreshHealth } from "./live.js";
 import * as cards from "./views/cards.js";
 import * as faults from "./views/faults.js";
@@ -19,7 +20,8 @@ store.subscribe(cards.invalidate);
 store.subscribe(header.invalidate);
 faults.mount(document);
 store.subscribe(faults.invalidate); // the fault panel, in mock mode only
-connect();
+guard(connect());
+mountLogout(document.querySelector(".top-inner"));
 
 // the footer's history figures (size, writes today, unsaved seconds) change on their own
 setInterval(refreshHealth, 5000);
