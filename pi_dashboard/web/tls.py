@@ -5,6 +5,7 @@ the live context applies to every connection made after it; open ones keep their
 from __future__ import annotations
 
 import logging
+import os
 import ssl
 
 from pi_dashboard.config import HttpsConfig
@@ -22,18 +23,18 @@ def server_context(cfg: HttpsConfig) -> ssl.SSLContext:
 
 
 def load(ctx: ssl.SSLContext, cfg: HttpsConfig) -> None:
+    for field in ("cert_file", "key_file"):
+        path = getattr(cfg, field)
+        if not os.path.isfile(path):
+            raise ConfigError(f"no such file: {path}", field=f"server.tls.{field}")
     try:
         ctx.load_cert_chain(cfg.cert_file, cfg.key_file)
-    except FileNotFoundError as e:
-        field = "key_file" if e.filename == cfg.key_file else "cert_file"
-        raise ConfigError(f"no such file: {e.filename}", field=f"server.tls.{field}") from None
     except PermissionError as e:
         raise ConfigError(f"permission denied: {e.filename}", field="server.tls.key_file") from None
-    except (ssl.SSLError, OSError) as e:
+    except (ssl.SSLError, OSError):
         raise ConfigError(
-            f"cannot load the certificate and key ({e.__class__.__name__}: "
-            f"{getattr(e, 'reason', None) or e}): are they PEM files, and the key the "
-            "certificate's?",
+            f"cannot load {cfg.cert_file} with {cfg.key_file}: are both PEM files, and the key "
+            "the certificate's?",
             field="server.tls.cert_file",
         ) from None
 
