@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # asyncio and aiohttp load after the signal handlers are in p
 
     from aiohttp import web
 
-    from pi_dashboard.config import Config
+    from pi_dashboard.config import Config, HttpsConfig
     from pi_dashboard.history.replay import Recording
     from pi_dashboard.history.service import History
     from pi_dashboard.web.credentials import CredentialFile
@@ -141,6 +141,17 @@ def listen_error(e: OSError, host: str, port: int) -> str:
     return f"cannot listen on {host}:{port}: {e.strerror or e}"
 
 
+def reload(tls: ssl.SSLContext | None, https: HttpsConfig | None) -> None:
+    """SIGHUP (`systemctl reload`): a renewed certificate. Never the default action, which ends
+    the process."""
+    if tls is None or https is None:
+        log.info("SIGHUP: nothing to reload (restart to apply a changed config)")
+        return
+    from pi_dashboard.web.tls import reload as reload_certificate
+
+    reload_certificate(tls, https)
+
+
 def _display_url(host: str, port: int, scheme: str = "http") -> str:
     if host in ("0.0.0.0", "::", ""):
         return f"{scheme}://{socket.gethostname()}:{port}/ (all interfaces)"
@@ -180,11 +191,7 @@ async def serve(
 
             for sock in socks:  # [server] limits: docs/config.md
                 await start_site(runner, app[CONFIG].server, sock=sock, ssl_context=tls)
-            https = app[CONFIG].server.tls
-            if tls is not None and https is not None:  # SIGHUP: a renewed certificate
-                from pi_dashboard.web.tls import reload
-
-                loop.add_signal_handler(signal.SIGHUP, reload, tls, https)
+            loop.add_signal_handler(signal.SIGHUP, reload, tls, app[CONFIG].server.tls)
             port = socks[0].getsockname()[1]  # --port 0: tests read the port from this line
             url = _display_url(host, port, "https" if tls is not None else "http")
             log.info("pi-dashboard %s serving %s (%s)", __version__, url, what)

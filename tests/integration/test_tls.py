@@ -158,3 +158,10 @@ def test_sighup_reloads_the_certificate(https_daemon, tmp_path):
     assert any("certificate reloaded" in line for line in daemon.log)
     assert daemon.proc is not None
     assert daemon.proc.poll() is None  # the same process, still serving
+
+
+def test_sighup_without_tls_does_not_stop_the_daemon(start_daemon):
+    daemon = start_daemon('[[sensors]]\nid = "d"\ntype = "demo"\ninterval = 0.2\n')
+    daemon.signal(signal.SIGHUP)
+    wait_until(lambda: any("SIGHUP: nothing to reload" in line for line in daemon.log))
+    assert daemon.health()["status"] == "ok"
