@@ -40,21 +40,21 @@ USED_FLUSH_S = 60.0
 MAX_PASSWORD_BYTES = 1024
 PUBLIC_PATHS = frozenset({"/login", "/auth/login", "/auth/logout", "/auth/session"})
 LOGIN_ASSETS = frozenset(
-    {"login.html", "js/login.js", "css/login.css", "css/app.css", "favicon.svg", "icons/icon.svg"}
-)
+    {"login.html", "js/login.js", "css/login.css", "css/app.css", "vendor/uPlot.min.css",
+     "favicon.svg", "icons/icon.svg"}
+)  # fmt: skip
 """Files under /static/ the login page needs: public even when the page is not."""
 
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who a request is: `via` is "session", "token", "trusted" (network) or "open" (auth off)."""
+    """Who a request is: `via` is "session", "token" or "trusted" (network)."""
 
     via: str
     name: str = ""
     """The session's key or the token's name: what its sockets are filed under."""
 
 
-OPEN = Principal("open")
 PRINCIPAL = web.RequestKey("principal", Principal)
 """Who the request is (set by the middleware; absent when nobody)."""
 
@@ -83,6 +83,7 @@ class Auth:
         self.sockets: dict[str, Principal] = {}
         """Socket.IO sid -> how it was let in."""
         self.disconnect: Callable[[str], Awaitable[None]] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
         self.verifying = asyncio.Semaphore(1)
         """One scrypt at a time: 16 MiB each, and a Pi Zero has one core to spare."""
         self.refresh()
@@ -144,11 +145,9 @@ class Auth:
     ) -> tuple[Principal | None, str | None]:
         """(who, a rotated cookie value to send back) for one request or handshake."""
         self.refresh()
-        if authorization is not None:
-            scheme, _, value = authorization.partition(" ")
-            if scheme.lower() == "bearer" and value.strip():
-                return self.token(value.strip()), None
-            return None, None
+        token = bearer(authorization)
+        if token is not None:
+            return self.token(token), None
         if cookie:
             session, rotated = self.sessions.find(cookie)
             if self.sessions.lapsed:
@@ -167,11 +166,11 @@ class Auth:
         if request is None:
             return "login required"
         authorization = request.headers.get("Authorization")
-        if authorization is None and isinstance(auth, dict) and isinstance(auth.get("token"), str):
+        if isinstance(auth, dict) and isinstance(auth.get("token"), str):
             authorization = f"Bearer {auth['token']}"
         who, _ = self.identify(request.remote, authorization, request.cookies.get(COOKIE))
         if who is None:
-            return "login required" if authorization is None else "invalid or revoked token"
+            return "login required" if bearer(authorization) is None else "invalid or revoked token"
         self.sockets[sid] = who
         return None
 
@@ -183,7 +182,9 @@ class Auth:
         for sid in sids:
             self.sockets.pop(sid, None)
             if self.disconnect is not None:
-                _spawn(self.disconnect(sid))
+                task = asyncio.ensure_future(self.disconnect(sid))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
 
     def sweep(self) -> None:
         """End expired sessions (closing their sockets) and notice a revoked token."""
@@ -230,13 +231,13 @@ class Auth:
             self._close(lambda p: p.via == "session" and p.name == key)
 
 
-_TASKS: set[asyncio.Task[None]] = set()
-
-
-def _spawn(coro: Awaitable[None]) -> None:
-    task: asyncio.Task[None] = asyncio.ensure_future(coro)
-    _TASKS.add(task)
-    task.add_done_callback(_TASKS.discard)
+def bearer(authorization: str | None) -> str | None:
+    """The token of `Authorization: Bearer <token>`; another scheme (a proxy's Basic) is not
+    ours, and leaves the cookie or the address to decide."""
+    if authorization is None:
+        return None
+    scheme, _, value = authorization.partition(" ")
+    return (value.strip() or None) if scheme.lower() == "bearer" else None
 
 
 AUTH = web.AppKey("auth", Auth)
@@ -265,7 +266,7 @@ def auth_middleware(auth: Auth) -> Middleware:
         if who is None and not _public(path, auth.cfg.public_page):
             if path == "/" and _is_page(request):
                 raise web.HTTPFound("login")
-            if request.headers.get("Authorization") is not None:
+            if bearer(request.headers.get("Authorization")) is not None:
                 return _unauthorized("invalid or revoked token")
             return _unauthorized("login required: log in at /login, or send a token")
         if who is not None:

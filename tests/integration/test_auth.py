@@ -165,6 +165,8 @@ async def test_a_session_opens_everything(start):
     got = await statuses(server, {"Cookie": f"{COOKIE}={cookie.value}"})
     assert got.pop("/no-such-page") == 404
     assert set(got.values()) == {200}
+    proxied = {"Cookie": f"{COOKIE}={cookie.value}", "Authorization": "Basic cHJveHk6cHc="}
+    assert (await statuses(server, proxied))["/api/sensors"] == 200  # a proxy's own login
     client, snapshots = await connect(server, headers={"Cookie": f"{COOKIE}={cookie.value}"})
     await until(lambda: snapshots)
     await client.disconnect()
