@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
+from exiting import gone
 from waiting import until, wait_until
 
 from pi_dashboard.app import create_app
@@ -95,45 +96,6 @@ def serving(port: int) -> bool:
             return True
     except OSError:
         return False
-
-
-def cpu_wait(pid: int) -> float:
-    """Seconds the process's main thread has spent runnable but waiting for a CPU (the second
-    field of /proc/PID/schedstat): on a loaded machine, time no code of the daemon could use."""
-    try:
-        return int(Path(f"/proc/{pid}/schedstat").read_text().split()[1]) / 1e9
-    except (OSError, IndexError, ValueError):
-        return 0.0
-
-
-def gone(
-    proc: subprocess.Popen[str],
-    since: float,
-    waited_before: float | None = None,
-    limit: float = 10.0,
-) -> float:
-    """Wait for `proc` to exit and reap it: seconds from `since` (monotonic) until it was gone,
-    less what it spent waiting for a CPU meanwhile (read from the zombie, before the reaping).
-
-    The bounds under test (a stop in 2 s) are about what the daemon does, not about how busy
-    the machine is: CI runs the suite beside other work. A hang still shows: waiting on a lock
-    or a thread is not waiting for a CPU. `waited_before`: its CPU wait at `since` (0 for a
-    process started then), else read now."""
-    if waited_before is None:
-        waited_before = cpu_wait(proc.pid)
-    try:
-        wait_until(
-            lambda: os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT),
-            limit,
-            what="the daemon to exit",
-        )
-        took = time.monotonic() - since
-        took -= cpu_wait(proc.pid) - waited_before
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait()
-    return took
 
 
 def stop(proc: subprocess.Popen[str], sig: signal.Signals = signal.SIGTERM) -> tuple[int, float]:
