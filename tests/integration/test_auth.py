@@ -246,18 +246,19 @@ async def test_logout_ends_the_session_and_its_socket(start):
 
 
 async def test_session_expires(start):
-    server = await start("session_lifetime = 1.5")
+    server = await start("session_lifetime = 3600")
+    now = [1000.0]
+    server.app[AUTH].sessions.clock = lambda: now[0]  # the session's clock, no waiting
     cookie = await session_cookie(server)
     jar = {"Cookie": f"{COOKIE}={cookie}"}
     client, snapshots = await connect(server, headers=jar)
     await until(lambda: snapshots)
+    now[0] += 3599
     assert (await statuses(server, jar))["/api/sensors"] == 200
-
-    async def expired() -> bool:
-        return (await statuses(server, jar))["/api/sensors"] == 401
-
-    await until(expired, what="the session expired")
+    now[0] += 1
+    assert set((await statuses(server, jar)).values()) == {401}
     await until(lambda: not client.connected, what="the expired session's socket closed")
+    assert "login required" in await refused(server, headers=jar)
 
 
 async def test_trusted_network_needs_no_login(start):
