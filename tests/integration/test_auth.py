@@ -293,3 +293,21 @@ async def test_no_password_set_says_how(aiohttp_server, world, make_config, tmp_
         http.post(server.make_url("/auth/login"), json={"password": "x"}) as r,
     ):
         assert "pi-dashboard set-password" in (await r.json())["error"]
+
+
+@pytest.mark.parametrize("public", [False, True])
+async def test_the_page_public_or_not(start, public):
+    server = await start(f"public_page = {str(public).lower()}")
+    async with aiohttp.ClientSession() as http:
+
+        async def status(path: str) -> int:
+            url = server.make_url(path)
+            async with http.get(url, headers={"Accept": "text/html"}, allow_redirects=False) as r:
+                return r.status
+
+        assert await status("/") == (200 if public else 302)
+        assert await status("/static/js/main.js") == (200 if public else 401)
+        for login_file in ("/login", "/static/js/login.js", "/static/css/login.css"):
+            assert await status(login_file) == 200
+        assert await status("/static/css/app.css") == 200  # the login page wears it too
+        assert await status("/api/sensors") == 401  # the values: never without a login
