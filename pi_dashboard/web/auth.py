@@ -193,11 +193,15 @@ class Auth:
         if ended:
             self._close(lambda p: p.via == "session" and p.name in ended)
 
-    def flush_used(self) -> None:
-        """Write tokens' last-used times (blocking: call it in an executor)."""
-        if self.file is None or not self.used:
-            return
+    def take_used(self) -> dict[str, float]:
+        """Tokens used since the last call, and when (on the event loop: no lock needed)."""
         pending, self.used = self.used, {}
+        return pending
+
+    def write_used(self, pending: dict[str, float]) -> None:
+        """Add `take_used()`'s times to auth-used.json (blocking: call it in an executor)."""
+        if self.file is None or not pending:
+            return
         merged = {**self.file.last_used(), **pending}
         try:
             self.file.save_used(merged)
@@ -398,7 +402,7 @@ def setup_auth(app: web.Application, auth: Auth | None) -> None:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-        await loop.run_in_executor(None, auth.flush_used)
+        await loop.run_in_executor(None, auth.write_used, auth.take_used())
 
     app.cleanup_ctx.append(ctx)
 
@@ -412,6 +416,6 @@ async def _sweeper(auth: Auth) -> None:
             auth.sweep()
             if time.monotonic() - flushed >= USED_FLUSH_S:
                 flushed = time.monotonic()
-                await loop.run_in_executor(None, auth.flush_used)
+                await loop.run_in_executor(None, auth.write_used, auth.take_used())
         except Exception:
             log.exception("auth sweep failed")
