@@ -215,18 +215,18 @@ class Auth:
         self.refresh()
         if self.creds.password is None:
             return 503, "no password is set: run `pi-dashboard set-password` on the Pi", 0
-        wait = self.limiter.retry_after(remote)
-        if wait > 0:
-            seconds = max(1, round(wait))
-            return 429, f"too many failed logins: try again in {seconds} s", seconds
         stored = self.creds.password
-        async with self.verifying:
+        async with self.verifying:  # checked inside: parallel guesses queue here, then wait
+            wait = self.limiter.retry_after(remote)
+            if wait > 0:
+                seconds = max(1, round(wait))
+                return 429, f"too many failed logins: try again in {seconds} s", seconds
             loop = asyncio.get_running_loop()
             ok = await loop.run_in_executor(None, verify_password, password, stored)
-        if not ok:
-            self.limiter.failed(remote)
-            log.warning("failed login from %s", remote or "?")
-            return 401, "wrong password", 0
+            if not ok:
+                self.limiter.failed(remote)
+                log.warning("failed login from %s", remote or "?")
+                return 401, "wrong password", 0
         self.limiter.succeeded(remote)
         return 200, "ok", 0
 

@@ -4,6 +4,7 @@ once, open sockets included (docs/security.md)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -210,6 +211,12 @@ async def test_login_rate_limited_after_n_failures(start):
         assert 500 <= int(r.headers["Retry-After"]) <= 600
     r = await login(server)  # even the right password waits
     assert r.status == 429
+
+
+async def test_parallel_guesses_are_limited_too(start):
+    server = await start("login_failures = 3\nlogin_lockout = 600")
+    got = await asyncio.gather(*(login(server, f"guess {i}") for i in range(12)))
+    assert sorted(r.status for r in got) == [401] * 3 + [429] * 9
 
 
 async def test_revoked_token_stops_working_at_once(start, creds, cli):
