@@ -20,6 +20,7 @@ from pi_dashboard.sensors.registry import TYPES
 from pi_dashboard.sim.world import SimWorld
 from pi_dashboard.web.auth import AUTH, COOKIE
 from pi_dashboard.web.credentials import CredentialFile
+from pi_dashboard.web.sessions import GRACE_S, ROTATE_S
 
 PASSWORD = "correct horse battery"
 SENSORS = '[[sensors]]\nid = "d"\ntype = "demo"\ninterval = 0.2\n'
@@ -266,6 +267,25 @@ async def test_session_expires(start):
     assert set((await statuses(server, jar)).values()) == {401}
     await until(lambda: not client.connected, what="the expired session's socket closed")
     assert "login required" in await refused(server, headers=jar)
+
+
+async def test_the_session_cookie_rotates(start):
+    server = await start()
+    now = [1000.0]
+    server.app[AUTH].sessions.clock = lambda: now[0]
+    old = await session_cookie(server)
+    now[0] += ROTATE_S
+    async with aiohttp.ClientSession() as http:
+        url = server.make_url("/api/sensors")
+        async with http.get(url, headers={"Cookie": f"{COOKIE}={old}"}) as r:
+            assert r.status == 200
+            new = r.cookies[COOKIE]
+    assert new.value != old
+    assert new["httponly"] is True
+    assert new["samesite"] == "Strict"
+    assert (await statuses(server, {"Cookie": f"{COOKIE}={new.value}"}))["/api/sensors"] == 200
+    now[0] += GRACE_S
+    assert (await statuses(server, {"Cookie": f"{COOKIE}={old}"}))["/api/sensors"] == 401
 
 
 async def test_trusted_network_needs_no_login(start):
