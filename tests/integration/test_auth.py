@@ -253,6 +253,18 @@ async def test_logout_ends_the_session_and_its_socket(start):
     assert set((await statuses(server, jar)).values()) == {401}
 
 
+async def test_a_new_password_ends_every_session(start, creds):
+    server = await start()
+    jar = {"Cookie": f"{COOKIE}={await session_cookie(server)}"}
+    client, snapshots = await connect(server, headers=jar)
+    await until(lambda: snapshots)
+    creds.set_password("another good password")  # as `pi-dashboard set-password` does
+    assert set((await statuses(server, jar)).values()) == {401}
+    await until(lambda: not client.connected, what="the old session's socket closed")
+    assert (await login(server)).status == 401
+    assert (await login(server, "another good password")).status == 200
+
+
 async def test_session_expires(start):
     server = await start("session_lifetime = 3600")
     now = [1000.0]
