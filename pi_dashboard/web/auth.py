@@ -97,20 +97,20 @@ class Auth:
         stamp = self.file.stamp()
         if stamp == self._stamp:
             return []
+        self._stamp = stamp  # a broken file is read again once it changes, not per request
         try:
             creds = self.file.load()
         except PiDashboardError as e:
             log.warning("%s: keeping the previous credentials", e)
             return []
-        self._stamp = stamp
-        old_password, old_names = self.creds.password, set(self._tokens.values())
+        old_password, old_tokens = self.creds.password, self._tokens
         self.creds = creds
         self._tokens = {t.hash: t.name for t in creds.tokens}
         if old_password is not None and creds.password != old_password:
             ended = self.sessions.end_all()
             log.info("password changed: %d sessions ended", len(ended))
             self._close(lambda p: p.via == "session")
-        gone = sorted(old_names - set(self._tokens.values()))
+        gone = sorted({name for h, name in old_tokens.items() if h not in self._tokens})
         if gone:
             log.info("token revoked: %s", ", ".join(gone))
             self._close(lambda p: p.via == "token" and p.name in gone)
