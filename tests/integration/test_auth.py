@@ -350,3 +350,12 @@ async def test_the_page_public_or_not(start, public):
             assert await status(login_file) == 200
         assert await status("/static/css/app.css") == 200  # the login page wears it too
         assert await status("/api/sensors") == 401  # the values: never without a login
+
+
+async def test_a_broken_credentials_file_keeps_the_previous_ones(start, creds):
+    token = creds.create_token("script")
+    server = await start()
+    bearer = {"Authorization": f"Bearer {token}"}
+    creds.path.write_text("{half written")  # by hand, say: one warning, nothing lost
+    assert (await statuses(server, bearer))["/api/sensors"] == 200
+    assert (await login(server)).status == 200
