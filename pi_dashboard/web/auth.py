@@ -26,7 +26,7 @@ from aiohttp import web
 from pi_dashboard.config import AuthConfig
 from pi_dashboard.errors import PiDashboardError
 from pi_dashboard.web.credentials import CredentialFile, Credentials, hash_token, verify_password
-from pi_dashboard.web.keys import SIO, STATIC_DIR
+from pi_dashboard.web.keys import CONFIG, SIO, STATIC_DIR
 from pi_dashboard.web.routes import Handler, Middleware, json_error, json_response
 from pi_dashboard.web.sessions import LoginLimiter, Sessions
 
@@ -366,11 +366,13 @@ async def logout(request: web.Request) -> web.StreamResponse:
 
 
 async def session_info(request: web.Request) -> web.Response:
-    """`GET /auth/session`: whether login is on, and how this request is let in (public)."""
+    """`GET /auth/session`: whether login is on, and how this request is let in (public; the
+    title too, which mDNS announces anyway, for the login page)."""
     auth = request.app.get(AUTH)
     who = request.get(PRINCIPAL)
     return json_response(
         {
+            "title": request.app[CONFIG].server.title,
             "auth": auth is not None,
             "via": who.via if who is not None else None,
             "password_set": auth.password_set if auth is not None else None,

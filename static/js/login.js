@@ -13,6 +13,16 @@ const input = /** @type {HTMLInputElement} */ (get("password"));
 const button = /** @type {HTMLButtonElement} */ (get("submit"));
 const error = get("login-error");
 
+/** The dashboard's own title ([server] title), as its page shows it. */
+fetch("auth/session", { cache: "no-store" })
+  .then((resp) => resp.json())
+  .then((info) => {
+    if (!info.title) return;
+    get("title").textContent = info.title;
+    document.title = `Log in · ${info.title}`;
+  })
+  .catch(() => {});
+
 /** @param {string} text */
 function show(text) {
   error.textContent = text;

@@ -74,6 +74,7 @@ def test_log_in_see_live_values_log_out(auth_daemon, browser):
 
         page.goto(auth_daemon.url + "/")
         page.wait_for_url("**/login")
+        page.wait_for_function("() => document.title === 'Log in · Login test'")
         page.fill("#password", "not the password")
         page.click("#submit")
         page.wait_for_selector("#login-error:not([hidden])")

@@ -134,7 +134,9 @@ async def test_nothing_without_a_session_or_token(start):
             assert r.status == 200
             assert "password" in await r.text()
         async with http.get(server.make_url("/auth/session")) as r:
-            assert await r.json() == {"auth": True, "via": None, "password_set": True}
+            assert await r.json() == {
+                "title": "pi-dashboard", "auth": True, "via": None, "password_set": True
+            }  # fmt: skip
     assert "login required" in await refused(server)
     assert "invalid or revoked token" in await refused(server, auth={"token": "pid_nope"})
 
