@@ -84,7 +84,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if server.tls is not None:  # a certificate that does not load is a config error: exit 2
         from pi_dashboard.web.tls import server_context
 
-        tls = server_context(server.tls)
+        tls = server_context(server.tls, config.source)
     try:
         socks = listen(server.host, server.port)
     except OSError as e:  # only a failure to bind is reported as one

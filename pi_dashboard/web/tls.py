@@ -14,11 +14,16 @@ from pi_dashboard.errors import ConfigError
 log = logging.getLogger(__name__)
 
 
-def server_context(cfg: HttpsConfig) -> ssl.SSLContext:
-    """TLS 1.2 and up, Python's default ciphers; ConfigError naming the file if it cannot load."""
+def server_context(cfg: HttpsConfig, source: str = "") -> ssl.SSLContext:
+    """TLS 1.2 and up, Python's default ciphers; ConfigError naming the key (in the config file
+    `source`) if a file cannot load."""
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-    load(ctx, cfg)
+    try:
+        load(ctx, cfg)
+    except ConfigError as e:
+        e.file = source
+        raise
     return ctx
 
 

@@ -88,3 +88,16 @@ def test_export_from_a_daemon_with_login_needs_a_token(cli, tmp_path: Path):
         d.kill()
     used = json.loads((d.data_dir / "auth-used.json").read_text())
     assert set(used) == {"backups"}  # written when the daemon stopped
+
+
+def test_check_config_loads_the_certificate(cli, tmp_path: Path):
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[server.tls]\ncert_file = "{tmp_path}/cert.pem"\nkey_file = "{tmp_path}/key.pem"\n'
+    )
+    for command in (("check-config", str(config)), ("run", "--config", str(config))):
+        r = cli(*command)
+        assert r.returncode == 2
+        assert r.stderr.strip() == (
+            f"config error: {config}: server.tls.cert_file: no such file: {tmp_path}/cert.pem"
+        )
