@@ -38,6 +38,8 @@ SWEEP_S = 2.0
 USED_FLUSH_S = 60.0
 """Tokens' last-used times reach the SD card at most this often."""
 MAX_PASSWORD_BYTES = 1024
+MAX_PENDING_LOGINS = 8
+"""Logins checked or waiting for the one scrypt at a time; more at once get 429 at once."""
 PUBLIC_PATHS = frozenset({"/login", "/auth/login", "/auth/logout", "/auth/session"})
 LOGIN_ASSETS = frozenset(
     {"login.html", "js/login.js", "css/login.css", "css/app.css", "vendor/uPlot.min.css",
@@ -86,6 +88,7 @@ class Auth:
         self._tasks: set[asyncio.Task[None]] = set()
         self.verifying = asyncio.Semaphore(1)
         """One scrypt at a time: 16 MiB each, and a Pi Zero has one core to spare."""
+        self.pending = 0
         self.refresh()
 
     # --- credentials ---------------------------------------------------------------------
@@ -215,8 +218,16 @@ class Auth:
         self.refresh()
         if self.creds.password is None:
             return 503, "no password is set: run `pi-dashboard set-password` on the Pi", 0
-        stored = self.creds.password
-        async with self.verifying:  # checked inside: parallel guesses queue here, then wait
+        if self.pending >= MAX_PENDING_LOGINS:
+            return 429, "too many logins at once: try again in 1 s", 1
+        self.pending += 1
+        try:
+            return await self._verify(remote, password, self.creds.password)
+        finally:
+            self.pending -= 1
+
+    async def _verify(self, remote: str | None, password: str, stored: str) -> tuple[int, str, int]:
+        async with self.verifying:  # the limit checked inside: parallel guesses queue, then wait
             wait = self.limiter.retry_after(remote)
             if wait > 0:
                 seconds = max(1, round(wait))

@@ -19,6 +19,7 @@ from pi_dashboard.history.service import History, HistoryOptions
 from pi_dashboard.sensors.registry import TYPES
 from pi_dashboard.sim.world import SimWorld
 from pi_dashboard.web.auth import AUTH, COOKIE
+from pi_dashboard.web.auth import MAX_PENDING_LOGINS as MAX
 from pi_dashboard.web.credentials import CredentialFile
 from pi_dashboard.web.sessions import GRACE_S, ROTATE_S
 
@@ -220,6 +221,18 @@ async def test_parallel_guesses_are_limited_too(start):
     server = await start("login_failures = 3\nlogin_lockout = 600")
     got = await asyncio.gather(*(login(server, f"guess {i}") for i in range(12)))
     assert sorted(r.status for r in got) == [401] * 3 + [429] * 9
+    assert server.app[AUTH].pending == 0  # at most MAX_PENDING_LOGINS waited meanwhile
+
+
+async def test_logins_waiting_at_once_are_limited(start):
+    server = await start("login_failures = 100")
+    auth = server.app[AUTH]
+    async with auth.verifying:  # hold the one scrypt: every login waits
+        tasks = [asyncio.create_task(login(server, f"guess {i}")) for i in range(MAX + 4)]
+        await until(lambda: auth.pending == MAX and sum(t.done() for t in tasks) == 4)
+    got = [r.status for r in await asyncio.gather(*tasks)]
+    assert sorted(got) == [401] * MAX + [429] * 4
+    assert auth.pending == 0
 
 
 async def test_revoked_token_stops_working_at_once(start, creds, cli):
