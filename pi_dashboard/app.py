@@ -89,7 +89,7 @@ def create_app(
                 "[sensors.mock] of %s ignored: faults exist in mock mode only", ", ".join(ignored)
             )
 
-    state = State()
+    state = State(config)
     if replay is not None:
         _add_replayed(state, replay)
     sink = history.record if history is not None else None

@@ -7,6 +7,7 @@ validates those too, through the `SensorSchema` protocol, without importing any 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import re
 import tomllib
@@ -127,15 +128,37 @@ class ChannelConfig:
     unit: str | None = None
     filters: tuple[dict[str, Any], ...] = ()
     hidden: bool = False
+    warn_above: float | None = None
+    """Thresholds, in the channel's unit (after `unit`): evaluated once, on the server
+    (pi_dashboard/thresholds.py); the page colours by the level it is sent."""
+    warn_below: float | None = None
+    alarm_above: float | None = None
+    alarm_below: float | None = None
+    hysteresis: float = 0.0
+    """How far back past a threshold a value must come to leave its level: no flapping."""
 
     def __post_init__(self) -> None:
         if self.deadband is not None and self.deadband < 0:
             raise FieldError("deadband", f"must be >= 0, got {self.deadband}")
+        check_limits(self)
         for name in ("throttle", "heartbeat"):
             if getattr(self, name) < 0:
                 raise FieldError(name, f"must be >= 0 seconds, got {getattr(self, name)}")
         if self.scale == 0:
             raise FieldError("scale", "must not be 0")
+
+
+LIMITS = ("alarm_below", "warn_below", "warn_above", "alarm_above")
+"""Thresholds from low to high: where set, each must lie above the ones before it."""
+
+
+def check_limits(ch: ChannelConfig) -> None:
+    if ch.hysteresis < 0:
+        raise FieldError("hysteresis", f"must be >= 0, got {ch.hysteresis:g}")
+    given = [(name, v) for name in LIMITS if (v := getattr(ch, name)) is not None]
+    for (low, lv), (high, hv) in itertools.pairwise(given):
+        if not lv < hv:
+            raise FieldError(high, f"must be above {low} ({lv:g}), got {hv:g}")
 
 
 PROBABILITIES = ("dropout", "crc_errors", "garbage", "power_on")
@@ -203,6 +226,8 @@ class SensorConfig:
     options: Any = None
     mock: MockFaults | None = None
     """`[sensors.mock]`: simulated faults; only mock mode reads it."""
+    room: str | None = None
+    """Where the sensor is (or any group: "Greenhouse", "Rack 2"): the page groups cards by it."""
 
     @property
     def read_timeout(self) -> float:
@@ -341,7 +366,7 @@ def from_table(
 # --- the config file ---------------------------------------------------------------------------
 
 _COMMON = frozenset(
-    {"id", "type", "name", "interval", "deadband", "timeout", "enabled", "channels", "mock"}
+    {"id", "type", "name", "interval", "deadband", "timeout", "enabled", "channels", "mock", "room"}
 )
 
 
@@ -428,6 +453,9 @@ def _parse_sensor(
     channels = convert(dict[str, ChannelConfig], raw.get("channels", {}), f"{path}.channels")
     options = from_table(schema.options, raw, path, skip=_COMMON)
     mock = convert(MockFaults | None, raw.get("mock"), f"{path}.mock")
+    room = convert(str | None, raw.get("room"), f"{path}.room")
+    if room is not None and not 0 < len(room.strip()) <= 64:
+        raise ConfigError("must be 1 to 64 characters", field=f"{path}.room")
     return SensorConfig(
         id=sid,
         type=type_name,
@@ -439,6 +467,7 @@ def _parse_sensor(
         channels=channels,
         options=options,
         mock=mock,
+        room=room.strip() if room is not None else None,
     )
 
 

@@ -105,6 +105,8 @@ class Reading:
     values: dict[str, Value] = field(default_factory=dict)
     status: Status = Status.OK
     error: str | None = None
+    levels: dict[str, str] = field(default_factory=dict)
+    """Threshold level of each value in `values` whose channel has thresholds (thresholds.py)."""
 
     def to_json(self) -> dict[str, object]:
         out: dict[str, object] = {
@@ -115,4 +117,6 @@ class Reading:
         }
         if self.error is not None:
             out["error"] = self.error
+        if self.levels:
+            out["levels"] = self.levels
         return out
