@@ -1,0 +1,196 @@
+// @ts-check
+/**
+ * The cards, grouped by room: one collapsible section per room, in config order, sensors without
+ * a room last. Each section is a CSS grid (as many columns as fit at 300 px), so reading and
+ * keyboard order follow the config. Store changes only mark cards dirty; the DOM is written once
+ * per animation frame, and only where the text changed.
+ */
+
+import * as store from "../store.js";
+import * as card from "./card.js";
+
+/** @typedef {import("./card.js").Card} Card */
+/** @typedef {{el: HTMLElement, grid: HTMLElement, toggle: HTMLButtonElement, count: HTMLElement}} Section */
+/** @typedef {{openChart: (sensor: string, channel: string, opener: HTMLElement) => void}} Options */
+
+const COLLAPSED_KEY = "pi-dashboard.collapsed";
+
+/** @type {HTMLElement | null} */
+let root = null;
+/** @type {Options | null} */
+let options = null;
+/** @type {Map<string, Card>} */
+const cards = new Map();
+/** @type {Map<string, Section>} room name ("" for none) -> its section */
+const sections = new Map();
+/** @type {Set<string>} */
+const dirty = new Set();
+let layoutDirty = false;
+let frame = 0;
+
+/** @param {HTMLElement} el @param {Options} opts */
+export function mount(el, opts) {
+  root = el;
+  options = opts;
+  matchMedia("(prefers-color-scheme: dark)").addEventListener("change", restyle);
+  el.addEventListener("click", (e) => {
+    const button = e.target instanceof Element ? e.target.closest(".ch-open") : null;
+    const row = button?.closest("[data-channel]");
+    const c = row?.closest("[data-sensor]");
+    if (button instanceof HTMLElement && row instanceof HTMLElement && c instanceof HTMLElement) {
+      options?.openChart(c.dataset.sensor ?? "", row.dataset.channel ?? "", button);
+    }
+  });
+}
+
+/** The theme changed: sparklines take their colours again. */
+export function restyle() {
+  card.restyle();
+  for (const [id, c] of cards) {
+    card.touchSparks(c);
+    dirty.add(id);
+  }
+  schedule();
+}
+
+/** Store subscriber: remember what changed, draw it on the next frame. @param {import("../store.js").Change} change */
+export function invalidate(change) {
+  if (change.layout) layoutDirty = true;
+  else if (change.sensor) {
+    dirty.add(change.sensor);
+    const c = cards.get(change.sensor);
+    if (c && change.values) card.touchSparks(c);
+  } else return;
+  schedule();
+}
+
+/** Once a second: ages and staleness move by themselves; a sparkline only once its hour moved a pixel. */
+export function tick() {
+  for (const id of cards.keys()) dirty.add(id); // age texts: written only where they changed
+  schedule();
+}
+
+function schedule() {
+  if (!frame) frame = requestAnimationFrame(render);
+}
+
+function render() {
+  frame = 0;
+  if (!root) return;
+  const t = store.now();
+  if (layoutDirty) {
+    layoutDirty = false;
+    reconcile(root);
+    for (const id of cards.keys()) dirty.add(id);
+  }
+  for (const id of dirty) {
+    const s = store.getSensor(id);
+    const c = cards.get(id);
+    if (s && c) card.update(c, s, t, s.room);
+  }
+  dirty.clear();
+}
+
+/** @returns {Set<string>} */
+function collapsedRooms() {
+  try {
+    return new Set(JSON.parse(localStorage.getItem(COLLAPSED_KEY) ?? "[]"));
+  } catch {
+    return new Set();
+  }
+}
+
+/** @param {string} room @param {boolean} collapsed */
+function remember(room, collapsed) {
+  const set = collapsedRooms();
+  if (collapsed) set.add(room);
+  else set.delete(room);
+  try {
+    localStorage.setItem(COLLAPSED_KEY, JSON.stringify([...set]));
+  } catch {
+    // private mode: it lasts until the reload
+  }
+}
+
+/** @param {string} key @param {string} title @param {boolean} collapsed @returns {Section} */
+function buildSection(key, title, collapsed) {
+  const el = card.el("section", "room");
+  el.dataset.room = key;
+  const head = card.el("h2", "room-head");
+  const toggle = card.el("button", "room-toggle");
+  toggle.type = "button";
+  const gridId = `room-${sections.size + 1}`;
+  toggle.setAttribute("aria-controls", gridId);
+  const count = card.el("span", "room-count");
+  toggle.append(card.el("span", "room-name", title), count);
+  head.append(toggle);
+  const grid = card.el("div", "grid");
+  grid.id = gridId;
+  el.append(head, grid);
+  const set = (/** @type {boolean} */ shut) => {
+    grid.hidden = shut;
+    toggle.setAttribute("aria-expanded", String(!shut));
+    el.dataset.collapsed = String(shut);
+  };
+  set(collapsed);
+  toggle.addEventListener("click", () => {
+    set(!grid.hidden);
+    remember(key, grid.hidden);
+  });
+  return { el, grid, toggle, count };
+}
+
+/** Make the page hold exactly the store's sensors, by room, in order, reusing cards that stayed. @param {HTMLElement} root */
+function reconcile(root) {
+  for (const e of root.querySelectorAll(".placeholder")) e.remove();
+  const groups = store.rooms();
+  const keep = new Set(store.allSensors().map((s) => s.id));
+  for (const [id, c] of cards) {
+    if (!keep.has(id)) {
+      card.dispose(c);
+      cards.delete(id);
+    }
+  }
+  const collapsed = collapsedRooms();
+  const flat = groups.length === 1 && groups[0].room === null; // nobody uses rooms: no headings
+  root.dataset.flat = String(flat);
+  const wanted = new Set(groups.map((g) => g.room ?? ""));
+  for (const [key, sec] of sections) {
+    if (!wanted.has(key)) {
+      sec.el.remove();
+      sections.delete(key);
+    }
+  }
+  let before = /** @type {Element | null} */ (root.firstElementChild);
+  for (const g of groups) {
+    const key = g.room ?? "";
+    let sec = sections.get(key);
+    if (!sec) {
+      sec = buildSection(key, g.room ?? "Other sensors", collapsed.has(key));
+      sections.set(key, sec);
+    }
+    if (sec.el !== before) root.insertBefore(sec.el, before);
+    before = sec.el.nextElementSibling;
+    card.setText(sec.count, `${g.sensors.length}`);
+    sec.count.setAttribute("aria-label", `${g.sensors.length} sensor${g.sensors.length === 1 ? "" : "s"}`);
+    let at = /** @type {Element | null} */ (sec.grid.firstElementChild);
+    for (const s of g.sensors) {
+      let c = cards.get(s.id);
+      if (c && c.signature !== card.signature(s)) {
+        card.dispose(c);
+        c = undefined;
+      }
+      if (!c) {
+        c = card.build(s, () => {
+          dirty.add(s.id);
+          schedule();
+        });
+        cards.set(s.id, c);
+      }
+      if (c.el !== at) sec.grid.insertBefore(c.el, at);
+      at = c.el.nextElementSibling;
+    }
+  }
+  root.dataset.empty = String(cards.size === 0);
+  root.setAttribute("aria-busy", "false");
+}
