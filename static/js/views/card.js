@@ -21,9 +21,9 @@ import { drawSpark, extent, needsDraw, observe, touch, unobserve } from "./spark
  * @property {HTMLElement} unit
  * @property {HTMLElement} age
  * @property {HTMLButtonElement | null} button  numeric rows with history open a chart
+ * @property {HTMLElement | null} where  for screen readers: room, sensor, level ("…, Garden, Greenhouse")
  * @property {HTMLCanvasElement | null} spark
- * @property {HTMLElement | null} min
- * @property {HTMLElement | null} max
+ * @property {HTMLElement | null} strip  labelled with the hour's max and min (data-max, data-min)
  */
 /**
  * @typedef {object} Card
@@ -110,29 +110,29 @@ function buildRow(s, ch, redraw) {
   const age = el("span", "ch-age");
   if (m.binary) {
     row.append(el("span", "ch-name", binaryWords(m)[0]), value, age);
-    return { row, value, unit, age, button: null, spark: null, min: null, max: null };
+    return { row, value, unit, age, button: null, where: null, spark: null, strip: null };
   }
   const name = el("span", "ch-name", m.name);
   const reading = el("span", "ch-reading");
   reading.append(value, unit, age);
   if (!store.hasHistory(ch)) {
     row.append(name, reading);
-    return { row, value, unit, age, button: null, spark: null, min: null, max: null };
+    return { row, value, unit, age, button: null, where: null, spark: null, strip: null };
   }
   const button = el("button", "ch-open");
   button.type = "button";
   button.setAttribute("aria-haspopup", "dialog");
+  // min and max are drawn by CSS from data attributes: decoration, not text a reader says
   const strip = el("span", "ch-spark");
   strip.setAttribute("aria-hidden", "true");
   const spark = el("canvas", "ch-canvas");
-  const max = el("span", "ch-max");
-  const min = el("span", "ch-min");
-  strip.append(spark, max, min);
-  button.append(name, reading, strip);
-  row.append(button);
+  strip.append(spark);
+  const where = el("span", "sr");
+  button.append(name, reading, where);
+  row.append(button, strip); // the strip outside the button: a button's name is its own text
   row.dataset.spark = "true";
   observe(spark, redraw);
-  return { row, value, unit, age, button, spark, min, max };
+  return { row, value, unit, age, button, where, spark, strip };
 }
 
 /** @param {Card} card */
@@ -200,18 +200,19 @@ function updateRow(r, ch, { t, greyed, age, where }) {
   } else {
     setText(r.age, greyed && ch.value !== null && age !== null ? formatAge(age) : "");
   }
-  if (r.button) {
+  if (r.where) {
+    // a screen reader says the button's text: the visible name and value, then this
     const level = ch.level && ch.level !== "ok" ? `, ${ch.level.replace("_", " ")}` : "";
-    const label = `${ch.meta.name}, ${where}: ${formatWithUnit(ch.meta, ch.value)}${level}. Show chart`;
-    if (r.button.getAttribute("aria-label") !== label) r.button.setAttribute("aria-label", label);
+    setText(r.where, `${level}, ${where}. Show chart`);
   }
-  if (!r.spark || !r.min || !r.max || !needsDraw(r.spark, t)) return;
+  if (!r.spark || !r.strip || !needsDraw(r.spark, t)) return;
   const ext = extent(ch.history, t - store.SPARK_WINDOW_S, ch.meta.kind, ch.meta.precision);
-  const digits = Math.max(0, ch.meta.precision);
-  setText(r.max, ext && ch.meta.unit !== "B" ? formatNumber(ext.max, digits) : "");
-  setText(r.min, ext && ch.meta.unit !== "B" && ext.max !== ext.min ? formatNumber(ext.min, digits) : "");
+  const label = (/** @type {number} */ v) => (ch.meta.unit === "B" ? formatWithUnit(ch.meta, v) : formatNumber(v, Math.max(0, ch.meta.precision)));
+  setData(r.strip, "max", ext ? label(ext.max) : "");
+  setData(r.strip, "min", ext && ext.max !== ext.min ? label(ext.min) : "");
   setData(r.spark, "points", String(ch.history.v.filter((v) => v !== null).length));
   setData(r.spark, "gaps", String(ch.history.v.filter((v) => v === null).length));
+  setData(r.spark, "first", String(Math.floor(ch.history.t[0] ?? 0)));
   if (ext) drawSpark(r.spark, ch.history, { now: t, lo: ext.lo, hi: ext.hi, style: sparkStyle(r.row, greyed) });
   else drawSpark(r.spark, { t: [], v: [] }, { now: t, lo: 0, hi: 1, style: sparkStyle(r.row, greyed) });
 }

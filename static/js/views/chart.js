@@ -38,6 +38,7 @@ import { formatClock, formatNumber, formatValue, formatWithUnit } from "../forma
  * @property {any} plot  the uPlot instance
  * @property {(number | null | undefined)[][]} data  x, mean, min, max, then one mean per overlay
  * @property {number} step  of the main answer: the CSV asks for the same rows
+ * @property {number} start  the main answer's `from`
  * @property {number} seq  the newest fetch; older answers are dropped
  */
 
@@ -64,6 +65,8 @@ let shown = null;
 let uPlotModule = null;
 /** @type {ResizeObserver | null} */
 let resizer = null;
+/** Two fingers are on the plot: the x scale follows them until they lift. */
+let pinching = false;
 
 /** uPlot's own minified build, fetched on the first open (the page itself stays light). */
 function loadUPlot() {
@@ -181,7 +184,7 @@ export function open(sensor, channel, opener = null) {
   const t = store.now();
   shown = {
     sensor, channel, opener, span: DEFAULT_SPAN, from: t - DEFAULT_SPAN, to: t, preset: DEFAULT_SPAN,
-    overlay: false, lines: lines(sensor, channel, false), plot: null, data: [], step: 0, seq: 0,
+    overlay: false, lines: lines(sensor, channel, false), plot: null, data: [], step: 0, start: 0, seq: 0,
   };  // prettier-ignore
   refs.title.textContent = ch.meta.name;
   refs.sub.textContent = [s.name, s.room].filter(Boolean).join(" · ");
@@ -297,6 +300,7 @@ async function load() {
   const uPlot = await loadUPlot();
   const main = answers[0];
   me.step = main.step;
+  me.start = main.from; // rounded down to the tier's buckets: the CSV's rows start there too
   const tables = answers.map((a, i) => (i === 0 ? [a.t, a.mean, a.min, a.max] : [a.t, a.mean]));
   // uPlot's typings want typed arrays where plain ones (with nulls: gaps) work as well
   me.data = tables.length === 1 ? tables[0] : /** @type {any} */ (uPlot.join(/** @type {any} */ (tables)));
@@ -330,7 +334,7 @@ function csvLink() {
   const q = new URLSearchParams({
     sensor: [...new Set(shown.lines.map((l) => l.sensor))].join(","),
     channel: [...new Set(shown.lines.map((l) => l.channel))].join(","),
-    from: String(Number(refs.plot.dataset.from)),
+    from: String(shown.start),
     to: String(Number(refs.plot.dataset.to)),
     step: String(shown.step),
   });
@@ -378,12 +382,12 @@ function draw(uPlot) {
   /** @type {any[]} */
   const series = [
     {},
-    { label: ch.meta.name, stroke: c.line, width: 2, points: { show: false } },
+    { label: ch.meta.name, stroke: c.line, width: 2, points: { size: 5, fill: c.line } },
     { label: "min", stroke: "transparent", points: { show: false } },
     { label: "max", stroke: "transparent", points: { show: false } },
   ];
   me.lines.slice(1).forEach((l, i) => {
-    series.push({ label: l.label, stroke: PALETTE[i % PALETTE.length], width: 1.5, points: { show: false } });
+    series.push({ label: l.label, stroke: PALETTE[i % PALETTE.length], width: 1.5, points: { size: 4 } });
   });
   const limits = ch.limits;
   const opts = {
@@ -391,7 +395,15 @@ function draw(uPlot) {
     legend: { show: me.lines.length > 1, live: false },
     padding: [12, 28, 0, 4],
     cursor: { points: { size: 8, fill: c.line }, drag: { x: true, y: false, setScale: false } },
-    scales: { x: { time: true } },
+    // the whole range asked for, even where there is no data yet: an hour of data in a 24 h
+    // range is a sliver at the right, not a stretched trend
+    scales: {
+      x: {
+        time: true,
+        range: (/** @type {any} */ _u, /** @type {number} */ min, /** @type {number} */ max) =>
+          pinching ? [min, max] : [me.from, me.to],
+      },
+    },
     axes: [xAxis, yAxis],
     series,
     bands: [{ series: [3, 2], fill: c.band }],
@@ -433,6 +445,12 @@ function axisSize(/** @type {any} */ u, /** @type {string[] | null} */ values, /
     u.ctx.font = axis.font[0];
     w += u.ctx.measureText(longest).width / (globalThis.devicePixelRatio || 1);
   }
+  if (refs) {
+    // what the axis shows (it is drawn on the canvas): for tests and curious people
+    refs.plot.dataset.yLabels = (values ?? []).join("|");
+    refs.plot.dataset.yUnit = axis.label ?? "";
+    refs.plot.dataset.yWidth = String(Math.ceil(w));
+  }
   return Math.ceil(w);
 }
 
@@ -441,7 +459,8 @@ function timeTicks(/** @type {any} */ u, /** @type {number[]} */ ticks) {
   const span = u.scales.x.max - u.scales.x.min;
   /** @type {Intl.DateTimeFormatOptions} */
   const fmt =
-    span <= 2 * 86400 ? { hour: "2-digit", minute: "2-digit" }
+    span <= 600 ? { hour: "2-digit", minute: "2-digit", second: "2-digit" }
+    : span <= 2 * 86400 ? { hour: "2-digit", minute: "2-digit" }
     : span <= 10 * 86400 ? { weekday: "short", hour: "2-digit" }
     : span <= 400 * 86400 ? { month: "short", day: "numeric" }
     : { month: "short", year: "numeric" };  // prettier-ignore
@@ -493,6 +512,7 @@ function pinch(over, me) {
     if (e.touches.length !== 2 || !me.plot) return;
     const rect = over.getBoundingClientRect();
     const mid = (e.touches[0].clientX + e.touches[1].clientX) / 2 - rect.left;
+    pinching = true;
     start = { d: Math.max(dist(e.touches), 10), mid: me.plot.posToVal(mid, "x"), min: me.plot.scales.x.min, max: me.plot.scales.x.max };
   }, { passive: true });  // prettier-ignore
   over.addEventListener("touchmove", (e) => {
@@ -504,6 +524,7 @@ function pinch(over, me) {
   over.addEventListener("touchend", () => {
     if (!start || !me.plot) return;
     start = null;
+    pinching = false;
     setRange(me.plot.scales.x.min, me.plot.scales.x.max);
   });
 }

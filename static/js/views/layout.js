@@ -33,9 +33,10 @@ export function mount(el, opts) {
   root = el;
   options = opts;
   matchMedia("(prefers-color-scheme: dark)").addEventListener("change", restyle);
+  // a tap on the row's button or its sparkline opens the chart; focus returns to the button
   el.addEventListener("click", (e) => {
-    const button = e.target instanceof Element ? e.target.closest(".ch-open") : null;
-    const row = button?.closest("[data-channel]");
+    const row = e.target instanceof Element ? e.target.closest(".ch[data-spark]") : null;
+    const button = row?.querySelector(".ch-open");
     const c = row?.closest("[data-sensor]");
     if (button instanceof HTMLElement && row instanceof HTMLElement && c instanceof HTMLElement) {
       options?.openChart(c.dataset.sensor ?? "", row.dataset.channel ?? "", button);
