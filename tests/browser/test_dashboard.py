@@ -149,9 +149,9 @@ def test_a_reload_keeps_the_sparkline_history(daemon, open_page, viewport):
 def test_the_24h_chart_draws_history_and_drag_zooms(daemon, open_page, viewport):
     w = open_page(daemon.url + "/", viewport=viewport)
     wait_live(w)
+    spark = "[data-sensor='living'] canvas"
     w.page.wait_for_function(
-        "() => Number(document.querySelector(\"[data-sensor='living'] canvas\")?.dataset.points) > 1",
-        timeout=15000,
+        "sel => Number(document.querySelector(sel)?.dataset.points) > 1", arg=spark, timeout=15000
     )
     answer = open_chart(w)
     plot = w.page.locator(".chart-plot")
@@ -213,7 +213,8 @@ def test_csv_download_has_the_charts_rows(daemon, open_page, viewport, tmp_path)
     dl.value.save_as(path)
     rows = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
     column = "living/temperature (°C)"
-    assert rows and column in rows[0]
+    assert rows
+    assert column in rows[0]
     csv_times = {round(float(r["epoch_s"])) for r in rows if r[column]}
     chart_times = {
         round(t) for t, v in zip(answer["t"], answer["mean"], strict=True) if v is not None
@@ -323,7 +324,8 @@ def test_the_manifest_makes_an_installable_app(daemon, open_page):
     m = resp.json()
     assert m["name"] == "Browser test"
     assert m["display"] == "standalone"
-    assert m["start_url"] == "./" and m["scope"] == "./"
+    assert m["start_url"] == "./"
+    assert m["scope"] == "./"
     assert re.fullmatch(r"#[0-9a-f]{6}", m["theme_color"])
     sizes = set()
     for icon in m["icons"]:
