@@ -15,11 +15,14 @@ run: $(STAMP) vendor
 	$(VENV)/bin/pi-dashboard run $(ARGS)
 
 test: $(TSTAMP) vendor
+	node --test tests/js/
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-lint: $(TSTAMP)
+# tsc comes from package-lock.json (`make vendor` ran npm ci); tsconfig.json checks static/js.
+lint: $(TSTAMP) vendor
 	$(VENV)/bin/ruff check pi_dashboard tests bench build_backend.py
 	$(VENV)/bin/ruff format --check pi_dashboard tests bench build_backend.py
+	node_modules/.bin/tsc -p tsconfig.json
 
 format: $(TSTAMP)
 	$(VENV)/bin/ruff format pi_dashboard tests bench build_backend.py
