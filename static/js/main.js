@@ -19,7 +19,8 @@ layout.mount(grid, { openChart: chart.open });
 chart.mount(document);
 faults.mount(document);
 for (const view of [layout, header, chart, faults]) store.subscribe(view.invalidate);
-boot(); // the values the page was served with: on screen now
+boot(); // the values the page was served with...
+layout.flush(); // ...in the DOM before the first paint
 connect();
 
 // the footer's history figures (size, writes today, unsaved seconds) change on their own

@@ -10,7 +10,7 @@
 import * as store from "../store.js";
 import { binaryWords, formatAge, formatNumber, formatSpan, formatValue, formatWithUnit } from "../format.js";
 import * as health from "./health.js";
-import { drawSpark, extent, needsDraw, observe, touch, unobserve } from "./spark.js";
+import { drawSpark, extent, measure, needsDraw, observe, touch, unobserve } from "./spark.js";
 
 /** @typedef {import("../store.js").Sensor} Sensor */
 /** @typedef {import("../store.js").Channel} Channel */
@@ -205,16 +205,37 @@ function updateRow(r, ch, { t, greyed, age, where }) {
     const level = ch.level && ch.level !== "ok" ? `, ${ch.level.replace("_", " ")}` : "";
     setText(r.where, `${level}, ${where}. Show chart`);
   }
-  if (!r.spark || !r.strip || !needsDraw(r.spark, t)) return;
-  const ext = extent(ch.history, t - store.SPARK_WINDOW_S, ch.meta.kind, ch.meta.precision);
-  const label = (/** @type {number} */ v) => (ch.meta.unit === "B" ? formatWithUnit(ch.meta, v) : formatNumber(v, Math.max(0, ch.meta.precision)));
-  setData(r.strip, "max", ext ? label(ext.max) : "");
-  setData(r.strip, "min", ext && ext.max !== ext.min ? label(ext.min) : "");
-  setData(r.spark, "points", String(ch.history.v.filter((v) => v !== null).length));
-  setData(r.spark, "gaps", String(ch.history.v.filter((v) => v === null).length));
-  setData(r.spark, "first", String(Math.floor(ch.history.t[0] ?? 0)));
-  if (ext) drawSpark(r.spark, ch.history, { now: t, lo: ext.lo, hi: ext.hi, style: sparkStyle(r.row, greyed) });
-  else drawSpark(r.spark, { t: [], v: [] }, { now: t, lo: 0, hi: 1, style: sparkStyle(r.row, greyed) });
+}
+
+/**
+ * Redraw the card's sparklines that need it (new data, or their hour moved a pixel). Called for
+ * every dirty card after all text was written, so sizes are read from one layout (`measure`).
+ * @param {Card} card @param {Sensor} s @param {number} t
+ */
+export function drawSparks(card, s, t) {
+  const greyed = store.isGreyed(s, t);
+  for (const [cid, r] of card.rows) {
+    const ch = s.channels.get(cid);
+    if (!ch || !r.spark || !r.strip || !needsDraw(r.spark, t)) continue;
+    const ext = extent(ch.history, t - store.SPARK_WINDOW_S, ch.meta.kind, ch.meta.precision);
+    const label = (/** @type {number} */ v) =>
+      ch.meta.unit === "B" ? formatWithUnit(ch.meta, v) : formatNumber(v, Math.max(0, ch.meta.precision));
+    setData(r.strip, "max", ext ? label(ext.max) : "");
+    setData(r.strip, "min", ext && ext.max !== ext.min ? label(ext.min) : "");
+    setData(r.spark, "points", String(ch.history.v.filter((v) => v !== null).length));
+    setData(r.spark, "gaps", String(ch.history.v.filter((v) => v === null).length));
+    setData(r.spark, "first", String(Math.floor(ch.history.t[0] ?? 0)));
+    const style = sparkStyle(r.row, greyed);
+    if (ext) drawSpark(r.spark, ch.history, { now: t, lo: ext.lo, hi: ext.hi, style });
+    else drawSpark(r.spark, { t: [], v: [] }, { now: t, lo: 0, hi: 1, style });
+  }
+}
+
+/** The canvases of `cards` not measured yet, measured in one layout. @param {Iterable<Card>} cards */
+export function measureSparks(cards) {
+  const canvases = [];
+  for (const c of cards) for (const r of c.rows.values()) if (r.spark) canvases.push(r.spark);
+  measure(canvases);
 }
 
 /** @type {Map<string, import("./spark.js").SparkStyle>} */

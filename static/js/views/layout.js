@@ -75,6 +75,13 @@ function schedule() {
   if (!frame) frame = requestAnimationFrame(render);
 }
 
+/** Write what is pending now, not at the next frame: the values the page was served with go
+ *  into the DOM before its first paint. */
+export function flush() {
+  if (frame) cancelAnimationFrame(frame);
+  render();
+}
+
 function render() {
   frame = 0;
   if (!root) return;
@@ -84,12 +91,20 @@ function render() {
     reconcile(root);
     for (const id of cards.keys()) dirty.add(id);
   }
+  /** @type {[import("./card.js").Card, import("../store.js").Sensor][]} */
+  const done = [];
   for (const id of dirty) {
     const s = store.getSensor(id);
     const c = cards.get(id);
-    if (s && c) card.update(c, s, t, s.room);
+    if (s && c) {
+      card.update(c, s, t, s.room);
+      done.push([c, s]);
+    }
   }
   dirty.clear();
+  // then the sparklines: sizes read once, for every card, before anything is drawn
+  card.measureSparks(done.map(([c]) => c));
+  for (const [c, s] of done) card.drawSparks(c, s, t);
 }
 
 /** @returns {Set<string>} */

@@ -65,6 +65,17 @@ export function touch(canvas) {
   if (s) s.dirty = true;
 }
 
+/**
+ * First paint: measure new canvases now, all in one layout, rather than wait a frame for the
+ * ResizeObserver, so the sparklines appear with the values they belong to.
+ * @param {HTMLCanvasElement[]} canvases
+ */
+export function measure(canvases) {
+  const fresh = canvases.filter((c) => !strips.has(c) && c.isConnected);
+  const rects = fresh.map((c) => c.getBoundingClientRect()); // reads only: one layout
+  fresh.forEach((c, i) => strips.set(c, { w: rects[i].width, h: rects[i].height, drawnAt: -Infinity, dirty: true }));
+}
+
 /** Whether drawing now would change a pixel. @param {HTMLCanvasElement} canvas @param {number} now */
 export function needsDraw(canvas, now) {
   const s = strips.get(canvas);
