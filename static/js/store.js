@@ -97,7 +97,7 @@
 /**
  * @typedef {object} Change  what a subscriber should redraw
  * @property {string} [sensor]  this sensor's values or status
- * @property {boolean} [values]  with `sensor`: new values arrived (sparklines redraw)
+ * @property {boolean} [values]  with `sensor`: new values, or new colours (sparklines redraw)
  * @property {boolean} [layout]  sensors were added, removed or reordered
  * @property {boolean} [header]  connection, title or server info
  */
@@ -203,9 +203,10 @@ export function isStale(s, t = now()) {
   return s.status === "ok" && a !== null && a > staleAfter(s);
 }
 
-/** Values that cannot be trusted as current: offline, failing, stale or never read. @param {Sensor} s @param {number} [t] */
+/** Values that cannot be trusted as current: offline, failing or stale. (While the socket first
+ *  connects, the values the page was served with are current.) @param {Sensor} s @param {number} [t] */
 export function isGreyed(s, t = now()) {
-  return info.connection !== "live" || s.status !== "ok" || isStale(s, t);
+  return info.connection === "offline" || s.status !== "ok" || isStale(s, t);
 }
 
 /** @param {Channel} ch */
@@ -370,7 +371,8 @@ export function setConnection(state) {
   info.connection = state;
   info.connectionSince = now();
   notify({ header: true });
-  for (const id of sensors.keys()) notify({ sensor: id }); // every value greys (or not) at once
+  // every value and sparkline greys (or not) at once
+  for (const id of sensors.keys()) notify({ sensor: id, values: true });
 }
 
 /** @param {{title?: string, version?: string, mock?: boolean, history?: HistoryInfo | null}} health  from /api/health */

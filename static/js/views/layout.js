@@ -1,7 +1,8 @@
 // @ts-check
 /**
  * The cards, grouped by room: one collapsible section per room, in config order, sensors without
- * a room last. Each section is a CSS grid (as many columns as fit at 300 px), so reading and
+ * a room last. The page is one CSS grid (as many columns as fit at 300 px); a room takes as many
+ * of its columns as it has cards (a subgrid), so small rooms sit side by side. Reading and
  * keyboard order follow the config. Store changes only mark cards dirty; the DOM is written once
  * per animation frame, and only where the text changed.
  */
@@ -188,6 +189,7 @@ function reconcile(root) {
     if (sec.el !== before) root.insertBefore(sec.el, before);
     before = sec.el.nextElementSibling;
     card.setText(sec.count, `${g.sensors.length}`);
+    card.setData(sec.el, "count", String(Math.min(g.sensors.length, 4)));
     sec.count.setAttribute("aria-label", `${g.sensors.length} sensor${g.sensors.length === 1 ? "" : "s"}`);
     let at = /** @type {Element | null} */ (sec.grid.firstElementChild);
     for (const s of g.sensors) {

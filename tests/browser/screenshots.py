@@ -1,0 +1,169 @@
+"""The README's screenshots (docs/screenshots/): the demo config in mock mode, with two days of
+made-up history written first, so the sparklines and the 24 h chart look as they do on a Pi that
+has been running. Uses the tests' Chromium:
+
+    .venv/bin/python tests/browser/screenshots.py
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import math
+import random
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+ROOT = Path(__file__).resolve().parents[2]
+OUT = ROOT / "docs" / "screenshots"
+SERVING_RE = re.compile(r"serving http://127\.0\.0\.1:(\d+)/")
+DAYS = 2
+
+
+def prefill(data: Path, targets: dict[tuple[str, str], float]) -> None:
+    """Two days of plausible readings (a daily swing, drift, noise) for the numeric channels."""
+    from pi_dashboard.app import create_app, series_of
+    from pi_dashboard.demo import demo_config
+    from pi_dashboard.history import paths
+    from pi_dashboard.history.service import History, options_from_config
+    from pi_dashboard.web.keys import STATE
+
+    config = demo_config()
+    fast = dataclasses.replace(config.history, flush_interval=0.2)
+    history = History(options_from_config(fast, paths.database(data, mock=True)))
+    app = create_app(config, mock=True, history=history)
+    state = app[STATE]
+    rng = random.Random(7)
+
+    async def run() -> None:
+        infos = [i for i in series_of(state) if not i.binary]
+        await history.start(series_of(state))
+        now = time.time() - 30
+        for info in infos:
+            sensor = state.sensors[info.sensor]
+            ch = sensor.channels[info.channel]
+            base, swing = {"temperature": (21.0, 1.6), "humidity": (48.0, 6.0),
+                           "atmospheric_pressure": (1013.0, 2.0), "pressure": (1013.0, 2.0),
+                           "illuminance": (250.0, 240.0), "moisture": (55.0, 8.0),
+                           "voltage": (1.25, 0.002)}.get(
+                ch.meta.device_class.value, (0.0, 0.0))  # fmt: skip
+            if swing == 0.0:
+                continue
+            phase = rng.random() * 2
+            drift = 0.0
+            minutes = DAYS * 24 * 60
+            series = []
+            for k in range(minutes, 0, -1):
+                ts = now - k * 60
+                drift += rng.gauss(0, swing * 0.01)
+                day = math.sin((ts / 86400 + phase) * 2 * math.pi)
+                series.append((ts, base + swing * day + drift + rng.gauss(0, swing * 0.02)))
+            # bend the end onto what the simulated chip reads now: no jump where the live part starts
+            miss = targets.get((info.sensor, info.channel), series[-1][1]) - series[-1][1]
+            for i, (ts, v) in enumerate(series):
+                v += miss * i / (len(series) - 1)
+                if ch.meta.device_class.value == "illuminance":
+                    v = max(v, 0.0)
+                history.record(info.sensor, ts, {info.channel: round(v, 2)})
+            while history.stats()["unflushed_readings"]:  # type: ignore[operator]
+                await asyncio.sleep(0.05)  # let the writer keep up (it drops past 20,000)
+        await history.stop()
+
+    asyncio.run(run())
+
+
+def start(data: Path) -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pi_dashboard", "run", "--mock", "--host", "127.0.0.1",
+         "--port", "0", "--data-dir", str(data)],
+        cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if m := SERVING_RE.search(line):
+            url = f"http://127.0.0.1:{m.group(1)}"
+            for _ in range(100):
+                try:
+                    urllib.request.urlopen(url + "/api/health", timeout=2).close()
+                    return proc, url
+                except OSError:
+                    time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("the daemon did not start")
+
+
+def shoot(url: str) -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path="/usr/bin/chromium", args=["--no-sandbox", "--headless=new"]
+        )
+        for name, size, scheme, chart in [
+            ("phone-light.png", (390, 844), "light", None),
+            ("phone-dark.png", (390, 844), "dark", None),
+            ("desktop-chart.png", (1440, 900), "light", ("bedroom", "temperature")),
+        ]:
+            ctx = b.new_context(
+                viewport={"width": size[0], "height": size[1]},
+                color_scheme=scheme,  # type: ignore[arg-type]
+                device_scale_factor=2 if size[0] < 500 else 1,
+            )
+            page = ctx.new_page()
+            page.goto(url + "/")
+            page.wait_for_selector("#conn[data-state='live']", timeout=10000)
+            page.wait_for_timeout(1500)
+            if chart:
+                sel = f"[data-sensor='{chart[0]}'] [data-channel='{chart[1]}'] .ch-open"
+                page.click(sel)
+                page.wait_for_selector(".chart-plot[data-state='ready'] canvas", timeout=10000)
+                page.wait_for_timeout(500)
+            page.screenshot(path=str(OUT / name))
+            ctx.close()
+        b.close()
+
+
+def now_values(data: Path) -> dict[tuple[str, str], float]:
+    """What the simulated chips read at start (the simulation is seeded: the same next time)."""
+    proc, url = start(data)
+    try:
+        for _ in range(100):  # until every sensor has been read once
+            with urllib.request.urlopen(url + "/api/sensors", timeout=5) as resp:
+                sensors = json.load(resp)
+            if all(s["status"] != "pending" for s in sensors):
+                break
+            time.sleep(0.1)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(10)
+    return {
+        (s["id"], c["id"]): c["value"]
+        for s in sensors
+        for c in s["channels"]
+        if isinstance(c["value"], float)
+    }
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp, tempfile.TemporaryDirectory() as probe:
+        data = Path(tmp)
+        prefill(data, now_values(Path(probe)))
+        proc, url = start(data)
+        try:
+            shoot(url)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(10)
+
+
+if __name__ == "__main__":
+    main()
