@@ -29,6 +29,14 @@ SERVING_RE = re.compile(r"serving http://127\.0\.0\.1:(\d+)/")
 DAYS = 2
 
 
+async def drained(history: object) -> None:
+    """Let the writer keep up between channels (it drops readings past 20,000 waiting)."""
+    for _ in range(600):
+        if not history.stats()["unflushed_readings"]:  # type: ignore[attr-defined]
+            return
+        await asyncio.sleep(0.05)
+
+
 def prefill(data: Path, targets: dict[tuple[str, str], float]) -> None:
     """Two days of plausible readings (a daily swing, drift, noise) for the numeric channels."""
     from pi_dashboard.app import create_app, series_of
@@ -67,15 +75,14 @@ def prefill(data: Path, targets: dict[tuple[str, str], float]) -> None:
                 drift += rng.gauss(0, swing * 0.01)
                 day = math.sin((ts / 86400 + phase) * 2 * math.pi)
                 series.append((ts, base + swing * day + drift + rng.gauss(0, swing * 0.02)))
-            # bend the end onto what the simulated chip reads now: no jump where the live part starts
+            # bend the end onto what the simulated chip reads now: no jump where live data starts
             miss = targets.get((info.sensor, info.channel), series[-1][1]) - series[-1][1]
             for i, (ts, v) in enumerate(series):
                 v += miss * i / (len(series) - 1)
                 if ch.meta.device_class.value == "illuminance":
                     v = max(v, 0.0)
                 history.record(info.sensor, ts, {info.channel: round(v, 2)})
-            while history.stats()["unflushed_readings"]:  # type: ignore[operator]
-                await asyncio.sleep(0.05)  # let the writer keep up (it drops past 20,000)
+            await drained(history)
         await history.stop()
 
     asyncio.run(run())
