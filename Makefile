@@ -43,14 +43,14 @@ $(TSTAMP): $(STAMP)
 # Front-end libraries come from the npm registry through package-lock.json and are copied next to
 # our own static files; they are never committed and never loaded from a CDN. Which files: the
 # "vendor" map in package.json. Every package build does the same by itself (build_backend.py).
-vendor: $(VENDOR)/.stamp static/dist/.stamp
+vendor: $(VENDOR)/.stamp static/dist/sources.sha256
 
 $(VENDOR)/.stamp: package.json package-lock.json build_backend.py
 	$(PYTHON) build_backend.py
 
 # The page minified into one module, a chart chunk and one stylesheet (esbuild, from the lock
 # file); the server serves static/js itself whenever this is older than the sources.
-static/dist/.stamp: $(VENDOR)/.stamp $(wildcard static/js/*.js static/js/*/*.js static/css/*.css)
+static/dist/sources.sha256: $(VENDOR)/.stamp $(wildcard static/js/*.js static/js/*/*.js static/css/*.css)
 	$(PYTHON) build_backend.py bundle
 
 # The wheel a Pi installs (the build runs `npm ci` itself when static/vendor/ is missing).

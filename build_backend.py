@@ -5,8 +5,9 @@ A wheel without static/vendor/ installs a page that loads and never connects, so
 files that package.json's "vendor" map names are in static/vendor/ and match package-lock.json:
 if not, it runs `npm ci` and copies them; without npm it stops with one line. Then esbuild (from
 the same lock file) bundles and minifies the page (static/js, static/css) into static/dist/, which
-the server prefers while dist/.stamp matches the sources (pi_dashboard/web/bundle.py). An sdist
-carries both (and package.json, package-lock.json), so a wheel builds from it without npm.
+the server prefers while dist/sources.sha256 matches the sources (pi_dashboard/web/bundle.py).
+An sdist carries both (and package.json, package-lock.json), so a wheel builds from it without
+npm.
 
 `python3 build_backend.py` does the same unconditionally: it is `make vendor`;
 `python3 build_backend.py bundle` only rebuilds static/dist/ (`make` does after a page edit).

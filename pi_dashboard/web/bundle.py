@@ -1,8 +1,9 @@
 """Which page sources the minified bundle in static/dist/ was built from.
 
 build_backend.py bundles static/js/ and static/css/ with esbuild (from package-lock.json) into
-static/dist/ and writes `sources_hash()` into dist/.stamp; the server serves the bundle only while
-the stamp still matches, else the source modules, so an edited checkout never runs a stale bundle.
+static/dist/ and writes `sources_hash()` into dist/sources.sha256; the server serves the bundle
+only while that still matches, else the source modules, so an edited checkout never runs a stale
+bundle.
 No third-party imports: the build imports this before anything is installed.
 """
 
@@ -13,7 +14,8 @@ from pathlib import Path
 
 SOURCES = ("js", "css", "vendor")
 """What the bundle is made of (vendor: socket.io-client and uPlot, copied from node_modules)."""
-STAMP = Path("dist") / ".stamp"
+STAMP = Path("dist") / "sources.sha256"
+"""Not a dotfile: the wheel's package data takes every file but those."""
 ENTRIES = {"js/main.js": "dist/main.js", "css/app.css": "dist/app.css"}
 """What index.html names -> what it names instead when the bundle is fresh."""
 

@@ -60,7 +60,7 @@ const base = new URL(".", location.href);
 let refs = null;
 /** @type {Shown | null} */
 let shown = null;
-/** @typedef {typeof import("../../vendor/uPlot.js")} UPlot */
+/** @typedef {typeof import("../../vendor/uPlot.iife.min.js")} UPlot  (its .d.ts, copied beside it) */
 /** @type {Promise<UPlot> | null} */
 let uPlotModule = null;
 /** @type {ResizeObserver | null} */
