@@ -16,17 +16,7 @@ from conftest import wait_live
 
 pytestmark = pytest.mark.browser
 
-DAEMON_CONFIG = """
-[history]
-flush_interval = 0.5
-
-[[sensors]]
-id = "living"
-type = "demo"
-name = "Living room"
-room = "Downstairs"
-interval = 0.2
-"""
+DAEMON_CONFIG = '[[sensors]]\nid = "living"\ntype = "demo"\nroom = "Den"\ninterval = 0.2\n'
 PREFIX = "/dash"
 HOP = {"connection", "keep-alive", "upgrade", "transfer-encoding", "content-length", "host"}
 
