@@ -22,6 +22,7 @@ test: $(TSTAMP) vendor
 lint: $(TSTAMP) vendor
 	$(VENV)/bin/ruff check pi_dashboard tests bench build_backend.py
 	$(VENV)/bin/ruff format --check pi_dashboard tests bench build_backend.py
+	$(VENV)/bin/mypy
 	node_modules/.bin/tsc -p tsconfig.json
 
 format: $(TSTAMP)

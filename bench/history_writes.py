@@ -46,8 +46,11 @@ def serve(args: argparse.Namespace) -> None:
     sys.path.insert(0, str(ROOT / "bench"))
     from naive_store import NaiveStore
 
-    from pi_dashboard.app import create_app, load
-    from pi_dashboard.cli import _serve, setup_logging
+    from pi_dashboard.app import create_app
+    from pi_dashboard.cli.lifecycle import Signals
+    from pi_dashboard.cli.run import listen, setup_logging
+    from pi_dashboard.cli.run import serve as serve_app
+    from pi_dashboard.demo import load
     from pi_dashboard.history import paths
     from pi_dashboard.history.service import History, options_from_config
 
@@ -61,14 +64,15 @@ def serve(args: argparse.Namespace) -> None:
         )
         app = create_app(config, history=history)
     elif args.design == "disk-tree":  # mock mode as it was: the simulated tree in a folder on disk
+        from pi_dashboard.sensors.registry import TYPES
         from pi_dashboard.sim.world import SimWorld
 
         world = SimWorld(data / "sim-root")
-        world.populate(config)
+        world.populate(config, TYPES)
         app = create_app(config, world=world)
     else:
         raise SystemExit(f"unknown design {args.design}")
-    asyncio.run(_serve(app, "127.0.0.1", 0, args.design))
+    asyncio.run(serve_app(app, listen("127.0.0.1", 0), "127.0.0.1", args.design, Signals()))
 
 
 def read_io(pid: int) -> int:

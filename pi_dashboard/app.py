@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -12,8 +13,9 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from pi_dashboard.config import Config
-from pi_dashboard.demo import demo_config, load  # noqa: F401 - also imported from here
+from pi_dashboard import __version__
+from pi_dashboard.config import Config, default_node
+from pi_dashboard.demo import demo_config
 from pi_dashboard.history.service import History
 from pi_dashboard.history.store import SeriesInfo
 from pi_dashboard.hw import Hardware
@@ -21,16 +23,19 @@ from pi_dashboard.hw.gpio import default_factory
 from pi_dashboard.hw.i2c import I2CBusOpener
 from pi_dashboard.model import ChannelMeta, DeviceClass
 from pi_dashboard.polling import Poller
-from pi_dashboard.sensors.base import SensorType
+from pi_dashboard.sensors.base import Types
 from pi_dashboard.sensors.registry import TYPES
 from pi_dashboard.state import State
 from pi_dashboard.web import keys
 from pi_dashboard.web.admission import middlewares
+from pi_dashboard.web.integrations import setup_integration_routes
 from pi_dashboard.web.live import LiveNamespace, broadcaster, create_sio, shutdown
 from pi_dashboard.web.mockfaults import setup_mock_routes
 from pi_dashboard.web.routes import setup_routes, static_dir
 
 if TYPE_CHECKING:  # imported at run time only in mock mode, by `scan`, or to replay
+    from gpiozero import Factory
+
     from pi_dashboard.history.replay import Recording
     from pi_dashboard.scan import ScanResult
     from pi_dashboard.sim.world import SimWorld
@@ -42,14 +47,14 @@ SIM_TICK_S = 0.5
 
 def real_hardware() -> tuple[Hardware, I2CBusOpener]:
     opener = I2CBusOpener()
-    factory_cache: list[object] = []
+    factory_cache: list[Factory] = []
 
-    def pin_factory():  # created on first use: a Pi without GPIO sensors never opens gpiochip
+    def pin_factory() -> Factory:  # on first use: a Pi without GPIO sensors never opens gpiochip
         if not factory_cache:
             factory_cache.append(default_factory())
         return factory_cache[0]
 
-    return Hardware(i2c=opener, pin_factory=pin_factory, root=Path("/"), mock=False), opener
+    return Hardware(i2c=opener, pin_factory=pin_factory, root=Path("/")), opener
 
 
 def create_app(
@@ -57,7 +62,7 @@ def create_app(
     *,
     mock: bool = False,
     world: SimWorld | None = None,
-    types: Mapping[str, SensorType] = TYPES,
+    types: Types = TYPES,
     max_backoff: float = 30.0,
     history: History | None = None,
     replay: Recording | None = None,
@@ -77,7 +82,7 @@ def create_app(
             from pi_dashboard.sim.world import SimWorld
 
             world = SimWorld()
-            world.populate(config)
+            world.populate(config, types)
             closers.append(world)
         hardware = world.hardware()
     else:
@@ -93,13 +98,23 @@ def create_app(
     if replay is not None:
         _add_replayed(state, replay)
     sink = history.record if history is not None else None
-    poller = Poller(config, types, hardware, state, max_backoff=max_backoff, sink=sink)
+    clients: set[str] = set()
+    links: dict[str, Callable[[], Mapping[str, object]]] = {}
+    metrics = None
+    if config.metrics.enabled:  # prometheus_client only then; the poller feeds its histograms
+        from pi_dashboard.integrations.metrics import Metrics
+
+        metrics = Metrics(state, node=_node_id(config), clients=lambda: len(clients), links=links)
+    poller = Poller(
+        config, types, hardware, state, max_backoff=max_backoff, sink=sink,
+        observe=metrics.observe_poll if metrics is not None else None,
+    )  # fmt: skip
 
     app = web.Application(middlewares=middlewares(config.server))
     app[keys.CONFIG] = config
     app[keys.STATE] = state
     app[keys.STATIC_DIR] = static_dir()
-    app[keys.CLIENTS] = set()
+    app[keys.CLIENTS] = clients
     app[keys.MOCK] = mock
     sio = create_sio(config.server)
     app[keys.SIO] = sio
@@ -107,6 +122,9 @@ def create_app(
     sio.register_namespace(LiveNamespace(state, app[keys.CLIENTS], recent=recent))
     sio.attach(app)
     setup_routes(app)
+    setup_integration_routes(app)
+    if metrics is not None:
+        app[keys.METRICS] = metrics
     if world is not None:
         app[keys.MOCK_FAULTS] = world.faults
         setup_mock_routes(app)
@@ -134,16 +152,130 @@ def create_app(
     app.cleanup_ctx.extend([hardware_ctx, poller_ctx, broadcaster])
     if replay is not None:
         app.cleanup_ctx.append(_replay_ctx(replay, speed, state, history))
+    _add_integrations(app, config, state, history, mock, links)
     app.on_shutdown.append(shutdown)
     return app
+
+
+def _node_id(config: Config) -> str:
+    """This daemon's node id: `[mqtt] node`, else the host name."""
+    return config.mqtt.node_id if config.mqtt is not None else default_node()
+
+
+def _add_integrations(
+    app: web.Application,
+    config: Config,
+    state: State,
+    history: History | None,
+    mock: bool,
+    links: dict[str, Callable[[], Mapping[str, object]]],
+) -> None:
+    """Each integration only when configured; each loads its library (aiomqtt,
+    prometheus_client, zeroconf) only then. Started after the poller, so stopped before it."""
+    mqtt = config.mqtt
+    mqtt_link = None
+    if mqtt is not None and mqtt.enabled:
+        from pi_dashboard.integrations.mqtt import MqttLink, NodeInfo, run_link
+        from pi_dashboard.integrations.remote import RemoteNodes
+        from pi_dashboard.integrations.topics import Topics
+
+        node = mqtt.node_id
+        info = NodeInfo(
+            node=node,
+            name=config.server.title if config.server.title != "pi-dashboard" else node,
+            model=_board_model(mock),
+            version=__version__,
+            url=mqtt.url or f"http://{socket.gethostname()}.local:{config.server.port}/",
+        )
+        remote = None
+        if mqtt.follow:
+            remote = RemoteNodes(
+                state,
+                Topics(mqtt.prefix, node),
+                max_nodes=mqtt.max_nodes,
+                max_sensors=mqtt.max_sensors_per_node,
+                record=history.record if history is not None else None,
+            )
+        link = mqtt_link = MqttLink(mqtt, state, info, incoming=remote.handle if remote else None)
+        app[keys.MQTT] = link
+        links["mqtt"] = link.stats
+
+        async def mqtt_ctx(_app: web.Application) -> AsyncIterator[None]:
+            async for _ in run_link(link, state):
+                yield
+
+        app.cleanup_ctx.append(mqtt_ctx)
+
+    if config.alerts.enabled:
+        from pi_dashboard.alerts import Alerts, run_alerts
+
+        alerts = Alerts(config.alerts, state)
+        app[keys.ALERTS] = alerts
+        # Levels: the thresholds evaluator calls alerts.on_level(LevelChange(...)) whenever a
+        # channel's level changes (docs/integrations.md, "Connecting thresholds to alerts").
+
+        async def alerts_ctx(_app: web.Application) -> AsyncIterator[None]:
+            async for _ in run_alerts(alerts):
+                yield
+
+        app.cleanup_ctx.append(alerts_ctx)
+        if config.alerts.notify:  # aiohttp's client and the notifiers only then
+            from pi_dashboard.integrations.notify import run_notifiers
+            from pi_dashboard.integrations.topics import Topics
+
+            publish = mqtt_link.publish if mqtt_link is not None else None
+            topic = Topics(mqtt.prefix, mqtt.node_id).alerts() if mqtt is not None else ""
+            dashboard = mqtt_link.info.url if mqtt_link is not None else None
+
+            async def notify_ctx(_app: web.Application) -> AsyncIterator[None]:
+                async for _ in run_notifiers(
+                    alerts, config.alerts.notify, node=_node_id(config), url=dashboard,
+                    mqtt_publish=publish, mqtt_topic=topic,
+                ):  # fmt: skip
+                    yield
+
+            app.cleanup_ctx.append(notify_ctx)
+    mdns = config.mdns
+    host = config.server.host
+    local_only = host.startswith("127.") or host in ("::1", "localhost")
+    if mdns.enabled or (mdns.enabled is None and not mock and not local_only):
+        from pi_dashboard.integrations.mdns import Announcement, announce, lan_addresses
+
+        interfaces = list(mdns.interfaces) or None
+        addresses = interfaces or ([host] if host not in ("0.0.0.0", "::", "") else lan_addresses())
+        who = config.server.title if config.server.title != "pi-dashboard" else "pi-dashboard"
+        announcement = Announcement(
+            name=mdns.name or f"{who} on {socket.gethostname().split('.')[0]}",
+            port=config.server.port,
+            addresses=tuple(addresses),
+            node=_node_id(config),
+            version=__version__,
+        )
+
+        async def mdns_ctx(_app: web.Application) -> AsyncIterator[None]:
+            async for _ in announce(announcement, interfaces):
+                yield
+
+        app.cleanup_ctx.append(mdns_ctx)
+
+
+def _board_model(mock: bool) -> str:
+    """What Home Assistant shows as the device's model."""
+    if mock:
+        return "Raspberry Pi (simulated)"
+    try:
+        return Path("/proc/device-tree/model").read_text(errors="replace").strip("\0\n ") or "?"
+    except OSError:
+        return "Linux computer"
 
 
 def series_of(state: State) -> list[SeriesInfo]:
     """Every channel State knows, as history registers it."""
     return [
         info
-        for sid in state.sensors
-        for cid in state.sensors[sid].channels
+        for sid, s in state.sensors.items()
+        if not s.node
+        for cid in s.channels
         if (info := describe_channel(state, sid, cid)) is not None
     ]
 
@@ -155,8 +287,8 @@ def describe_channel(state: State, sensor: str, channel: str) -> SeriesInfo | No
         return None
     m = ch.meta
     return SeriesInfo(
-        sensor=sensor, channel=channel, unit=m.unit, name=m.name, kind=m.device_class.value,
-        precision=m.precision, binary=m.binary, interval_s=s.interval,
+        sensor=s.id, channel=channel, node=s.node, unit=m.unit, name=m.name,
+        kind=m.device_class.value, precision=m.precision, binary=m.binary, interval_s=s.interval,
     )  # fmt: skip
 
 
@@ -207,8 +339,8 @@ def _replay_ctx(
         s = state.sensors[sensor]
         out = {c: bool(v) if s.channels[c].meta.binary else v for c, v in values.items()}
         if history is not None:
-            history.record(sensor, ts, out)  # type: ignore[arg-type]
-        state.publish_values(sensor, ts, out)  # type: ignore[arg-type]
+            history.record(sensor, ts, out)
+        state.publish_values(sensor, ts, out)
 
     async def ctx(_app: web.Application) -> AsyncIterator[None]:
         log.info("replaying %s at %gx", recording.source, speed)
@@ -250,7 +382,7 @@ def scan(*, mock: bool, config: Config | None = None) -> ScanResult:
         from pi_dashboard.sim.world import SimWorld
 
         world = SimWorld()
-        world.populate(config or demo_config())
+        world.populate(config or demo_config(), TYPES)
         openers = {n: (lambda b=b: b) for n, b in world.buses.items()}
         root = world.root
     else:

@@ -1,7 +1,9 @@
 """TOML config (stdlib tomllib) -> frozen dataclasses. Every error names the field a user can find.
 
-Sensor types add their own keys (`bus`, `address`, `pin`, ...) as an options dataclass; this module
-validates those too, through the `SensorSchema` protocol, without importing any sensor code.
+This is the one validation path: `check-config`, `run` and every other command load a config here,
+and what loads is complete and typed. Sensor types add their own keys (`bus`, `address`, `pin`,
+...) as an options dataclass; this module validates those too, with the type's channels and I2C
+addresses, through the `SensorSchema` protocol, without importing any sensor code.
 """
 
 from __future__ import annotations
@@ -13,12 +15,26 @@ import re
 import tomllib
 import types
 import typing
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    ClassVar,
+    Generic,
+    Literal,
+    Protocol,
+    TypeVar,
+    runtime_checkable,
+)
 
 from pi_dashboard.errors import ConfigError, FieldError
+from pi_dashboard.model import ChannelMeta
+from pi_dashboard.units import unit_converter
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
@@ -27,13 +43,34 @@ class SensorSchema(Protocol):
     """What the loader needs from a sensor type (`sensors.base.SensorType` satisfies it)."""
 
     @property
-    def options(self) -> type: ...
+    def options(self) -> type[Any]:
+        """The type's options dataclass (`Any`: each type has its own, unknown here)."""
 
     @property
     def default_interval(self) -> float: ...
 
     @property
     def min_interval(self) -> float: ...
+
+    @property
+    def i2c_addresses(self) -> tuple[int, ...]:
+        """Every address the chip can be strapped to; () for types not on I2C."""
+
+    def channels(self, options: Any) -> Sequence[ChannelMeta] | None:
+        """Every channel a sensor with these options can have (None: known only at setup).
+
+        `Any`: each type takes its own options class, which this module never imports."""
+
+
+@runtime_checkable
+class OnI2C(Protocol):
+    """Options of a chip on I2C: which /dev/i2c-N, and its 7-bit address there."""
+
+    @property
+    def bus(self) -> int: ...
+
+    @property
+    def address(self) -> int: ...
 
 
 HOST_RE = re.compile(r"^(\*|[A-Za-z0-9_.:-]{1,253}|\[[0-9A-Fa-f:.]+\])$")
@@ -115,6 +152,246 @@ class HistoryConfig:
             raise FieldError("max_size_mb", f"must be >= 0 (0: no cap), got {self.max_size_mb:g}")
 
 
+# --- value filters: ESPHome's names and meanings; filters.py runs them ------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WindowConfig:
+    name: ClassVar[str]
+    window_size: int = 5
+    send_every: int = 1
+    send_first_at: int = 1
+
+    def __post_init__(self) -> None:
+        if self.window_size < 1:
+            raise FieldError("window_size", f"must be >= 1, got {self.window_size}")
+        if self.send_every < 1:
+            raise FieldError("send_every", f"must be >= 1, got {self.send_every}")
+        if not 1 <= self.send_first_at <= self.send_every:
+            raise FieldError("send_first_at", "must be between 1 and send_every")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SlidingWindowConfig(WindowConfig):
+    name: ClassVar[str] = "sliding_window_moving_average"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MedianConfig(WindowConfig):
+    name: ClassVar[str] = "median"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EmaConfig:
+    name: ClassVar[str] = "exponential_moving_average"
+    alpha: float = 0.1
+    send_every: int = 1
+
+    def __post_init__(self) -> None:
+        if not 0 < self.alpha <= 1:
+            raise FieldError("alpha", f"must be in (0, 1], got {self.alpha}")
+        if self.send_every < 1:
+            raise FieldError("send_every", f"must be >= 1, got {self.send_every}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClampConfig:
+    name: ClassVar[str] = "clamp"
+    min_value: float = -math.inf
+    max_value: float = math.inf
+
+
+FilterConfig = SlidingWindowConfig | MedianConfig | EmaConfig | ClampConfig
+"""One entry of `filters = [...]`; a new filter is one class here and one case in filters.py."""
+FILTERS: dict[str, type[FilterConfig]] = {f.name: f for f in typing.get_args(FilterConfig)}
+
+
+def parse_filter(spec: object, path: str) -> FilterConfig:
+    """`{median = {window_size = 5}}` -> MedianConfig(window_size=5); errors name `path`."""
+    if not isinstance(spec, dict) or len(spec) != 1:
+        raise ConfigError(
+            "each filter is a table with exactly one key, e.g. {median = {window_size = 5}}",
+            field=path,
+        )
+    ((name, raw),) = spec.items()
+    kind = FILTERS.get(name)
+    if kind is None:
+        raise ConfigError(f'unknown filter "{name}" (known: {", ".join(FILTERS)})', field=path)
+    if not isinstance(raw, dict):
+        raise ConfigError("filter options must be a table, e.g. {}", field=f"{path}.{name}")
+    return from_table(kind, raw, f"{path}.{name}")
+
+
+# --- integrations: [mqtt], [metrics], [mdns], [alerts] (docs/integrations.md) -----------------
+
+NODE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+"""A node id is one MQTT topic level, a Prometheus label value and part of HA's unique_ids."""
+
+
+def default_node() -> str:
+    """This machine's host name as a node id: lower case, anything else becomes "-"."""
+    import socket
+
+    name = re.sub(r"[^a-z0-9_-]+", "-", socket.gethostname().split(".")[0].lower()).strip("-_")
+    return name[:64] or "pi"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TlsConfig:
+    """`[mqtt.tls]`: present means TLS; the system's CAs unless `ca_file` is given."""
+
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+    insecure: bool = False
+    """Skip the host name check (a broker with a self-made certificate): still encrypted."""
+
+    def __post_init__(self) -> None:
+        if (self.cert_file is None) != (self.key_file is None):
+            raise FieldError("cert_file", "cert_file and key_file go together")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MqttConfig:
+    """`[mqtt]`: publish readings (and Home Assistant discovery) to a broker, and show other
+    nodes' sensors that it carries."""
+
+    host: str
+    port: int | None = None
+    """Default 1883, or 8883 with `[mqtt.tls]`."""
+    enabled: bool = True
+    username: str | None = None
+    password: str | None = None
+    password_file: str | None = None
+    """Read the password from this file (first line), so the config can be world-readable."""
+    client_id: str | None = None
+    keepalive: int = 30
+    """Seconds; the broker declares this node offline (its last will) after 1.5 x this."""
+    tls: TlsConfig | None = None
+    prefix: str = "pi-dashboard"
+    node: str = ""
+    """This daemon's node id in topics, labels and HA ids; default: the host name."""
+    publish: bool = True
+    channel_topics: bool = True
+    """Also publish each channel's value alone on `<prefix>/<node>/<sensor>/<channel>`."""
+    discovery: bool = True
+    discovery_prefix: str = "homeassistant"
+    follow: tuple[str, ...] = ()
+    """Other nodes whose sensors this dashboard shows: their ids, or "*" for every node."""
+    url: str | None = None
+    """The dashboard's address for HA's `configuration_url`; default http://<host name>:<port>/."""
+    max_queue: int = 1000
+    """Messages waiting for the broker; past that the oldest are dropped (newer values follow)."""
+    max_nodes: int = 64
+    max_sensors_per_node: int = 256
+    max_message_bytes: int = 65536
+    reconnect_max_s: float = 30.0
+
+    def __post_init__(self) -> None:
+        if not self.host:
+            raise FieldError("host", "must not be empty")
+        if self.port is not None and not 1 <= self.port <= 65535:
+            raise FieldError("port", f"{self.port} is not a TCP port (1-65535)")
+        if not 5 <= self.keepalive <= 3600:
+            raise FieldError("keepalive", f"must be 5 to 3600 seconds, got {self.keepalive}")
+        if self.node and not NODE_RE.match(self.node):
+            raise FieldError(
+                "node", f'"{self.node}" is not a node id (lower-case letters, digits, "_", "-")'
+            )
+        for name in ("prefix", "discovery_prefix"):
+            value = getattr(self, name)
+            if not value or any(c in value for c in "#+\0") or value.startswith("$"):
+                raise FieldError(name, f'"{value}" is not a topic prefix (no "#", "+", "$")')
+        for i, node in enumerate(self.follow):
+            if node != "*" and not NODE_RE.match(node):
+                raise FieldError(f"follow[{i}]", f'"{node}" is not a node id or "*"')
+        if self.password is not None and self.password_file is not None:
+            raise FieldError("password_file", "give password or password_file, not both")
+        ranges = {
+            "max_queue": (10, 1_000_000),
+            "max_nodes": (1, 10_000),
+            "max_sensors_per_node": (1, 10_000),
+            "max_message_bytes": (1024, 1 << 24),
+        }
+        for name, (low, high) in ranges.items():
+            value = getattr(self, name)
+            if not low <= value <= high:
+                raise FieldError(name, f"must be between {low} and {high}, got {value}")
+        if self.reconnect_max_s < 1:
+            raise FieldError("reconnect_max_s", f"must be >= 1, got {self.reconnect_max_s:g}")
+
+    @property
+    def node_id(self) -> str:
+        return self.node or default_node()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MetricsConfig:
+    """`[metrics]`: `GET /metrics` in Prometheus' text format (off by default: prometheus_client
+    is loaded only when it is on)."""
+
+    enabled: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MdnsConfig:
+    """`[mdns]`: announce the dashboard as `_http._tcp` (zeroconf) so phones and `scan --lan`
+    find it. Unset `enabled`: on for real hardware on a LAN address, off in mock mode."""
+
+    enabled: bool | None = None
+    name: str = ""
+    """The service's instance name; default: `[server] title` on <host name>."""
+    interfaces: tuple[str, ...] = ()
+    """Addresses of the interfaces to announce on; default: every IPv4 one but loopback."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NotifierConfig:
+    """`[[alerts.notify]]`: where alert notifications go."""
+
+    type: Literal["webhook", "ntfy", "mqtt"]
+    url: str = ""
+    """webhook: the URL to POST JSON to; ntfy: the topic's URL (https://ntfy.sh/my-topic)."""
+    topic: str = ""
+    """mqtt: the topic (default `<prefix>/<node>/$alerts`)."""
+    headers: Mapping[str, str] = field(default_factory=dict)
+    token: str | None = None
+    """ntfy: an access token (sent as `Authorization: Bearer`)."""
+    retries: int = 5
+    timeout: float = 10.0
+    min_severity: Literal["warn", "alarm"] = "warn"
+
+    def __post_init__(self) -> None:
+        if self.type in ("webhook", "ntfy") and not re.match(r"^https?://[^\s/]+", self.url):
+            raise FieldError("url", f"{self.type} needs an http:// or https:// url")
+        if not 0 <= self.retries <= 20:
+            raise FieldError("retries", f"must be 0 to 20, got {self.retries}")
+        if not 0.5 <= self.timeout <= 120:
+            raise FieldError("timeout", f"must be 0.5 to 120 seconds, got {self.timeout:g}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AlertsConfig:
+    """`[alerts]`: when a threshold, a failing or a silent sensor becomes an alert."""
+
+    enabled: bool = True
+    min_duration: float = 30.0
+    """Seconds a condition must hold before it is an alert (and clear before it clears)."""
+    error_after: float = 60.0
+    """A sensor failing this long is an alert (0: never)."""
+    silent_after: float = 10.0
+    """A sensor with no read for this many intervals (at least 60 s) is an alert (0: never)."""
+    startup_s: float = 30.0
+    """Nothing is notified this long after start: the first reads settle (and were notified
+    before the restart, if they are an old episode)."""
+    notify: tuple[NotifierConfig, ...] = ()
+
+    def __post_init__(self) -> None:
+        for name in ("min_duration", "error_after", "silent_after", "startup_s"):
+            if getattr(self, name) < 0:
+                raise FieldError(name, f"must be >= 0, got {getattr(self, name):g}")
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ChannelConfig:
     """Per-channel processing: calibration, then filters, then the deadband."""
@@ -126,8 +403,7 @@ class ChannelConfig:
     throttle: float = 0.0
     heartbeat: float = 0.0
     unit: str | None = None
-    filters: tuple[dict[str, Any], ...] = ()
-    hidden: bool = False
+    filters: tuple[FilterConfig, ...] = ()
     warn_above: float | None = None
     """Thresholds, in the channel's unit (after `unit`): evaluated once, on the server
     (pi_dashboard/thresholds.py); the page colours by the level it is sent."""
@@ -211,9 +487,13 @@ class MockFaults:
             )
 
 
+OptionsT_co = TypeVar("OptionsT_co", covariant=True)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
-class SensorConfig:
-    """The keys every sensor has; `options` holds the type's own keys as its dataclass."""
+class SensorConfig(Generic[OptionsT_co]):
+    """The keys every sensor has; `options` holds the type's own keys as its dataclass, so a
+    sensor of that type sees them typed (`SensorConfig[SHT3xOptions]`)."""
 
     id: str
     type: str
@@ -223,7 +503,7 @@ class SensorConfig:
     timeout: float | None = None
     enabled: bool = True
     channels: Mapping[str, ChannelConfig] = field(default_factory=dict)
-    options: Any = None
+    options: OptionsT_co
     mock: MockFaults | None = None
     """`[sensors.mock]`: simulated faults; only mock mode reads it."""
     room: str | None = None
@@ -240,10 +520,16 @@ class SensorConfig:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
-    sensors: tuple[SensorConfig, ...] = ()
+    sensors: tuple[SensorConfig[object], ...] = ()
     history: HistoryConfig = field(default_factory=HistoryConfig)
+    mqtt: MqttConfig | None = None
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    mdns: MdnsConfig = field(default_factory=MdnsConfig)
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
     source: str = "<memory>"
 
+
+TableT = TypeVar("TableT", bound="DataclassInstance")
 
 # --- generic table -> dataclass --------------------------------------------------------------
 
@@ -280,7 +566,10 @@ def _show(value: Any) -> str:
 
 
 def convert(tp: Any, value: Any, path: str) -> Any:
-    """Check `value` against annotation `tp`; convert lists to tuples, tables to dataclasses."""
+    """Check `value` against annotation `tp`; convert lists to tuples, tables to dataclasses.
+
+    `Any` in, `Any` out: TOML values are untyped, and `tp` is an annotation read at run time
+    (`float | None`, `tuple[str, ...]`); each caller annotates what it asked for."""
     origin = typing.get_origin(tp)
     if origin in (typing.Union, types.UnionType):
         args = typing.get_args(tp)
@@ -332,7 +621,7 @@ def convert(tp: Any, value: Any, path: str) -> Any:
         if isinstance(value, dict):
             _, vt = typing.get_args(tp)
             return {k: convert(vt, v, f"{path}.{k}") for k, v in value.items()}
-    elif dataclasses.is_dataclass(tp):
+    elif dataclasses.is_dataclass(tp) and isinstance(tp, type):
         if isinstance(value, dict):
             return from_table(tp, value, path)
     else:
@@ -341,8 +630,8 @@ def convert(tp: Any, value: Any, path: str) -> Any:
 
 
 def from_table(
-    cls: type, table: Mapping[str, Any], path: str, *, skip: frozenset[str] = frozenset()
-) -> Any:
+    cls: type[TableT], table: Mapping[str, Any], path: str, *, skip: frozenset[str] = frozenset()
+) -> TableT:
     """Build dataclass `cls` from a TOML table; unknown keys and wrong types name `path`."""
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
@@ -351,7 +640,7 @@ def from_table(
         if key not in fields and key not in skip:
             known = ", ".join(sorted(f for f in fields if f not in skip))
             raise ConfigError(f"unknown key (known keys: {known})", field=f"{prefix}{key}")
-    kwargs = {}
+    kwargs: dict[str, Any] = {}
     for name, f in fields.items():
         if name in table:
             kwargs[name] = convert(hints[name], table[name], f"{prefix}{name}")
@@ -382,9 +671,10 @@ def parse_config(
 
 
 def _parse(data: Mapping[str, Any], types_: Mapping[str, SensorSchema], source: str) -> Config:
+    known = ("server", "sensors", "history", *INTEGRATION_SECTIONS)
     for key in data:
-        if key not in ("server", "sensors", "history"):
-            raise ConfigError("unknown section (known: server, sensors, history)", field=key)
+        if key not in known:
+            raise ConfigError(f"unknown section (known: {', '.join(known)})", field=key)
     server_raw = data.get("server", {})
     if not isinstance(server_raw, dict):
         raise ConfigError(f"must be a table, got {_show(server_raw)}", field="server")
@@ -392,7 +682,7 @@ def _parse(data: Mapping[str, Any], types_: Mapping[str, SensorSchema], source: 
     raw_sensors = data.get("sensors", [])
     if not isinstance(raw_sensors, list):
         raise ConfigError("must be an array of tables ([[sensors]])", field="sensors")
-    sensors: list[SensorConfig] = []
+    sensors: list[SensorConfig[object]] = []
     seen: dict[str, int] = {}
     for i, raw in enumerate(raw_sensors):
         path = f"sensors[{i}]"
@@ -409,12 +699,31 @@ def _parse(data: Mapping[str, Any], types_: Mapping[str, SensorSchema], source: 
     if not isinstance(history_raw, dict):
         raise ConfigError(f"must be a table, got {_show(history_raw)}", field="history")
     history = from_table(HistoryConfig, history_raw, "history")
-    return Config(server=server, sensors=tuple(sensors), history=history, source=source)
+    sections = {name: _section(data, name, cls) for name, cls in INTEGRATION_SECTIONS.items()}
+    return Config(server=server, sensors=tuple(sensors), history=history, source=source, **sections)
+
+
+INTEGRATION_SECTIONS: dict[str, type] = {
+    "mqtt": MqttConfig,
+    "metrics": MetricsConfig,
+    "mdns": MdnsConfig,
+    "alerts": AlertsConfig,
+}
+
+
+def _section(data: Mapping[str, Any], name: str, cls: type) -> Any:
+    """An optional top-level table; `[mqtt]` absent is None (no broker), the others defaults."""
+    raw = data.get(name)
+    if raw is None:
+        return None if name == "mqtt" else cls()
+    if not isinstance(raw, dict):
+        raise ConfigError(f"must be a table, got {_show(raw)}", field=name)
+    return from_table(cls, raw, name)
 
 
 def _parse_sensor(
     raw: Mapping[str, Any], types_: Mapping[str, SensorSchema], path: str
-) -> SensorConfig:
+) -> SensorConfig[object]:
     if "type" not in raw:
         raise ConfigError("is required", field=f"{path}.type")
     type_name = raw["type"]
@@ -450,8 +759,10 @@ def _parse_sensor(
     if timeout is not None and timeout <= 0:
         raise ConfigError(f"must be > 0 seconds, got {timeout:g}", field=f"{path}.timeout")
     enabled = convert(bool, raw.get("enabled", True), f"{path}.enabled")
-    channels = convert(dict[str, ChannelConfig], raw.get("channels", {}), f"{path}.channels")
     options = from_table(schema.options, raw, path, skip=_COMMON)
+    _check_address(options, schema.i2c_addresses, type_name, path)
+    declared = schema.channels(options)
+    channels = _parse_channels(raw.get("channels", {}), declared, f"{path}.channels")
     mock = convert(MockFaults | None, raw.get("mock"), f"{path}.mock")
     room = convert(str | None, raw.get("room"), f"{path}.room")
     if room is not None and not 0 < len(room.strip()) <= 64:
@@ -469,6 +780,49 @@ def _parse_sensor(
         mock=mock,
         room=room.strip() if room is not None else None,
     )
+
+
+def _check_address(options: object, addresses: tuple[int, ...], type_name: str, path: str) -> None:
+    """`0x46 is not a valid address for sht3x (0x44, 0x45)`: the addresses are the type's."""
+    if not addresses or not isinstance(options, OnI2C) or options.address in addresses:
+        return
+    valid = ", ".join(f"0x{a:02x}" for a in addresses)
+    shown = f"0x{options.address:02x}" if options.address >= 0 else str(options.address)
+    raise ConfigError(
+        f"{shown} is not a valid address for {type_name} ({valid})", field=f"{path}.address"
+    )
+
+
+def _parse_channels(
+    raw: object, known: Sequence[ChannelMeta] | None, path: str
+) -> dict[str, ChannelConfig]:
+    """`[sensors.channels.X]`: X must be a channel the type has (a typo must not pass silently),
+    its filters known ones, its `unit` one the channel's base unit converts to."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"must be a table, got {_show(raw)}", field=path)
+    metas = None if known is None else {m.id: m for m in known}
+    out: dict[str, ChannelConfig] = {}
+    for cid, table in raw.items():
+        cpath = f"{path}.{cid}"
+        if metas is not None and cid not in metas:
+            raise ConfigError(f"unknown channel (known: {', '.join(metas)})", field=cpath)
+        if not isinstance(table, dict):
+            raise ConfigError(f"must be a table, got {_show(table)}", field=cpath)
+        specs = table.get("filters", [])
+        if not isinstance(specs, list):
+            raise ConfigError(
+                "must be a list of filters, e.g. [{median = {window_size = 5}}]",
+                field=f"{cpath}.filters",
+            )
+        rest = {k: v for k, v in table.items() if k != "filters"}
+        channel: ChannelConfig = from_table(ChannelConfig, rest, cpath)
+        filters = tuple(parse_filter(s, f"{cpath}.filters[{j}]") for j, s in enumerate(specs))
+        if metas is not None:
+            unit_converter(metas[cid].unit, channel.unit, f"{cpath}.unit")
+            if metas[cid].binary and any(getattr(channel, name) is not None for name in LIMITS):
+                raise ConfigError("an on/off channel has no thresholds", field=cpath)
+        out[cid] = replace(channel, filters=filters)
+    return out
 
 
 def load_config(path: str | Path, types_: Mapping[str, SensorSchema]) -> Config:

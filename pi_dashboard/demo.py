@@ -7,20 +7,20 @@ stack: a busy port then fails in a fraction of a second.
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Mapping
 from importlib.resources import files
 from pathlib import Path
 
 from pi_dashboard.config import Config, load_config, parse_config
-from pi_dashboard.sensors.base import SensorType
+from pi_dashboard.sensors.base import Types
 from pi_dashboard.sensors.registry import TYPES
 
 
-def demo_config(types: Mapping[str, SensorType] = TYPES) -> Config:
+def demo_config(types: Types = TYPES) -> Config:
     """The built-in configuration `make run` uses when no config file is given."""
     text = files("pi_dashboard").joinpath("demo.toml").read_text(encoding="utf-8")
     return parse_config(tomllib.loads(text), types, source="<built-in demo config>")
 
 
-def load(path: str | Path | None, types: Mapping[str, SensorType] = TYPES) -> Config:
+def load(path: str | Path | None, types: Types = TYPES) -> Config:
+    """The config a command runs with, validated: what loads is complete (config.py's one path)."""
     return demo_config(types) if path is None else load_config(path, types)

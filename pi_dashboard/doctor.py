@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from pi_dashboard.config import Config
 from pi_dashboard.errors import ConfigError
@@ -28,7 +29,7 @@ from pi_dashboard.hw.onewire import OneWireBus
 from pi_dashboard.hw.system import SystemInfo, decode_throttled
 from pi_dashboard.polling import build
 from pi_dashboard.scan import probe
-from pi_dashboard.sensors.base import Sensor, SensorType
+from pi_dashboard.sensors.base import Sensor, Types
 from pi_dashboard.sensors.command import CommandSensor
 from pi_dashboard.sensors.dht import DhtSensor, overlay_name
 from pi_dashboard.sensors.ds18b20 import FAMILIES, Ds18b20Sensor
@@ -118,7 +119,7 @@ def diagnose(
     machine: Machine,
     config: Config | ConfigError | None,
     source: str,
-    types: Mapping[str, SensorType],
+    types: Types,
 ) -> list[Finding]:
     """Every finding, in the order a user fixes them: config, power, buses, sensors, port,
     service."""
@@ -168,7 +169,7 @@ def report(findings: list[Finding]) -> str:
     return "\n".join(lines)
 
 
-def _name(sensor: Sensor) -> str:
+def _name(sensor: Sensor[Any]) -> str:
     return f"sensor {sensor.config.id} ({sensor.config.type})"
 
 
@@ -213,7 +214,7 @@ def power(machine: Machine) -> list[Finding]:
     return [ok("power", "no under-voltage since boot")]
 
 
-def i2c(machine: Machine, sensors: list[I2CSensor]) -> list[Finding]:
+def i2c(machine: Machine, sensors: list[I2CSensor[Any, Any]]) -> list[Finding]:
     if not sensors:
         return []
     root = machine.hardware.root
@@ -287,7 +288,7 @@ def _missing_bus(root: Path, bus: int, present: list[str]) -> Finding:
     )
 
 
-def gpio(machine: Machine, sensors: list[GpioSensor]) -> list[Finding]:
+def gpio(machine: Machine, sensors: list[GpioSensor[Any]]) -> list[Finding]:
     if not sensors:
         return []
     out = list(_group(machine, "gpio", "GPIO"))

@@ -10,12 +10,18 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import assert_never
 
-from pi_dashboard.config import convert, from_table
-from pi_dashboard.errors import ConfigError, FieldError
+from pi_dashboard.config import (
+    ClampConfig,
+    EmaConfig,
+    FilterConfig,
+    MedianConfig,
+    SlidingWindowConfig,
+    WindowConfig,
+)
 from pi_dashboard.model import Value
 
 # --- value filters ---------------------------------------------------------------------------
@@ -28,23 +34,8 @@ class Filter:
         raise NotImplementedError
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class WindowOptions:
-    window_size: int = 5
-    send_every: int = 1
-    send_first_at: int = 1
-
-    def __post_init__(self) -> None:
-        if self.window_size < 1:
-            raise FieldError("window_size", f"must be >= 1, got {self.window_size}")
-        if self.send_every < 1:
-            raise FieldError("send_every", f"must be >= 1, got {self.send_every}")
-        if not 1 <= self.send_first_at <= self.send_every:
-            raise FieldError("send_first_at", "must be between 1 and send_every")
-
-
 class _WindowFilter(Filter):
-    def __init__(self, o: WindowOptions) -> None:
+    def __init__(self, o: WindowConfig) -> None:
         self._window: deque[float] = deque(maxlen=o.window_size)
         self._send_every = o.send_every
         self._countdown = o.send_first_at
@@ -73,20 +64,8 @@ class Median(_WindowFilter):
         return statistics.median(window)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class EmaOptions:
-    alpha: float = 0.1
-    send_every: int = 1
-
-    def __post_init__(self) -> None:
-        if not 0 < self.alpha <= 1:
-            raise FieldError("alpha", f"must be in (0, 1], got {self.alpha}")
-        if self.send_every < 1:
-            raise FieldError("send_every", f"must be >= 1, got {self.send_every}")
-
-
 class ExponentialMovingAverage(Filter):
-    def __init__(self, o: EmaOptions) -> None:
+    def __init__(self, o: EmaConfig) -> None:
         self._alpha = o.alpha
         self._send_every = o.send_every
         self._countdown = 1
@@ -105,92 +84,27 @@ class ExponentialMovingAverage(Filter):
         return self._value
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ClampOptions:
-    min_value: float = -math.inf
-    max_value: float = math.inf
-
-
 class Clamp(Filter):
-    def __init__(self, o: ClampOptions) -> None:
+    def __init__(self, o: ClampConfig) -> None:
         self._lo, self._hi = o.min_value, o.max_value
 
     def __call__(self, value: float) -> float | None:
         return min(max(value, self._lo), self._hi)
 
 
-@dataclass(frozen=True, slots=True)
-class _FilterKind:
-    options: type
-    build: Callable[[Any], Filter]
-
-
-FILTERS: dict[str, _FilterKind] = {
-    "sliding_window_moving_average": _FilterKind(WindowOptions, SlidingWindowMovingAverage),
-    "median": _FilterKind(WindowOptions, Median),
-    "exponential_moving_average": _FilterKind(EmaOptions, ExponentialMovingAverage),
-    "clamp": _FilterKind(ClampOptions, Clamp),
-}
-
-
-def build_filter(spec: Mapping[str, Any], path: str) -> Filter:
-    """`{median = {window_size = 5}}` -> a Median filter; errors name `path`."""
-    if len(spec) != 1:
-        raise ConfigError(
-            "each filter is a table with exactly one key, e.g. {median = {window_size = 5}}",
-            field=path,
-        )
-    ((name, raw),) = spec.items()
-    kind = FILTERS.get(name)
-    if kind is None:
-        raise ConfigError(f'unknown filter "{name}" (known: {", ".join(FILTERS)})', field=path)
-    if not isinstance(raw, dict):
-        raise ConfigError("filter options must be a table, e.g. {}", field=f"{path}.{name}")
-    return kind.build(from_table(kind.options, raw, f"{path}.{name}"))
-
-
-# --- unit conversion -------------------------------------------------------------------------
-
-CONVERSIONS: dict[tuple[str, str], Callable[[float], float]] = {
-    ("°C", "°F"): lambda c: c * 9 / 5 + 32,
-    ("°C", "K"): lambda c: c + 273.15,
-    ("hPa", "inHg"): lambda p: p * 0.029529983071445,
-    ("hPa", "mmHg"): lambda p: p * 0.750061682704,
-    ("hPa", "kPa"): lambda p: p / 10,
-    ("hPa", "Pa"): lambda p: p * 100,
-    ("m", "cm"): lambda m: m * 100,
-    ("m", "mm"): lambda m: m * 1000,
-    ("m", "in"): lambda m: m / 0.0254,
-    ("V", "mV"): lambda v: v * 1000,
-    ("B", "MB"): lambda b: b / 1e6,
-    ("B", "GB"): lambda b: b / 1e9,
-    ("B", "MiB"): lambda b: b / 1048576,
-    ("B", "GiB"): lambda b: b / 1073741824,
-}
-UNIT_ALIASES = {"degC": "°C", "C": "°C", "degF": "°F", "F": "°F"}
-
-
-def unit_converter(
-    base: str | None, wanted: str | None, path: str
-) -> Callable[[float], float] | None:
-    """The conversion from a channel's base unit to the unit a user asked for, or a ConfigError."""
-    if wanted is None:
-        return None
-    wanted = UNIT_ALIASES.get(wanted, wanted)
-    if wanted == base:
-        return None
-    fn = CONVERSIONS.get((base or "", wanted))
-    if fn is None:
-        options = sorted(t for (f, t) in CONVERSIONS if f == base)
-        hint = f" (choose from {', '.join(options)})" if options else ""
-        raise ConfigError(
-            f'cannot convert {base or "this channel"} to "{wanted}"{hint}', field=path
-        )
-    return fn
-
-
-def canonical_unit(unit: str | None) -> str | None:
-    return UNIT_ALIASES.get(unit, unit) if unit else unit
+def build_filter(spec: FilterConfig) -> Filter:
+    """A fresh filter (each channel keeps its own state) from its validated config; mypy checks
+    that every kind of `FilterConfig` has a case here."""
+    match spec:
+        case SlidingWindowConfig():
+            return SlidingWindowMovingAverage(spec)
+        case MedianConfig():
+            return Median(spec)
+        case EmaConfig():
+            return ExponentialMovingAverage(spec)
+        case ClampConfig():
+            return Clamp(spec)
+    assert_never(spec)
 
 
 # --- the publication gate --------------------------------------------------------------------
@@ -226,13 +140,6 @@ class Gate:
         """After an error the next good value always goes out, so browsers see the recovery."""
         self.last_value = None
         self.last_push = -math.inf
-
-
-def parse_duration(value: Any, path: str) -> float:
-    seconds = convert(float, value, path)
-    if seconds < 0:
-        raise ConfigError(f"must be >= 0 seconds, got {seconds:g}", field=path)
-    return seconds
 
 
 # --- one channel, end to end -----------------------------------------------------------------
@@ -276,11 +183,12 @@ class Pipeline:
         None when a filter holds it back (a moving average still filling its window)."""
         if self.binary or isinstance(raw, bool):
             return bool(raw)
-        v: float | None = raw * self._scale + self._offset
+        v = raw * self._scale + self._offset
         if self._convert is not None:
             v = self._convert(v)
         for f in self._filters:
-            v = f(v)
-            if v is None:
+            out = f(v)
+            if out is None:
                 return None
+            v = out
         return round(v, self.digits)

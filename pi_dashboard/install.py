@@ -17,15 +17,14 @@ import stat
 import subprocess
 import sys
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pi_dashboard import data_dir
 from pi_dashboard.config import Config, load_config, parse_config
 from pi_dashboard.errors import PiDashboardError
-from pi_dashboard.polling import validate
-from pi_dashboard.sensors.base import SensorType
+from pi_dashboard.sensors.base import Types
 from pi_dashboard.sensors.registry import TYPES
 
 SERVICE = "pi-dashboard"
@@ -188,7 +187,7 @@ def check_readable_by_service(program: str) -> None:
 
 
 def plan_install(
-    system: System, config_file: Path | None, types: Mapping[str, SensorType] = TYPES
+    system: System, config_file: Path | None, types: Types = TYPES
 ) -> tuple[Plan, Config]:
     """Raises ConfigError for a config that would not start, InstallError for a conflict."""
     check_readable_by_service(system.program)
@@ -196,7 +195,6 @@ def plan_install(
     target = system.path(CONFIG)
     if config_file is not None:
         config = load_config(config_file, types)
-        validate(config, types)
         text = config_file.read_text(encoding="utf-8")
         if target.exists() and target.read_text(encoding="utf-8") != text:
             raise InstallError(
@@ -205,13 +203,11 @@ def plan_install(
             )
     elif target.exists():
         config = load_config(target, types)
-        validate(config, types)
         text = None
         plan.notes.append(f"kept your config {target} ({len(config.sensors)} sensors)")
     else:
         text = new_config(system.hostname, system.scan_toml())
         config = parse_config(tomllib.loads(text), types, source=str(target))
-        validate(config, types)
 
     for group in DEVICE_GROUPS:
         if not system.group_exists(group):

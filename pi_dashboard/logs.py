@@ -1,7 +1,8 @@
 """Log hygiene for a daemon that writes to an SD card: whatever a client or the kernel does, the
 log grows by a bounded number of lines, and only `--debug` prints other libraries' tracebacks.
 
-Installed on the root handlers by `cli.setup_logging`; `[server] log_repeat_interval` adjusts it.
+Installed on the root handlers by `cli.run.setup_logging`; `[server] log_repeat_interval` adjusts
+it.
 """
 
 from __future__ import annotations

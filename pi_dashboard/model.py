@@ -13,6 +13,12 @@ Value = float | bool
 """A channel value in its base unit; `bool` for binary channels (button, motion, door)."""
 
 
+def sensor_key(node: str, sensor: str) -> str:
+    """How State and history key a sensor: its id for this daemon's own, `node/id` for another
+    node's (ids never hold "/", so the two never collide)."""
+    return f"{node}/{sensor}" if node else sensor
+
+
 class Status(StrEnum):
     PENDING = "pending"  # configured, no reading yet
     OK = "ok"
@@ -107,6 +113,8 @@ class Reading:
     error: str | None = None
     levels: dict[str, str] = field(default_factory=dict)
     """Threshold level of each value in `values` whose channel has thresholds (thresholds.py)."""
+    node: str = ""
+    """Whose sensor: "" for this daemon's own, else another node's id (docs/protocol.md)."""
 
     def to_json(self) -> dict[str, object]:
         out: dict[str, object] = {
@@ -119,4 +127,6 @@ class Reading:
             out["error"] = self.error
         if self.levels:
             out["levels"] = self.levels
+        if self.node:
+            out["node"] = self.node
         return out

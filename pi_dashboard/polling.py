@@ -21,17 +21,17 @@ import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from pathlib import Path
-from typing import NoReturn
+from typing import Any
 
 from pi_dashboard.config import Config, SensorConfig
-from pi_dashboard.errors import ConfigError, SensorError
-from pi_dashboard.filters import Pipeline, build_filter, canonical_unit, unit_converter
+from pi_dashboard.errors import SensorError
+from pi_dashboard.filters import Pipeline, build_filter
 from pi_dashboard.hw import Hardware
 from pi_dashboard.model import ChannelMeta, Value
-from pi_dashboard.sensors.base import Push, Sensor, SensorType
+from pi_dashboard.sensors.base import Push, Sensor, Types
 from pi_dashboard.state import State
 from pi_dashboard.threads import Handoff, Job, Worker
+from pi_dashboard.units import canonical_unit, unit_converter
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,8 @@ STOP_TASKS_S = 0.2
 STOP_CLOSE_S = 1.0
 """`stop()`: how long sensors' `close()` get in their workers before they are abandoned."""
 
+PollObserver = Callable[[str, float, bool], None]
+"""(sensor id, seconds the read took, whether it succeeded) after every poll: for /metrics."""
 SampleSink = Callable[[str, float, Mapping[str, Value] | None], None]
 """Receives every read's values after filters and unit conversion but before the deadband gate
 (sensor id, epoch s, {channel: value}), or None for a failed read: what history keeps."""
@@ -49,53 +51,18 @@ SampleSink = Callable[[str, float, Mapping[str, Value] | None], None]
 # --- building sensors from config ------------------------------------------------------------
 
 
-def check_channels(cfg: SensorConfig, known: tuple[str, ...] | None, path: str) -> None:
-    """`[sensors.channels.X]` must name a channel the type has (typos must not pass silently)."""
-    if known is None:
-        return
-    for cid in cfg.channels:
-        if cid not in known:
-            raise ConfigError(
-                f"unknown channel (known: {', '.join(known)})", field=f"{path}.channels.{cid}"
-            )
-
-
-def validate(config: Config, types: Mapping[str, SensorType]) -> None:
-    """Everything check-config can know without touching hardware: channel keys, filters, units.
-
-    Builds every sensor and pipeline exactly as the daemon does, over hardware that is never
-    touched (a sensor's constructor must not open buses or pins; `setup()` does that)."""
-    inert = Hardware(i2c=_no_hardware, pin_factory=_no_hardware, root=Path("/nonexistent"))
-    build(config, types, inert)
-
-
-def _no_hardware(*_args: object) -> NoReturn:
-    raise RuntimeError("a sensor touched hardware in its constructor; do that in setup()")
-
-
-def build(config: Config, types: Mapping[str, SensorType], hardware: Hardware) -> list[Polled]:
-    """Config -> sensors with their channel pipelines; ConfigError names file and field."""
+def build(config: Config, types: Types, hardware: Hardware) -> list[Polled]:
+    """A loaded (so validated) config -> sensors with their channel pipelines, each built once."""
     out: list[Polled] = []
-    try:
-        for i, cfg in enumerate(config.sensors):
-            if not cfg.enabled:
-                continue
-            t = types[cfg.type]
-            path = f"sensors[{i}]"
-            check_channels(cfg, t.channel_ids(cfg.options) if t.channel_ids else None, path)
-            for cid, ch in cfg.channels.items():
-                for j, spec in enumerate(ch.filters):
-                    build_filter(spec, f"{path}.channels.{cid}.filters[{j}]")
-            p = Polled(cfg=cfg, sensor=t.create(cfg, hardware), path=path)
+    for i, cfg in enumerate(config.sensors):
+        if cfg.enabled:
+            p = Polled(cfg=cfg, sensor=types[cfg.type].create(cfg, hardware), path=f"sensors[{i}]")
             p.adopt_channels()
             out.append(p)
-    except ConfigError as e:
-        e.file = e.file or config.source
-        raise
     return out
 
 
-def display_meta(meta: ChannelMeta, cfg: SensorConfig) -> ChannelMeta:
+def display_meta(meta: ChannelMeta, cfg: SensorConfig[object]) -> ChannelMeta:
     """The channel as browsers see it: the user's name and unit choice applied."""
     ch = cfg.channels.get(meta.id)
     if ch is None:
@@ -104,7 +71,9 @@ def display_meta(meta: ChannelMeta, cfg: SensorConfig) -> ChannelMeta:
     return replace(meta, name=ch.name or meta.name, unit=unit)
 
 
-def build_pipeline(meta: ChannelMeta, cfg: SensorConfig, path: str) -> Pipeline:
+def build_pipeline(meta: ChannelMeta, cfg: SensorConfig[object], path: str) -> Pipeline:
+    """A discovered channel's unit was not known when the config loaded: ConfigError if its
+    base unit cannot be converted as asked."""
     ch = cfg.channels.get(meta.id)
     if ch is None:
         return Pipeline(
@@ -119,7 +88,7 @@ def build_pipeline(meta: ChannelMeta, cfg: SensorConfig, path: str) -> Pipeline:
         scale=ch.scale,
         offset=ch.offset,
         convert_to=unit_converter(meta.unit, ch.unit, f"{cpath}.unit"),
-        filters=tuple(build_filter(s, f"{cpath}.filters[{j}]") for j, s in enumerate(ch.filters)),
+        filters=tuple(build_filter(spec) for spec in ch.filters),
         throttle=ch.throttle,
         heartbeat=ch.heartbeat,
     )
@@ -130,8 +99,8 @@ def build_pipeline(meta: ChannelMeta, cfg: SensorConfig, path: str) -> Pipeline:
 
 @dataclass(slots=True, eq=False)
 class Polled:
-    cfg: SensorConfig
-    sensor: Sensor
+    cfg: SensorConfig[object]
+    sensor: Sensor[Any]
     path: str
     pipelines: dict[str, Pipeline] = field(default_factory=dict)
     ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
@@ -140,7 +109,6 @@ class Polled:
     watching: bool = False
     inflight: Job | None = None
     """Its last call in the worker; while it runs, the next tick is skipped (never queued)."""
-    reads: int = 0
 
     def adopt_channels(self) -> None:
         """Pipelines for every channel the sensor has now (discovering sensors add some later)."""
@@ -157,22 +125,23 @@ class Poller:
     def __init__(
         self,
         config: Config,
-        types: Mapping[str, SensorType],
+        types: Types,
         hardware: Hardware,
         state: State,
         *,
         max_backoff: float = 30.0,
         clock: Callable[[], float] = time.time,
         sink: SampleSink | None = None,
+        observe: PollObserver | None = None,
     ) -> None:
         self.state = state
         self._sink = sink or _no_sink
+        self._observe = observe
         self.hardware = hardware
         self.max_backoff = max_backoff
         self._clock = clock
         self._workers: dict[str, Worker] = {}
         self._tasks: list[asyncio.Task[None]] = []
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._handoff: Handoff | None = None
         self.polled: dict[str, Polled] = {}
         for p in build(config, types, hardware):
@@ -192,8 +161,7 @@ class Poller:
         return w
 
     def start(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._handoff = Handoff(self._loop, self._deliver)
+        self._handoff = Handoff(asyncio.get_running_loop(), self._deliver)
         by_interval: dict[float, list[Polled]] = {}
         for p in self.polled.values():
             by_interval.setdefault(p.cfg.interval, []).append(p)
@@ -239,11 +207,11 @@ class Poller:
             worker.close()
         self._workers.clear()
         if closing:
-            done, pending = await asyncio.wait(closing, timeout=STOP_CLOSE_S)
-            for f in done:
+            closed, unfinished = await asyncio.wait(closing, timeout=STOP_CLOSE_S)
+            for f in closed:
                 if f.exception() is not None:  # closing must never keep the daemon from exiting
                     log.warning("closing %s failed: %s", closing[f].cfg.id, f.exception())
-            for f in pending:
+            for f in unfinished:
                 p = closing[f]
                 _guard(p, "interrupt", p.sensor.interrupt)
                 log.warning(
@@ -317,13 +285,15 @@ class Poller:
     def retry_delay(self, p: Polled) -> float:
         """Exponential backoff from the interval, capped at max(interval, max_backoff)."""
         return min(
-            p.cfg.interval * 2 ** min(p.failures - 1, 16), max(p.cfg.interval, self.max_backoff)
+            p.cfg.interval * 2.0 ** min(p.failures - 1, 16), max(p.cfg.interval, self.max_backoff)
         )
 
     async def _poll_once(self, loop: asyncio.AbstractEventLoop, p: Polled) -> bool:
         sid = p.cfg.id
         if p.inflight is not None and not p.inflight.future.done():
             return True  # its previous call is still stuck in the worker: skip this tick
+        started: float | None = None
+        ok = False
         try:
             # No asyncio.wait_for here: on 3.11 it can swallow a cancellation when the awaited
             # call finishes in the same loop turn, and the poll task then never ends.
@@ -336,9 +306,12 @@ class Poller:
                     p.sensor.watch(self._pusher(p))
                     p.watching = True
             ts = self._clock()
+            started = time.monotonic()
             raw = await self._call(p, "read", p.sensor.read)
             values = self._process(p, raw, loop.time(), ts)  # type: ignore[arg-type]
+            ok = True
         except asyncio.CancelledError:
+            started = None
             raise
         except TimeoutError:
             self._fail(p, f"no answer within {p.cfg.read_timeout:g} s")
@@ -352,7 +325,9 @@ class Poller:
             log.log(level, "sensor %s: unexpected error", sid, exc_info=True)
             self._fail(p, f"internal error: {type(e).__name__}: {e}")
             return False
-        p.reads += 1
+        finally:
+            if started is not None and self._observe is not None:
+                self._observe(sid, time.monotonic() - started, ok)
         if p.failures:
             p.failures = 0
         self.state.publish_values(sid, ts, values)
@@ -408,10 +383,10 @@ class Poller:
     def _deliver(self, sid: str, raw: Mapping[str, Value], ts: float) -> None:
         """On the loop: values a thread pushed (merged per channel if they came faster)."""
         p = self.polled.get(sid)
-        if p is None or sid not in self.state.sensors or self._loop is None:
+        if p is None or sid not in self.state.sensors:
             return
         try:
-            values = self._process(p, raw, self._loop.time(), ts)
+            values = self._process(p, raw, asyncio.get_running_loop().time(), ts)
         except SensorError as e:
             self._fail(p, str(e))
             return

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from pi_dashboard.hw.i2c import I2CBus
-from pi_dashboard.sensors.base import SensorType
+from pi_dashboard.sensors.base import Types
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ def probe(bus: I2CBus, address: int) -> bool:
     return True
 
 
-def identify(bus: I2CBus, address: int, types: Mapping[str, SensorType]) -> I2CFinding:
+def identify(bus: I2CBus, address: int, types: Types) -> I2CFinding:
     candidates = tuple(name for name, t in types.items() if address in t.i2c_addresses)
     unconfirmed: list[str] = []
     for name in candidates:
@@ -73,7 +73,7 @@ def identify(bus: I2CBus, address: int, types: Mapping[str, SensorType]) -> I2CF
 
 
 def scan_i2c(
-    buses: Mapping[int, Callable[[], I2CBus]], types: Mapping[str, SensorType]
+    buses: Mapping[int, Callable[[], I2CBus]], types: Types
 ) -> tuple[list[I2CFinding], dict[int, str]]:
     findings: list[I2CFinding] = []
     errors: dict[int, str] = {}

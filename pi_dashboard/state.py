@@ -12,13 +12,38 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from pi_dashboard.config import Config
-from pi_dashboard.errors import ConfigError
-from pi_dashboard.model import ChannelMeta, Reading, Status, Value
+from pi_dashboard.model import ChannelMeta, Reading, Status, Value, sensor_key
 from pi_dashboard.thresholds import Thresholds, limits_json
 
 log = logging.getLogger(__name__)
 
 Subscriber = Callable[[Reading], None]
+
+
+@dataclass(slots=True, kw_only=True)
+class NodeState:
+    """Another daemon whose sensors this one shows (integrations/remote.py keeps it)."""
+
+    id: str
+    name: str = ""
+    online: bool = False
+    since: float | None = None
+    """When `online` last changed (epoch s)."""
+    url: str | None = None
+    version: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "name": self.name or self.id,
+            "online": self.online,
+            "since": self.since,
+            "url": self.url,
+            "version": self.version,
+        }
+
+
+NodeSubscriber = Callable[[NodeState], None]
 
 
 @dataclass(slots=True, kw_only=True)
@@ -40,7 +65,8 @@ class SensorState:
     error: str | None = None
     ts: float | None = None
     """When the hardware was last read successfully (epoch s)."""
-    error_since: float | None = None
+    node: str = ""
+    """"" for this daemon's own sensors, else the node that reads it."""
     dropped: int = 0
     """Readings that came faster than the sensor may publish them, discarded since start."""
     thresholds: Thresholds | None = None
@@ -48,6 +74,7 @@ class SensorState:
     def to_json(self) -> dict[str, object]:
         out: dict[str, object] = {
             "id": self.id,
+            "node": self.node,
             "type": self.type,
             "name": self.name,
             "room": self.room,
@@ -63,9 +90,9 @@ class SensorState:
 
     def _channel_json(self, c: ChannelState) -> dict[str, object]:
         out = {**c.meta.to_json(), "value": c.value, "ts": c.ts, "status": self.status.value}
-        t = self.thresholds
-        if t is not None and (level := t.level(self.id, c.meta.id)) is not None:
-            out["limits"] = limits_json(t.limits[(self.id, c.meta.id)])
+        t, key = self.thresholds, sensor_key(self.node, self.id)
+        if t is not None and (level := t.level(key, c.meta.id)) is not None:
+            out["limits"] = limits_json(t.limits[(key, c.meta.id)])
             out["level"] = level.value
         return out
 
@@ -75,6 +102,9 @@ class State:
         """`config` brings each sensor's room and each channel's thresholds."""
         self.sensors: dict[str, SensorState] = {}
         self._subscribers: list[Subscriber] = []
+        self.nodes: dict[str, NodeState] = {}
+        """Other nodes whose sensors are shown here, by id."""
+        self._node_subscribers: list[NodeSubscriber] = []
         self.started = time.time()
         self.changes = 0
         """Counts every change a snapshot shows, so the web layer can cache one per change."""
@@ -82,38 +112,53 @@ class State:
         self._config = config
 
     def add_sensor(
-        self, *, id: str, type: str, name: str, interval: float, channels: Iterable[ChannelMeta]
+        self,
+        *,
+        id: str,
+        type: str,
+        name: str,
+        interval: float,
+        channels: Iterable[ChannelMeta],
+        node: str = "",
     ) -> SensorState:
-        s = SensorState(id=id, type=type, name=name, interval=interval)
+        """Keyed `sensor_key(node, id)`: the key the publish methods take. Rooms and thresholds
+        are this daemon's own sensors' (from its config)."""
+        s = SensorState(id=id, type=type, name=name, interval=interval, node=node)
         s.thresholds = self.thresholds
-        if self._config is not None:
+        if self._config is not None and not node:
             s.room = next((c.room for c in self._config.sensors if c.id == id), None)
-        self.sensors[id] = s
-        self.set_channels(id, channels)
+        s.channels = {c.id: ChannelState(meta=c) for c in channels}
+        self.sensors[sensor_key(node, id)] = s
+        self.changes += 1
         return s
+
+    def remove_sensor(self, key: str) -> None:
+        """Another node's sensor that is gone (its node no longer has it)."""
+        if self.sensors.pop(key, None) is not None:
+            self.changes += 1
+
+    def set_node(self, node: NodeState) -> None:
+        """Add or update another node; subscribers hear of every change."""
+        self.nodes[node.id] = node
+        self.changes += 1
+        for fn in self._node_subscribers:
+            try:
+                fn(node)
+            except Exception:
+                log.exception("node subscriber %r failed", fn)
+
+    def subscribe_nodes(self, fn: NodeSubscriber) -> Callable[[], None]:
+        self._node_subscribers.append(fn)
+        return lambda: self._node_subscribers.remove(fn)
 
     def set_channels(self, sensor: str, channels: Iterable[ChannelMeta]) -> None:
         """Channels discovered at setup (1-Wire `auto`): keep values of channels that stay."""
         s = self.sensors[sensor]
         channels = list(channels)
-        self._check_binary_limits(sensor, channels)
         self.changes += 1
         s.channels = {c.id: s.channels.get(c.id) or ChannelState(meta=c) for c in channels}
         for c in channels:
             s.channels[c.id].meta = c
-
-    def _check_binary_limits(self, sensor: str, channels: list[ChannelMeta]) -> None:
-        for c in channels:
-            if c.binary and self.thresholds.level(sensor, c.id) is not None:
-                index = next(
-                    i for i, s in enumerate(self._config.sensors if self._config else ())
-                    if s.id == sensor
-                )  # fmt: skip
-                raise ConfigError(
-                    "an on/off channel has no thresholds",
-                    field=f"sensors[{index}].channels.{c.id}",
-                    file=self._config.source if self._config else "",
-                )
 
     def set_dropped(self, sensor: str, count: int) -> None:
         """Diagnostics only: no `reading` is sent for it (it shows in snapshots and the API)."""
@@ -135,11 +180,13 @@ class State:
         if recovered:
             if s.status is Status.ERROR:
                 log.info("sensor %s recovered", sensor)
-            s.status, s.error, s.error_since = Status.OK, None, None
+            s.status, s.error = Status.OK, None
         if values or recovered:
             levels = self.thresholds.evaluate(sensor, ts, values)
             self._emit(
-                Reading(sensor=sensor, ts=ts, values=values, status=Status.OK, levels=levels)
+                Reading(
+                    sensor=s.id, ts=ts, values=values, status=Status.OK, levels=levels, node=s.node
+                )
             )
 
     def publish_error(self, sensor: str, ts: float, message: str) -> None:
@@ -147,10 +194,10 @@ class State:
         s = self.sensors[sensor]
         if s.status is Status.ERROR and s.error == message:
             return
-        if s.status is not Status.ERROR:
-            s.error_since = ts
         s.status, s.error = Status.ERROR, message
-        self._emit(Reading(sensor=sensor, ts=ts, values={}, status=Status.ERROR, error=message))
+        self._emit(
+            Reading(sensor=s.id, ts=ts, values={}, status=Status.ERROR, error=message, node=s.node)
+        )
 
     def _emit(self, reading: Reading) -> None:
         self.changes += 1
@@ -164,8 +211,10 @@ class State:
         return [s.to_json() for s in self.sensors.values()]
 
     def counts(self) -> dict[str, int]:
+        """This daemon's own sensors by status (other nodes' are theirs to count)."""
         out = {st.value: 0 for st in Status}
-        for s in self.sensors.values():
+        own = [s for s in self.sensors.values() if not s.node]
+        for s in own:
             out[s.status.value] += 1
-        out["total"] = len(self.sensors)
+        out["total"] = len(own)
         return out

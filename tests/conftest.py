@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from mqtt_broker import broker  # noqa: F401 (a fixture: a real Mosquitto for MQTT tests)
 
 from pi_dashboard.config import Config, parse_config
 from pi_dashboard.sensors.base import Sensor
@@ -54,7 +55,7 @@ def make_sensor(world: SimWorld, make_config: Callable[[str], Config]) -> Callab
     def make(text: str) -> Sensor:
         config = make_config(text)
         (cfg,) = config.sensors
-        world.populate(config)
+        world.populate(config, TYPES)
         return TYPES[cfg.type].create(cfg, world.hardware())
 
     return make

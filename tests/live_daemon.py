@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -21,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVING_RE = re.compile(r"serving http://127\.0\.0\.1:(\d+)/")
@@ -66,22 +66,26 @@ class Daemon:
                     found.set()
 
         threading.Thread(target=drain, daemon=True).start()
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while not found.wait(0.05):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                self.kill()
-                pytest.fail("daemon did not start:\n" + "\n".join(self.log[-20:]))
-        while True:
+
+        def serving() -> bool:
+            if proc.poll() is not None:
+                pytest.fail("daemon exited:\n" + "\n".join(self.log[-20:]))
+            return found.is_set()
+
+        def answering() -> bool:
             try:
                 with urllib.request.urlopen(f"{self.url}/api/health", timeout=2) as resp:
-                    if resp.status == 200:
-                        return self
+                    return resp.status == 200
             except (urllib.error.URLError, ConnectionError):
-                pass
-            if time.monotonic() > deadline:
-                self.kill()
-                pytest.fail("daemon never answered /api/health:\n" + "\n".join(self.log[-20:]))
-            time.sleep(0.05)
+                return False
+
+        try:
+            wait_until(serving, START_TIMEOUT_S, what=lambda: "\n".join(self.log[-20:]))
+            wait_until(answering, START_TIMEOUT_S, what=lambda: "\n".join(self.log[-20:]))
+        except BaseException:
+            self.kill()
+            raise
+        return self
 
     def get_json(self, path: str) -> object:
         with urllib.request.urlopen(f"{self.url}{path}", timeout=5) as resp:

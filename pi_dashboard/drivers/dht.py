@@ -87,9 +87,10 @@ class DHT:
                     raise
                 reason = _reason(e)
             else:
-                reason = self._implausible(t, h)
-                if reason is None:
+                implausible = self._implausible(t, h)
+                if implausible is None:
                     return t, h
+                reason = implausible
             log.debug(
                 "%s try %d/%d failed: %s", self.device.path.name, attempt + 1, self.tries, reason
             )

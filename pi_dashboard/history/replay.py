@@ -123,8 +123,8 @@ def _from_database(path: Path) -> Recording:
                 for t, q in zip(s.t, s.q, strict=True):
                     if q is not None:
                         merged.setdefault((t / 1000, sensor), {})[channel] = q / scale
-            for (t, sensor), values in sorted(merged.items()):
-                yield t, sensor, values
+            for (ts, sensor), values in sorted(merged.items()):
+                yield ts, sensor, values
             hour += 3600
 
     return Recording(str(path), infos, events)

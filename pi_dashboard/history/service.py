@@ -22,14 +22,14 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from pi_dashboard.config import HistoryConfig
 from pi_dashboard.errors import PiDashboardError
 from pi_dashboard.history.codec import Samples
 from pi_dashboard.history.store import SeriesInfo, Store
 from pi_dashboard.history.tiers import Retention, Series
-from pi_dashboard.model import Value
+from pi_dashboard.model import Value, sensor_key
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,9 @@ SWEEP_EVERY_S = 600.0
 """Retention and the size cap are checked this often (and right after each seal)."""
 WINDOW_POINTS = 60
 """Points per channel in a snapshot's recent window: enough for a sparkline."""
+
+Latest = dict[tuple[str, str], tuple[float, float]]
+"""(sensor, channel) -> its newest stored (epoch s, value)."""
 
 
 class HistoryError(PiDashboardError):
@@ -152,13 +155,13 @@ class History:
 
     # --- lifecycle ------------------------------------------------------------------------------
 
-    async def start(self, series: Iterable[SeriesInfo] = ()) -> dict[tuple[str, str], tuple]:
+    async def start(self, series: Iterable[SeriesInfo] = ()) -> Latest:
         """Open the database on the writer thread, register `series`, and return each one's
         latest stored (ts, value); the recent windows are filled from the database too."""
         infos = list(series)
         for info in infos:
             self._learn(info)
-        ready: concurrent.futures.Future[dict[tuple[str, str], tuple]] = concurrent.futures.Future()
+        ready: concurrent.futures.Future[Latest] = concurrent.futures.Future()
         self._thread = threading.Thread(
             target=self._run, args=(infos, ready), name="history", daemon=True
         )
@@ -195,7 +198,8 @@ class History:
 
     def record(self, sensor: str, ts: float, values: Mapping[str, Value] | None) -> None:
         """One read of `sensor` at `ts` (epoch s): every channel's sampled value, before the
-        deadband; None when the read failed (a gap). Never blocks."""
+        deadband; None when the read failed (a gap). Never blocks. Another node's sensor is
+        `model.sensor_key(node, id)`; `describe` says which node it is."""
         if self._dead:
             return
         if values is not None:
@@ -230,11 +234,11 @@ class History:
         self._describe = describe
 
     def _learn(self, info: SeriesInfo) -> None:
-        key = (info.sensor, info.channel)
+        key = (sensor_key(info.node, info.sensor), info.channel)
         if key in self._known:
             return
         self._known.add(key)
-        self._channels.setdefault(info.sensor, []).append(info.channel)
+        self._channels.setdefault(key[0], []).append(info.channel)
         if not info.binary:
             self._windows[key] = _Window(window_span(info.interval_s), max(info.precision, 0))
         with self._lock:
@@ -263,7 +267,7 @@ class History:
         def run(store: Store) -> tuple[SeriesInfo, Series]:
             sid = self._find(store, sensor, channel, node)
             info = store.series[sid]
-            extra = self.unflushed(sensor, channel, info.precision) if not node else None
+            extra = self.unflushed(sensor_key(node, sensor), channel, info.precision)
             return info, store.query(sid, t_from, t_to, points, extra=extra)
 
         return await self.call(run)
@@ -278,7 +282,7 @@ class History:
             for sensor, channel in series:
                 sid = self._find(store, sensor, channel, node)
                 info = store.series[sid]
-                extra = self.unflushed(sensor, channel, info.precision) if not node else None
+                extra = self.unflushed(sensor_key(node, sensor), channel, info.precision)
                 out.append((info, store.grid(sid, t_from, t_to, step, extra=extra)))
             return out
 
@@ -350,7 +354,8 @@ class History:
             self._jobs.append((fn, fut))
             self._cond.notify()
         try:
-            return await asyncio.wait_for(asyncio.wrap_future(fut), wait_s)  # type: ignore[return-value]
+            done: object = await asyncio.wait_for(asyncio.wrap_future(fut), wait_s)
+            return cast(T, done)  # what `fn` returned
         except asyncio.CancelledError:
             task = asyncio.current_task()
             if fut.cancelled() and not (task and task.cancelling()):
@@ -366,7 +371,7 @@ class History:
     def _run(
         self,
         infos: list[SeriesInfo],
-        ready: concurrent.futures.Future[dict[tuple[str, str], tuple]],
+        ready: concurrent.futures.Future[Latest],
     ) -> None:
         try:
             store = self._store_factory(
@@ -401,15 +406,15 @@ class History:
             except sqlite3.Error as e:
                 log.warning("history: closing the database: %s", e)
 
-    def _open(self, store: Store, infos: list[SeriesInfo]) -> dict[tuple[str, str], tuple]:
+    def _open(self, store: Store, infos: list[SeriesInfo]) -> Latest:
         now = self._clock()
         with self._lock:
             new, self._new = self._new, []
         ids = self._register(store, new)
-        latest: dict[tuple[str, str], tuple] = {}
+        latest: Latest = {}
         start_gaps: dict[int, Samples] = {}
         for info in infos:
-            key = (info.sensor, info.channel)
+            key = (sensor_key(info.node, info.sensor), info.channel)
             sid = ids[key]
             found = store.latest(sid)
             if found is not None:
@@ -430,7 +435,7 @@ class History:
             for info in infos:
                 store.register(info)
         return {
-            (i.sensor, i.channel): sid
+            (sensor_key(i.node, i.sensor), i.channel): sid
             for i in infos
             if (sid := store.find(i.sensor, i.channel, i.node)) is not None
         }
@@ -442,8 +447,8 @@ class History:
         ids: dict[tuple[str, str], int] = {}
         for info in store.series.values():
             sid = store.find(info.sensor, info.channel, info.node)
-            if sid is not None and not info.node:
-                ids[(info.sensor, info.channel)] = sid
+            if sid is not None:
+                ids[(sensor_key(info.node, info.sensor), info.channel)] = sid
         gap_open: set[int] = set()
         busy = False  # maintenance has more steps to run
         while True:

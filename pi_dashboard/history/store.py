@@ -79,6 +79,9 @@ SWEEP_BATCH = 256
 """Chunks deleted per transaction by retention (by the size cap, a sixteenth of it)."""
 CAP_KEEPS = {RAW: 86400, MINUTE: 7 * 86400, HOUR: 30 * 86400}
 """What the size cap never deletes: the last day of raw samples, week of minutes, month of hours."""
+CACHE_KB = 256
+"""SQLite's page cache: the hot pages are the current staging row and a few chunk pages; a larger
+cache only grows the daemon's memory (2000 pages would be about 1.4 MB)."""
 WAL_PAGES = 10_000
 """Checkpoint when the WAL holds this many pages (5 MB at 512 B): staging pages are rewritten every
 hour or so, and a checkpoint copies only a page's last version, so a long WAL copies each once."""
@@ -792,7 +795,7 @@ def _connect(path: str, synchronous: str, busy_timeout: float) -> sqlite3.Connec
         if mode not in ("wal", "memory"):
             raise sqlite3.OperationalError(f"cannot use WAL mode (got {mode})")
         conn.execute(f"PRAGMA synchronous = {synchronous}")
-        conn.execute("PRAGMA cache_size = -1024")
+        conn.execute(f"PRAGMA cache_size = -{CACHE_KB}")
         conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_PAGES}")
         conn.execute("PRAGMA foreign_keys = OFF")
     except BaseException:

@@ -114,7 +114,7 @@ def _from_acc(acc: dict[int, list[int]], step_s: int, precision: int) -> Buckets
 
 def rescale(q: int, have: int, want: int) -> int:
     """A value stored at precision `have` expressed at precision `want` (the config changed)."""
-    return q * 10 ** (want - have) if want >= have else round(q / 10 ** (have - want))
+    return q * 10 ** (want - have) if want >= have else round(q / 10.0 ** (have - want))
 
 
 def rescale_samples(s: Samples, precision: int) -> Samples:
@@ -218,7 +218,8 @@ def downsample(
 
     def emit() -> None:
         nonlocal gap_before, gap_after
-        t = t_from + key * step if step else key  # type: ignore[operator]
+        assert key is not None  # emit() runs once a bucket has begun
+        t = t_from + key * step if step else key
         if gap_before and out.t:
             null((out.t[-1] + t) / 2)
         out.t.append(t)

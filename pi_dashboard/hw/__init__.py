@@ -23,4 +23,3 @@ class Hardware:
     """gpiozero pin factory, created on first use so a laptop without GPIO never touches one."""
     root: Path = Path("/")
     """Where /sys and /proc live: `/` on a Pi, a generated tree in mock mode."""
-    mock: bool = False

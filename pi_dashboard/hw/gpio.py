@@ -27,10 +27,3 @@ def default_factory() -> Factory:
         finally:
             for w in caught:
                 log.debug("%s", w.message)
-
-
-def mock_factory() -> Factory:
-    """Simulated pins; the simulated world drives them with `drive_high()`/`drive_low()`."""
-    from gpiozero.pins.mock import MockFactory
-
-    return MockFactory()

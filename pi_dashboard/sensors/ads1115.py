@@ -11,12 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import ClassVar
 
-from pi_dashboard.config import SensorConfig
 from pi_dashboard.drivers.ads1115 import ADDRESSES, ADS1115, DATA_RATES, PGA_FSR
 from pi_dashboard.errors import FieldError
-from pi_dashboard.hw import Hardware
 from pi_dashboard.hw.i2c import I2CBus
 from pi_dashboard.model import ChannelMeta, DeviceClass, Value
 from pi_dashboard.sensors.base import SensorType
@@ -74,8 +71,6 @@ class ADS1115Input:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ADS1115Options(I2COptions):
-    type_name: ClassVar[str] = "ads1115"
-    addresses: ClassVar[tuple[int, ...]] = ADDRESSES
     address: int = 0x48
     data_rate: int = 128
     """Samples/s: 8, 16, 32, 64, 128, 250, 475, 860. Slower = less noise (1/rate per input)."""
@@ -102,13 +97,9 @@ class ADS1115Options(I2COptions):
 
 
 class ADS1115Sensor(I2CSensor[ADS1115, ADS1115Options]):
-    def __init__(self, config: SensorConfig, hardware: Hardware) -> None:
-        super().__init__(config, hardware)
-        self._channels = tuple(inp.meta() for inp in self.options.inputs)
-
-    @property
-    def channels(self) -> tuple[ChannelMeta, ...]:
-        return self._channels
+    @classmethod
+    def channels_for(cls, options: ADS1115Options) -> tuple[ChannelMeta, ...]:
+        return tuple(inp.meta() for inp in options.inputs)
 
     def make_driver(self, bus: I2CBus) -> ADS1115:
         return ADS1115(bus, self.options.address, sleep=self.wait, clock=self.now)
@@ -120,18 +111,13 @@ class ADS1115Sensor(I2CSensor[ADS1115, ADS1115Options]):
         }
 
 
-def channel_ids(options: object) -> tuple[str, ...]:
-    assert isinstance(options, ADS1115Options)
-    return tuple(inp.channel_id for inp in options.inputs)
-
-
 TYPE = SensorType(
     name="ads1115",
-    options=ADS1115Options,
-    create=ADS1115Sensor,
     description="TI ADS1115 16-bit ADC: up to four analog inputs, volts or scaled (I2C 0x48-0x4B).",
+    options=ADS1115Options,
+    sensor=ADS1115Sensor,
     default_interval=10.0,
     min_interval=0.1,
-    channel_ids=channel_ids,
     i2c_addresses=ADDRESSES,
+    simulated="pi_dashboard.sim.chips.ads1115:place",
 )

@@ -2,6 +2,7 @@
 
 Like gpiozero's `Device`, a sensor receives its hardware backend (`Hardware`) instead of finding it;
 like ESPHome's components, the type's config schema (`options`) lives apart from the driver.
+docs/contributing.md walks through adding a type.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from pi_dashboard.config import SensorConfig
 from pi_dashboard.hw import Hardware
@@ -21,25 +23,36 @@ log = logging.getLogger(__name__)
 Push = Callable[[Mapping[str, Value]], None]
 """Called by edge-driven sensors from any thread with the channels that just changed."""
 
+OptionsT = TypeVar("OptionsT")
 
-class Sensor(ABC):
+
+class Sensor(ABC, Generic[OptionsT]):
     """One configured sensor. `setup`/`read`/`close` are synchronous and run in the bus's worker."""
 
     worker: str = "io"
     """Executor key: sensors sharing a key share one thread (one per I2C bus serialises access).
     The empty string runs `read` on the event loop: only for reads that cannot block (`demo`)."""
 
-    def __init__(self, config: SensorConfig, hardware: Hardware) -> None:
-        """Must not touch hardware (check-config builds sensors too); `setup()` does that."""
+    def __init__(self, config: SensorConfig[OptionsT], hardware: Hardware) -> None:
+        """Must not touch hardware (tests build every type over hardware that raises if touched);
+        `setup()` does that."""
         self.config = config
+        self.options: OptionsT = config.options
         self.hardware = hardware
 
-    @property
+    @classmethod
     @abstractmethod
-    def channels(self) -> tuple[ChannelMeta, ...]:
-        """Channel metadata; may grow after `setup()` for sensors that discover (1-Wire `auto`)."""
+    def channels_for(cls, options: OptionsT) -> tuple[ChannelMeta, ...] | None:
+        """Every channel a sensor with these options can have: the one declaration, which the
+        config loader checks `[sensors.channels.X]` against. None: only `setup()` can know (1-Wire
+        `probes = "auto"`)."""
 
-    def setup(self) -> None:  # noqa: B027 - optional hook
+    @property
+    def channels(self) -> tuple[ChannelMeta, ...]:
+        """The channels it has now; a sensor that finds its channels at `setup()` overrides this."""
+        return self.channels_for(self.options) or ()
+
+    def setup(self) -> None:
         """Find and configure the hardware; raise (SensorError, OSError) to be retried with backoff.
 
         Called again after any failed read (a replugged chip has lost its configuration), so it
@@ -52,39 +65,57 @@ class Sensor(ABC):
         A channel with no trustworthy value this time is left out (its last value ages on the
         dashboard) while the others go out; `PartialFailures` logs it."""
 
-    def watch(self, push: Push) -> None:  # noqa: B027 - optional hook
+    def watch(self, push: Push) -> None:
         """Edge-driven sensors (button, motion) call `push` on every edge, between polls."""
 
-    def close(self) -> None:  # noqa: B027 - optional hook
+    def close(self) -> None:
         """Release pins, buses, child processes. Called once, from the worker."""
 
-    def interrupt(self) -> None:  # noqa: B027 - optional hook
+    def interrupt(self) -> None:
         """The daemon is stopping and `read` or `close` has not returned: make it return now
         (kill the program it waits for). Called from the event loop thread: must not block."""
 
-    dropped: int = 0
-    """Readings this sensor discarded because they came faster than its rate limit (stream
-    lines over `max_rate`); shown per sensor in the REST API."""
+    @property
+    def dropped(self) -> int:
+        """Readings this sensor discarded because they came faster than its rate limit (stream
+        lines over `max_rate`); shown per sensor in the REST API."""
+        return 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class SensorType:
-    """A registry entry: the type's name, its config keys and how to build it."""
+class SensorType(Generic[OptionsT]):
+    """A registry entry: everything about one sensor type, in one object."""
 
     name: str
-    options: type
-    """Frozen kw_only dataclass of the type's own config keys (validated by config.from_table)."""
-    create: Callable[[SensorConfig, Hardware], Sensor]
     description: str
+    options: type[OptionsT]
+    """Frozen kw_only dataclass of the type's own config keys (validated by config.from_table)."""
+    sensor: type[Sensor[OptionsT]]
+    """Builds the sensor (and through it the driver); declares its channels (`channels_for`)."""
     default_interval: float = 10.0
     min_interval: float = 0.0
-    channel_ids: Callable[[object], tuple[str, ...] | None] | None = None
-    """Channel ids known from the options alone: `[sensors.channels.X]` is checked at load."""
     i2c_addresses: tuple[int, ...] = ()
-    """Addresses the chip can have; `pi-dashboard scan` names what answers there."""
+    """Every address the chip can have (the driver's list): the loader checks `address` against
+    it, and `pi-dashboard scan` names what answers there."""
     identify: Callable[[I2CBus, int], bool] | None = None
     """Harmless check that the chip at an address is this type (chip-id register, serial + CRC);
     without one, scan names the type by address alone."""
+    simulated: str | None = None
+    """Its simulated counterpart for mock mode, as `module:function` (the function puts the
+    device in a `SimWorld`). A name, not an import: sensors never import sim, and only mock mode
+    resolves it."""
+
+    def create(self, config: SensorConfig[OptionsT], hardware: Hardware) -> Sensor[OptionsT]:
+        return self.sensor(config, hardware)
+
+    def channels(self, options: OptionsT) -> tuple[ChannelMeta, ...] | None:
+        return self.sensor.channels_for(options)
+
+
+Types = Mapping[str, SensorType[Any]]
+"""The registry's shape. `Any`: one mapping holds every type, each with its own options class;
+the config loader parsed each sensor's options with its own type's class, so `create` gets the
+options it expects."""
 
 
 class PartialFailures:

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import Literal
 
-from pi_dashboard.config import SensorConfig
 from pi_dashboard.drivers.bh1750 import (
     ADDRESSES,
     BH1750,
@@ -22,7 +21,6 @@ from pi_dashboard.drivers.bh1750 import (
     max_lux,
 )
 from pi_dashboard.errors import FieldError
-from pi_dashboard.hw import Hardware
 from pi_dashboard.hw.i2c import I2CBus
 from pi_dashboard.model import ChannelMeta, DeviceClass, Value
 from pi_dashboard.sensors.base import SensorType
@@ -31,8 +29,6 @@ from pi_dashboard.sensors.i2c import I2COptions, I2CSensor
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BH1750Options(I2COptions):
-    type_name: ClassVar[str] = "bh1750"
-    addresses: ClassVar[tuple[int, ...]] = ADDRESSES
     address: int = 0x23
     mode: Literal["high", "high2", "low"] = "high"
     """Datasheet resolution mode: high (1 lx), high2 (0.5 lx, for dim rooms), low (4 lx, 24 ms)."""
@@ -48,21 +44,17 @@ class BH1750Options(I2COptions):
             )
 
 
-def illuminance_channel(o: BH1750Options) -> ChannelMeta:
-    return ChannelMeta(
-        id="illuminance", name="Illuminance", unit="lx", device_class=DeviceClass.ILLUMINANCE,
-        precision=1, valid_range=(0.0, max_lux(mode=o.mode, mtreg=o.mtreg)),
-    )  # fmt: skip
-
-
 class BH1750Sensor(I2CSensor[BH1750, BH1750Options]):
-    def __init__(self, config: SensorConfig, hardware: Hardware) -> None:
-        super().__init__(config, hardware)
-        self._channels = (illuminance_channel(self.options),)
-
-    @property
-    def channels(self) -> tuple[ChannelMeta, ...]:
-        return self._channels
+    @classmethod
+    def channels_for(cls, options: BH1750Options) -> tuple[ChannelMeta, ...]:
+        """Its range is what the mode and MTreg let the chip count up to."""
+        return (
+            ChannelMeta(
+                id="illuminance", name="Illuminance", unit="lx",
+                device_class=DeviceClass.ILLUMINANCE, precision=1,
+                valid_range=(0.0, max_lux(mode=options.mode, mtreg=options.mtreg)),
+            ),
+        )  # fmt: skip
 
     def make_driver(self, bus: I2CBus) -> BH1750:
         o = self.options
@@ -74,11 +66,11 @@ class BH1750Sensor(I2CSensor[BH1750, BH1750Options]):
 
 TYPE = SensorType(
     name="bh1750",
-    options=BH1750Options,
-    create=BH1750Sensor,
     description="ROHM BH1750 ambient light in lux (I2C 0x23/0x5C).",
+    options=BH1750Options,
+    sensor=BH1750Sensor,
     default_interval=10.0,
     min_interval=1.0,
-    channel_ids=lambda _o: ("illuminance",),
     i2c_addresses=ADDRESSES,
+    simulated="pi_dashboard.sim.chips.bh1750:place",
 )

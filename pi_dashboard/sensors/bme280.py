@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import ClassVar
 
 from pi_dashboard.config import SensorConfig
 from pi_dashboard.drivers.bme280 import BME280, BMP280
@@ -20,7 +19,7 @@ from pi_dashboard.sensors.bmp280 import (
     PRESSURE,
     TEMPERATURE,
     BMP280Options,
-    BMP280Sensor,
+    BoschSensor,
     check_oversampling,
 )
 from pi_dashboard.sensors.channels import humidity_channel
@@ -30,7 +29,6 @@ HUMIDITY = humidity_channel()
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BME280Options(BMP280Options):
-    type_name: ClassVar[str] = "bme280"
     oversampling_humidity: int = 1
 
     def __post_init__(self) -> None:
@@ -38,17 +36,17 @@ class BME280Options(BMP280Options):
         check_oversampling("oversampling_humidity", self.oversampling_humidity)
 
 
-class BME280Sensor(BMP280Sensor):
+class BME280Sensor(BoschSensor[BME280Options]):
     """A BMP280 sensor plus relative humidity."""
 
     driver_class = BME280
 
-    def __init__(self, config: SensorConfig, hardware: Hardware) -> None:
+    def __init__(self, config: SensorConfig[BME280Options], hardware: Hardware) -> None:
         super().__init__(config, hardware)
         self._partial = PartialFailures(config.id, "channel")
 
-    @property
-    def channels(self) -> tuple[ChannelMeta, ...]:
+    @classmethod
+    def channels_for(cls, options: BME280Options) -> tuple[ChannelMeta, ...]:
         return (TEMPERATURE, HUMIDITY, PRESSURE)
 
     def measure(self, driver: BMP280) -> Mapping[str, Value]:
@@ -61,19 +59,18 @@ class BME280Sensor(BMP280Sensor):
         return values
 
     def _driver_options(self) -> dict[str, int]:
-        o = self.options
-        assert isinstance(o, BME280Options)
-        return super()._driver_options() | {"oversampling_humidity": o.oversampling_humidity}
+        humidity = self.options.oversampling_humidity
+        return super()._driver_options() | {"oversampling_humidity": humidity}
 
 
 TYPE = SensorType(
     name="bme280",
-    options=BME280Options,
-    create=BME280Sensor,
     description="Bosch BME280 temperature, humidity and pressure (I2C 0x76/0x77).",
+    options=BME280Options,
+    sensor=BME280Sensor,
     default_interval=10.0,
     min_interval=1.0,
     i2c_addresses=ADDRESSES,
     identify=BME280.identify,
-    channel_ids=lambda _o: ("temperature", "humidity", "pressure"),
+    simulated="pi_dashboard.sim.chips.bme280:place_bme280",
 )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TypeVar
 
 from pi_dashboard.drivers.bme280 import BMP280, IIR_FILTER
 from pi_dashboard.errors import FieldError
@@ -36,8 +36,6 @@ def check_oversampling(name: str, value: int) -> None:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BMP280Options(I2COptions):
-    type_name: ClassVar[str] = "bmp280"
-    addresses: ClassVar[tuple[int, ...]] = ADDRESSES
     address: int = 0x76
     oversampling_temperature: int = 1
     oversampling_pressure: int = 1
@@ -55,15 +53,14 @@ class BMP280Options(I2COptions):
         check_oversampling("oversampling_pressure", self.oversampling_pressure)
 
 
-class BMP280Sensor(I2CSensor[BMP280, BMP280Options]):
-    """Temperature and pressure from a BMP280, one forced measurement per read. Setup checks the
-    chip id, soft-resets and loads the calibration (again after a replug)."""
+BoschOptionsT = TypeVar("BoschOptionsT", bound=BMP280Options)
+
+
+class BoschSensor(I2CSensor[BMP280, BoschOptionsT]):
+    """One forced measurement per read. Setup checks the chip id, soft-resets and loads the
+    calibration (again after a replug). `bme280` builds on this with its own options."""
 
     driver_class: type[BMP280] = BMP280
-
-    @property
-    def channels(self) -> tuple[ChannelMeta, ...]:
-        return (TEMPERATURE, PRESSURE)
 
     def _driver_options(self) -> dict[str, int]:
         o = self.options
@@ -79,24 +76,27 @@ class BMP280Sensor(I2CSensor[BMP280, BMP280Options]):
             bus, self.options.address, sleep=self.wait, **self._driver_options()
         )
 
+
+class BMP280Sensor(BoschSensor[BMP280Options]):
+    """Temperature and pressure from a BMP280."""
+
+    @classmethod
+    def channels_for(cls, options: BMP280Options) -> tuple[ChannelMeta, ...]:
+        return (TEMPERATURE, PRESSURE)
+
     def measure(self, driver: BMP280) -> Mapping[str, Value]:
         m = driver.measure()
-        return self._values(m.temperature, m.pressure, m.humidity)
-
-    def _values(
-        self, temperature: float, pressure: float, humidity: float | None
-    ) -> dict[str, Value]:
-        return {"temperature": temperature, "pressure": pressure}
+        return {"temperature": m.temperature, "pressure": m.pressure}
 
 
 TYPE = SensorType(
     name="bmp280",
-    options=BMP280Options,
-    create=BMP280Sensor,
     description="Bosch BMP280 temperature and pressure (I2C 0x76/0x77).",
+    options=BMP280Options,
+    sensor=BMP280Sensor,
     default_interval=10.0,
     min_interval=1.0,
     i2c_addresses=ADDRESSES,
     identify=BMP280.identify,
-    channel_ids=lambda _o: ("temperature", "pressure"),
+    simulated="pi_dashboard.sim.chips.bme280:place_bmp280",
 )

@@ -18,7 +18,7 @@ from pi_dashboard.config import SensorConfig
 from pi_dashboard.hw import Hardware
 from pi_dashboard.model import ChannelMeta, StateClass, Value
 from pi_dashboard.sensors.base import SensorType
-from pi_dashboard.sensors.gpio import GpioSensor, check_bounce, check_pin
+from pi_dashboard.sensors.gpio import PinSensor, check_bounce, check_pin
 
 CHANNELS = (
     ChannelMeta(
@@ -49,14 +49,13 @@ class ButtonOptions:
         check_bounce("bounce_time", self.bounce_time)
 
 
-class ButtonSensor(GpioSensor):
-    def __init__(self, config: SensorConfig, hardware: Hardware) -> None:
+class ButtonSensor(PinSensor[ButtonOptions]):
+    def __init__(self, config: SensorConfig[ButtonOptions], hardware: Hardware) -> None:
         super().__init__(config, hardware)
-        self.options: ButtonOptions = config.options
         self._presses = 0
 
-    @property
-    def channels(self) -> tuple[ChannelMeta, ...]:
+    @classmethod
+    def channels_for(cls, options: ButtonOptions) -> tuple[ChannelMeta, ...]:
         return CHANNELS
 
     def create_device(self, factory: Factory) -> DigitalInputDevice:
@@ -85,10 +84,10 @@ class ButtonSensor(GpioSensor):
 
 TYPE = SensorType(
     name="button",
-    options=ButtonOptions,
-    create=ButtonSensor,
     description="Push button on a GPIO pin (gpiozero input device): pressed state and press count.",
+    options=ButtonOptions,
+    sensor=ButtonSensor,
     default_interval=10.0,
     min_interval=0.1,
-    channel_ids=lambda _o: tuple(c.id for c in CHANNELS),
+    simulated="pi_dashboard.sim.gpio:place_button",
 )

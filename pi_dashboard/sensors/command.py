@@ -447,10 +447,9 @@ class _Rate:
 # --- the sensor -----------------------------------------------------------------------------
 
 
-class CommandSensor(Sensor):
-    def __init__(self, config: SensorConfig, hardware: Hardware) -> None:
+class CommandSensor(Sensor[CommandOptions]):
+    def __init__(self, config: SensorConfig[CommandOptions], hardware: Hardware) -> None:
         super().__init__(config, hardware)
-        self.options: CommandOptions = config.options
         self.worker = f"command-{config.id}"
         """Its own thread: a slow program must not hold up other sensors."""
         self.label = self.options.label()
@@ -468,12 +467,12 @@ class CommandSensor(Sensor):
         """The poll child, while a read waits for it (for `interrupt()`)."""
         self._swept = 0
 
-    @property
-    def channels(self) -> tuple[ChannelMeta, ...]:
-        return tuple(o.meta() for o in self.outputs)
+    @classmethod
+    def channels_for(cls, options: CommandOptions) -> tuple[ChannelMeta, ...]:
+        return tuple(o.meta() for o in options.declared())
 
     @property
-    def dropped(self) -> int:  # type: ignore[override]
+    def dropped(self) -> int:
         return self._stream.dropped if self._stream is not None else 0
 
     @property
@@ -710,16 +709,11 @@ class _Stream:
         self.thread.join(timeout=EXIT_DRAIN_S + 1.0)
 
 
-def _channel_ids(options: CommandOptions) -> tuple[str, ...]:
-    return tuple(o.id for o in options.declared())
-
-
 TYPE = SensorType(
     name="command",
-    options=CommandOptions,
-    create=CommandSensor,
     description="Any program as a sensor: a number or JSON object on stdout, polled or streamed.",
+    options=CommandOptions,
+    sensor=CommandSensor,
     default_interval=10.0,
     min_interval=0.5,
-    channel_ids=_channel_ids,  # type: ignore[arg-type]
 )

@@ -14,11 +14,9 @@ from typing import Literal
 
 from gpiozero import DigitalInputDevice, Factory
 
-from pi_dashboard.config import SensorConfig
-from pi_dashboard.hw import Hardware
 from pi_dashboard.model import ChannelMeta, DeviceClass, Value
 from pi_dashboard.sensors.base import SensorType
-from pi_dashboard.sensors.gpio import GpioSensor, check_bounce, check_pin
+from pi_dashboard.sensors.gpio import PinSensor, check_bounce, check_pin
 
 ContactClass = Literal["door", "window", "garage_door", "opening"]
 
@@ -46,29 +44,20 @@ class ContactOptions:
         check_bounce("bounce_time", self.bounce_time)
 
 
-def channels_for(o: ContactOptions) -> tuple[ChannelMeta, ...]:
-    return (
-        ChannelMeta(
-            id="open",
-            name="Open",
-            unit=None,
-            device_class=DEVICE_CLASSES[o.device_class],
-            state_class=None,
-            precision=0,
-            binary=True,
-        ),
-    )
-
-
-class ContactSensor(GpioSensor):
-    def __init__(self, config: SensorConfig, hardware: Hardware) -> None:
-        super().__init__(config, hardware)
-        self.options: ContactOptions = config.options
-        self._channels = channels_for(self.options)
-
-    @property
-    def channels(self) -> tuple[ChannelMeta, ...]:
-        return self._channels
+class ContactSensor(PinSensor[ContactOptions]):
+    @classmethod
+    def channels_for(cls, options: ContactOptions) -> tuple[ChannelMeta, ...]:
+        return (
+            ChannelMeta(
+                id="open",
+                name="Open",
+                unit=None,
+                device_class=DEVICE_CLASSES[options.device_class],
+                state_class=None,
+                precision=0,
+                binary=True,
+            ),
+        )
 
     def create_device(self, factory: Factory) -> DigitalInputDevice:
         o = self.options
@@ -89,10 +78,10 @@ class ContactSensor(GpioSensor):
 
 TYPE = SensorType(
     name="contact",
-    options=ContactOptions,
-    create=ContactSensor,
     description="Door/window reed switch on a GPIO pin (gpiozero input device): open or closed.",
+    options=ContactOptions,
+    sensor=ContactSensor,
     default_interval=10.0,
     min_interval=0.1,
-    channel_ids=lambda _o: ("open",),
+    simulated="pi_dashboard.sim.gpio:place_contact",
 )

@@ -38,12 +38,12 @@ class DemoOptions:
             raise FieldError("step", f"must be >= 0, got {self.step}")
 
 
-class DemoSensor(Sensor):
+class DemoSensor(Sensor[DemoOptions]):
     worker = ""
 
-    def __init__(self, config: SensorConfig, hardware: Hardware) -> None:
+    def __init__(self, config: SensorConfig[DemoOptions], hardware: Hardware) -> None:
         super().__init__(config, hardware)
-        o: DemoOptions = config.options
+        o = self.options
         self._rng = random.Random(o.seed)
         self._step = o.step
         self._centers = {
@@ -53,8 +53,8 @@ class DemoSensor(Sensor):
         }
         self._values = dict(self._centers)
 
-    @property
-    def channels(self) -> tuple[ChannelMeta, ...]:
+    @classmethod
+    def channels_for(cls, options: DemoOptions) -> tuple[ChannelMeta, ...]:
         return CHANNELS
 
     def read(self) -> Mapping[str, Value]:
@@ -70,10 +70,9 @@ class DemoSensor(Sensor):
 
 TYPE = SensorType(
     name="demo",
-    options=DemoOptions,
-    create=DemoSensor,
     description="Synthetic temperature/humidity/pressure random walk (no hardware).",
+    options=DemoOptions,
+    sensor=DemoSensor,
     default_interval=1.0,
     min_interval=0.01,
-    channel_ids=lambda _o: tuple(c.id for c in CHANNELS),
 )

@@ -59,22 +59,21 @@ class DhtOptions:
             raise FieldError("tries", f"must be 1 to {MAX_TRIES}, got {self.tries}")
 
 
-class DhtSensor(Sensor):
+class DhtSensor(Sensor[DhtOptions]):
     MODEL: Model = DHT22
     CHANNELS = _channels(DHT22, precision=1)
 
-    def __init__(self, config: SensorConfig, hardware: Hardware) -> None:
+    def __init__(self, config: SensorConfig[DhtOptions], hardware: Hardware) -> None:
         super().__init__(config, hardware)
-        self.options: DhtOptions = config.options
         self.worker = f"dht-{config.id}"
         """Its own thread: a read with retries takes seconds and must not hold up other sensors."""
         self.sleep: Callable[[float], None] = time.sleep
         """How the driver waits between tries; tests swap in a fake that counts."""
         self.driver: DHT | None = None
 
-    @property
-    def channels(self) -> tuple[ChannelMeta, ...]:
-        return self.CHANNELS
+    @classmethod
+    def channels_for(cls, options: DhtOptions) -> tuple[ChannelMeta, ...]:
+        return cls.CHANNELS
 
     def tries(self) -> int:
         """The configured tries, or as many as fit in the read timeout (measurement + pause)."""
@@ -125,26 +124,22 @@ class Dht11Sensor(DhtSensor):
     CHANNELS = _channels(DHT11, precision=0)
 
 
-def _ids(_options: object) -> tuple[str, ...]:
-    return tuple(c.id for c in DhtSensor.CHANNELS)
-
-
 DHT22_TYPE = SensorType(
     name="dht22",
-    options=DhtOptions,
-    create=DhtSensor,
     description="DHT22/AM2302 temperature and humidity via the kernel's dht11 IIO driver.",
+    options=DhtOptions,
+    sensor=DhtSensor,
     default_interval=10.0,
     min_interval=2.0,
-    channel_ids=_ids,
+    simulated="pi_dashboard.sim.iio:place",
 )
 
 DHT11_TYPE = SensorType(
     name="dht11",
-    options=DhtOptions,
-    create=Dht11Sensor,
     description="DHT11 temperature and humidity via the kernel's dht11 IIO driver.",
+    options=DhtOptions,
+    sensor=Dht11Sensor,
     default_interval=10.0,
     min_interval=2.0,
-    channel_ids=_ids,
+    simulated="pi_dashboard.sim.iio:place",
 )

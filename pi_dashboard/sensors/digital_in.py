@@ -13,11 +13,9 @@ from typing import Literal
 
 from gpiozero import DigitalInputDevice, Factory
 
-from pi_dashboard.config import SensorConfig
-from pi_dashboard.hw import Hardware
 from pi_dashboard.model import ChannelMeta, DeviceClass, Value
 from pi_dashboard.sensors.base import SensorType
-from pi_dashboard.sensors.gpio import GpioSensor, check_bounce, check_pin
+from pi_dashboard.sensors.gpio import PinSensor, check_bounce, check_pin
 
 InputClass = Literal[
     "none",
@@ -66,29 +64,20 @@ class DigitalInOptions:
         check_bounce("bounce_time", self.bounce_time)
 
 
-def channels_for(o: DigitalInOptions) -> tuple[ChannelMeta, ...]:
-    return (
-        ChannelMeta(
-            id="state",
-            name="State",
-            unit=None,
-            device_class=DEVICE_CLASSES[o.device_class],
-            state_class=None,
-            precision=0,
-            binary=True,
-        ),
-    )
-
-
-class DigitalIn(GpioSensor):
-    def __init__(self, config: SensorConfig, hardware: Hardware) -> None:
-        super().__init__(config, hardware)
-        self.options: DigitalInOptions = config.options
-        self._channels = channels_for(self.options)
-
-    @property
-    def channels(self) -> tuple[ChannelMeta, ...]:
-        return self._channels
+class DigitalIn(PinSensor[DigitalInOptions]):
+    @classmethod
+    def channels_for(cls, options: DigitalInOptions) -> tuple[ChannelMeta, ...]:
+        return (
+            ChannelMeta(
+                id="state",
+                name="State",
+                unit=None,
+                device_class=DEVICE_CLASSES[options.device_class],
+                state_class=None,
+                precision=0,
+                binary=True,
+            ),
+        )
 
     def create_device(self, factory: Factory) -> DigitalInputDevice:
         o = self.options
@@ -105,10 +94,10 @@ class DigitalIn(GpioSensor):
 
 TYPE = SensorType(
     name="digital_in",
-    options=DigitalInOptions,
-    create=DigitalIn,
     description="Generic on/off input on a GPIO pin (gpiozero DigitalInputDevice).",
+    options=DigitalInOptions,
+    sensor=DigitalIn,
     default_interval=10.0,
     min_interval=0.1,
-    channel_ids=lambda _o: ("state",),
+    simulated="pi_dashboard.sim.gpio:place_digital_in",
 )

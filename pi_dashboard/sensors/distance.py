@@ -65,22 +65,6 @@ class DistanceOptions:
             raise FieldError("queue_len", f"must be between 1 and 30, got {self.queue_len}")
 
 
-def channels_for(o: DistanceOptions) -> tuple[ChannelMeta, ...]:
-    return (
-        ChannelMeta(
-            id="distance",
-            name="Distance",
-            unit="m",
-            device_class=DeviceClass.DISTANCE,
-            precision=3,
-            valid_range=(0.0, o.max_distance),
-        ),
-        ChannelMeta(
-            id="in_range", name="In range", unit=None, state_class=None, precision=0, binary=True
-        ),
-    )
-
-
 class Rangefinder(CompositeDevice):
     """An HC-SR04 on gpiozero pins that pings only when asked (`measure`), from the caller's
     thread: no background thread, nothing on the bus between polls."""
@@ -140,17 +124,32 @@ class Rangefinder(CompositeDevice):
         return got
 
 
-class Distance(GpioSensor):
-    def __init__(self, config: SensorConfig, hardware: Hardware) -> None:
+class Distance(GpioSensor[DistanceOptions]):
+    def __init__(self, config: SensorConfig[DistanceOptions], hardware: Hardware) -> None:
         super().__init__(config, hardware)
-        self.options: DistanceOptions = config.options
-        self._channels = channels_for(self.options)
         # its own thread: a poll of `queue_len` pings takes queue_len x 60 ms
         self.worker = f"distance-{config.id}"
 
-    @property
-    def channels(self) -> tuple[ChannelMeta, ...]:
-        return self._channels
+    @classmethod
+    def channels_for(cls, options: DistanceOptions) -> tuple[ChannelMeta, ...]:
+        return (
+            ChannelMeta(
+                id="distance",
+                name="Distance",
+                unit="m",
+                device_class=DeviceClass.DISTANCE,
+                precision=3,
+                valid_range=(0.0, options.max_distance),
+            ),
+            ChannelMeta(
+                id="in_range",
+                name="In range",
+                unit=None,
+                state_class=None,
+                precision=0,
+                binary=True,
+            ),
+        )
 
     @property
     def pins(self) -> tuple[int, ...]:
@@ -161,7 +160,8 @@ class Distance(GpioSensor):
         return Rangefinder(trigger=o.trigger, echo=o.echo, pin_factory=factory)
 
     def read(self) -> Mapping[str, Value]:
-        dev: Rangefinder = self.device  # type: ignore[assignment]
+        dev = self.device
+        assert isinstance(dev, Rangefinder)
         o = self.options
         got = dev.measure(o.queue_len)
         if not got:
@@ -177,10 +177,10 @@ class Distance(GpioSensor):
 
 TYPE = SensorType(
     name="distance",
-    options=DistanceOptions,
-    create=Distance,
     description="HC-SR04 ultrasonic distance sensor on two GPIO pins, pinged at each poll.",
+    options=DistanceOptions,
+    sensor=Distance,
     default_interval=2.0,
     min_interval=0.1,
-    channel_ids=lambda _o: ("distance", "in_range"),
+    simulated="pi_dashboard.sim.gpio:place_distance",
 )

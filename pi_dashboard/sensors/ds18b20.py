@@ -26,6 +26,9 @@ from pi_dashboard.hw.onewire import SLAVE_RE, OneWireBus
 from pi_dashboard.model import ChannelMeta, DeviceClass, Value
 from pi_dashboard.sensors.base import PartialFailures, Sensor, SensorType
 
+__all__ = ["FAMILIES", "TYPE", "Ds18b20Options", "Ds18b20Sensor", "channel_id"]
+"""FAMILIES too: doctor, a layer above drivers, names the thermometer families by it."""
+
 log = logging.getLogger(__name__)
 
 BUS_HINT = "is dtoverlay=w1-gpio enabled?"
@@ -74,13 +77,21 @@ class Ds18b20Options:
         object.__setattr__(self, "names", names)
 
 
-class Ds18b20Sensor(Sensor):
+def probe_channel(slave: str, options: Ds18b20Options) -> ChannelMeta:
+    """A probe's channel: its id from the serial, its name from `names` or chip and serial."""
+    return ChannelMeta(
+        id=channel_id(slave), name=options.names.get(slave, f"{FAMILIES[slave[:2]]} {slave}"),
+        unit="°C", device_class=DeviceClass.TEMPERATURE, precision=1,
+        valid_range=(T_MIN_C, T_MAX_C),
+    )  # fmt: skip
+
+
+class Ds18b20Sensor(Sensor[Ds18b20Options]):
     worker = "w1"
     """One thread for the bus: the kernel serialises it anyway, 750 ms per 12-bit conversion."""
 
-    def __init__(self, config: SensorConfig, hardware: Hardware) -> None:
+    def __init__(self, config: SensorConfig[Ds18b20Options], hardware: Hardware) -> None:
         super().__init__(config, hardware)
-        self.options: Ds18b20Options = config.options
         self.bus = OneWireBus.under(hardware.root)
         self.probes: dict[str, DS18B20] = {}
         """Serial -> driver, in channel order; `auto` adds what each setup finds, never removes."""
@@ -89,17 +100,16 @@ class Ds18b20Sensor(Sensor):
                 self.probes[slave] = DS18B20(self.bus, slave)
         self._partial = PartialFailures(config.id, "probe")
 
+    @classmethod
+    def channels_for(cls, options: Ds18b20Options) -> tuple[ChannelMeta, ...] | None:
+        """Known from the config unless `auto`: then only setup knows."""
+        if options.probes == "auto":
+            return None
+        return tuple(probe_channel(slave, options) for slave in options.probes)
+
     @property
     def channels(self) -> tuple[ChannelMeta, ...]:
-        return tuple(self._meta(slave) for slave in self.probes)
-
-    def _meta(self, slave: str) -> ChannelMeta:
-        probe = self.probes[slave]
-        return ChannelMeta(
-            id=channel_id(slave), name=self.options.names.get(slave, f"{probe.chip} {slave}"),
-            unit="°C", device_class=DeviceClass.TEMPERATURE, precision=1,
-            valid_range=(T_MIN_C, T_MAX_C),
-        )  # fmt: skip
+        return tuple(probe_channel(slave, self.options) for slave in self.probes)
 
     def setup(self) -> None:
         if not self.bus.present():
@@ -130,19 +140,12 @@ class Ds18b20Sensor(Sensor):
         return values
 
 
-def _channel_ids(options: Ds18b20Options) -> tuple[str, ...] | None:
-    """Known from the config unless `auto`: then only setup knows."""
-    if options.probes == "auto":
-        return None
-    return tuple(channel_id(p) for p in options.probes)
-
-
 TYPE = SensorType(
     name="ds18b20",
-    options=Ds18b20Options,
-    create=Ds18b20Sensor,
     description="DS18B20/DS1822/DS18S20 1-Wire thermometers via Linux w1 (one channel per probe).",
+    options=Ds18b20Options,
+    sensor=Ds18b20Sensor,
     default_interval=10.0,
     min_interval=1.0,
-    channel_ids=_channel_ids,  # type: ignore[arg-type]
+    simulated="pi_dashboard.sim.onewire:place",
 )

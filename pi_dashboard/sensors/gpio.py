@@ -13,6 +13,7 @@ import re
 import threading
 from abc import abstractmethod
 from collections.abc import Mapping
+from typing import Generic, Protocol, TypeVar
 
 from gpiozero import Device, Factory
 from gpiozero.exc import BadPinFactory, GPIOPinInUse, GPIOZeroError
@@ -41,7 +42,10 @@ def check_bounce(field: str, seconds: float) -> None:
         raise FieldError(field, f"must be between 0 and 1 second, got {seconds:g}")
 
 
-class GpioSensor(Sensor):
+OptionsT = TypeVar("OptionsT")
+
+
+class GpioSensor(Sensor[OptionsT], Generic[OptionsT]):
     """One gpiozero device, created by `setup()` once and kept until `close()`.
 
     All GPIO sensors share the "gpio" worker: their reads are quick pin-state lookups, and the
@@ -49,7 +53,7 @@ class GpioSensor(Sensor):
 
     worker = "gpio"
 
-    def __init__(self, config: SensorConfig, hardware: Hardware) -> None:
+    def __init__(self, config: SensorConfig[OptionsT], hardware: Hardware) -> None:
         super().__init__(config, hardware)
         self._device: Device | None = None
         self._push: Push | None = None
@@ -57,9 +61,9 @@ class GpioSensor(Sensor):
         """Guards state shared between gpiozero's callback threads and the worker (counters)."""
 
     @property
+    @abstractmethod
     def pins(self) -> tuple[int, ...]:
         """The BCM pins this sensor claims, for error messages."""
-        return (self.config.options.pin,)
 
     @abstractmethod
     def create_device(self, factory: Factory) -> Device:
@@ -113,3 +117,21 @@ class GpioSensor(Sensor):
         device, self._device = self._device, None
         if device is not None:
             device.close()
+
+
+class OnPin(Protocol):
+    """Options of a device on one pin."""
+
+    @property
+    def pin(self) -> int: ...
+
+
+PinOptionsT = TypeVar("PinOptionsT", bound=OnPin)
+
+
+class PinSensor(GpioSensor[PinOptionsT]):
+    """A device on one pin (`pin`): buttons, switches, PIRs, digital outputs of modules."""
+
+    @property
+    def pins(self) -> tuple[int, ...]:
+        return (self.options.pin,)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import ClassVar
 
 from pi_dashboard.drivers.htu21d import ADDRESSES, HTU21D
 from pi_dashboard.hw.i2c import I2CBus
@@ -24,14 +23,12 @@ CHANNELS = (TEMPERATURE, HUMIDITY)
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class HTU21DOptions(I2COptions):
-    type_name: ClassVar[str] = "htu21d"
-    addresses: ClassVar[tuple[int, ...]] = ADDRESSES
     address: int = 0x40
 
 
 class HTU21DSensor(I2CSensor[HTU21D, HTU21DOptions]):
-    @property
-    def channels(self) -> tuple[ChannelMeta, ...]:
+    @classmethod
+    def channels_for(cls, options: HTU21DOptions) -> tuple[ChannelMeta, ...]:
         return CHANNELS
 
     def make_driver(self, bus: I2CBus) -> HTU21D:
@@ -44,11 +41,11 @@ class HTU21DSensor(I2CSensor[HTU21D, HTU21DOptions]):
 
 TYPE = SensorType(
     name="htu21d",
-    options=HTU21DOptions,
-    create=HTU21DSensor,
     description="HTU21D / Si7021 / SHT21 temperature and humidity (I2C 0x40).",
+    options=HTU21DOptions,
+    sensor=HTU21DSensor,
     default_interval=10.0,
     min_interval=1.0,
-    channel_ids=lambda _o: tuple(c.id for c in CHANNELS),
     i2c_addresses=ADDRESSES,
+    simulated="pi_dashboard.sim.chips.htu21d:place",
 )

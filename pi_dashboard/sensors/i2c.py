@@ -1,5 +1,6 @@
-"""What every I2C sensor type shares: options naming a bus and an address the chip can have, one
-worker thread per bus, injectable timing, and a driver made (again) by each `setup()`.
+"""What every I2C sensor type shares: options naming a bus and an address, one worker thread per
+bus, injectable timing, and a driver made (again) by each `setup()`. Which addresses the chip can
+have is the type's `i2c_addresses` (the driver's list), checked when the config loads.
 
 `I2CSensor` is our I2C level of the hierarchy, as gpiozero's `GPIODevice` is its pin level: it adds
 one capability (a chip at an address on a bus) and leaves each type to say which driver to make
@@ -10,9 +11,9 @@ from __future__ import annotations
 
 import time
 from abc import abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import ClassVar, Generic, Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from pi_dashboard.config import SensorConfig
 from pi_dashboard.errors import FieldError
@@ -22,31 +23,18 @@ from pi_dashboard.model import Value
 from pi_dashboard.sensors.base import Sensor
 
 
-def check_bus_address(type_name: str, bus: int, address: int, addresses: Sequence[int]) -> None:
-    """FieldError naming `address` with the valid list (`0x46 is not a valid address for sht3x
-    (0x44, 0x45)`), or `bus` when it cannot be a /dev/i2c-N."""
-    if address not in addresses:
-        valid = ", ".join(f"0x{a:02x}" for a in addresses)
-        shown = f"0x{address:02x}" if address >= 0 else str(address)
-        raise FieldError("address", f"{shown} is not a valid address for {type_name} ({valid})")
-    if bus < 0:
-        raise FieldError("bus", f"must be >= 0 (the N of /dev/i2c-N), got {bus}")
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class I2COptions:
-    """The `bus` and `address` keys. A subclass sets `type_name`, `addresses` and the default
-    `address`; one with checks of its own calls `I2COptions.__post_init__(self)` first (zero-arg
+    """The `bus` and `address` keys. A subclass sets the default `address` (the chip's usual
+    one); one with checks of its own calls `I2COptions.__post_init__(self)` first (zero-arg
     `super()` breaks in slotted dataclasses)."""
 
-    type_name: ClassVar[str]
-    addresses: ClassVar[Sequence[int]]
-    """Every address the chip can be strapped to, as the datasheet lists them."""
     bus: int = 1
     address: int
 
     def __post_init__(self) -> None:
-        check_bus_address(self.type_name, self.bus, self.address, self.addresses)
+        if self.bus < 0:
+            raise FieldError("bus", f"must be >= 0 (the N of /dev/i2c-N), got {self.bus}")
 
 
 class Driver(Protocol):
@@ -58,15 +46,14 @@ DriverT = TypeVar("DriverT", bound=Driver)
 OptionsT = TypeVar("OptionsT", bound=I2COptions)
 
 
-class I2CSensor(Sensor, Generic[DriverT, OptionsT]):
+class I2CSensor(Sensor[OptionsT], Generic[DriverT, OptionsT]):
     """One chip at `options.address` on /dev/i2c-`options.bus`, read in that bus's worker.
 
     `setup()` makes a fresh driver and sets the chip up (again after a failed read: a replugged
     chip has lost its configuration); `read()` runs `setup()` first if no driver is ready."""
 
-    def __init__(self, config: SensorConfig, hardware: Hardware) -> None:
+    def __init__(self, config: SensorConfig[OptionsT], hardware: Hardware) -> None:
         super().__init__(config, hardware)
-        self.options: OptionsT = config.options
         self.worker = f"i2c-{self.options.bus}"
         self.sleep: Callable[[float], None] = time.sleep
         """How the driver waits for a measurement; tests swap in a fake clock's sleep."""

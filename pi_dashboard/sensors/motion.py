@@ -16,12 +16,10 @@ from dataclasses import dataclass
 
 from gpiozero import DigitalInputDevice, Factory, MotionSensor
 
-from pi_dashboard.config import SensorConfig
 from pi_dashboard.errors import FieldError
-from pi_dashboard.hw import Hardware
 from pi_dashboard.model import ChannelMeta, DeviceClass, Value
 from pi_dashboard.sensors.base import SensorType
-from pi_dashboard.sensors.gpio import GpioSensor, check_pin
+from pi_dashboard.sensors.gpio import PinSensor, check_pin
 
 CHANNELS = (
     ChannelMeta(
@@ -63,13 +61,9 @@ class MotionOptions:
             )
 
 
-class MotionSensorGpio(GpioSensor):
-    def __init__(self, config: SensorConfig, hardware: Hardware) -> None:
-        super().__init__(config, hardware)
-        self.options: MotionOptions = config.options
-
-    @property
-    def channels(self) -> tuple[ChannelMeta, ...]:
+class MotionSensorGpio(PinSensor[MotionOptions]):
+    @classmethod
+    def channels_for(cls, options: MotionOptions) -> tuple[ChannelMeta, ...]:
         return CHANNELS
 
     def create_device(self, factory: Factory) -> DigitalInputDevice | MotionSensor:
@@ -98,10 +92,10 @@ class MotionSensorGpio(GpioSensor):
 
 TYPE = SensorType(
     name="motion",
-    options=MotionOptions,
-    create=MotionSensorGpio,
     description="PIR motion detector such as the HC-SR501 on a GPIO pin (gpiozero).",
+    options=MotionOptions,
+    sensor=MotionSensorGpio,
     default_interval=10.0,
     min_interval=0.1,
-    channel_ids=lambda _o: tuple(c.id for c in CHANNELS),
+    simulated="pi_dashboard.sim.gpio:place_motion",
 )

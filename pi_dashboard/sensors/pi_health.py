@@ -3,8 +3,9 @@
 Modelled on Home Assistant's systemmonitor: each channel is a frozen description with a `value_fn`
 over one `Sample` of the system, so adding one is one entry. What the machine lacks (no Wi-Fi, no
 firmware throttle word on a laptop, an offline core) is simply left out: `setup()` adds the
-channels whose source exists, and a read leaves out any value it could not get this time. The
-read fails only when nothing at all could be read, or when an explicitly configured thermal
+channels whose source exists, and a read leaves out any value it could not get this time (the
+failing source is logged once when it starts failing and once when it recovers). The read fails
+only when nothing at all could be read, or when an explicitly configured thermal
 zone is missing.
 """
 
@@ -28,7 +29,7 @@ from pi_dashboard.hw.system import (
     decode_throttled,
 )
 from pi_dashboard.model import ChannelMeta, DeviceClass, StateClass, Value
-from pi_dashboard.sensors.base import Sensor, SensorType
+from pi_dashboard.sensors.base import PartialFailures, Sensor, SensorType
 
 log = logging.getLogger(__name__)
 
@@ -219,18 +220,18 @@ CHANNELS: tuple[HealthChannel, ...] = (
 )
 
 
-class PiHealth(Sensor):
+class PiHealth(Sensor[PiHealthOptions]):
     worker = "fs"
 
-    def __init__(self, config: SensorConfig, hardware: Hardware) -> None:
+    def __init__(self, config: SensorConfig[PiHealthOptions], hardware: Hardware) -> None:
         super().__init__(config, hardware)
-        self.options: PiHealthOptions = config.options
         self.info = SystemInfo(hardware.root)
         self._zone = self.options.thermal_zone if self.options.thermal_zone is not None else 0
         self._groups: set[Group] = {"base"}
         self._cores: tuple[str, ...] = ()
         self._table: tuple[HealthChannel, ...] = self._build_table()
         self._prev_cpu: dict[str, CpuTimes] | None = None
+        self._partial = PartialFailures(config.id, "source")
 
     def _build_table(self) -> tuple[HealthChannel, ...]:
         out: list[HealthChannel] = []
@@ -240,6 +241,12 @@ class PiHealth(Sensor):
             if c.meta.id == "cpu_usage" and "cores" in self._groups:
                 out.extend(core_channel(name) for name in self._cores)
         return tuple(out)
+
+    @classmethod
+    def channels_for(cls, options: PiHealthOptions) -> tuple[ChannelMeta, ...]:
+        """Every channel some Pi has; `channels` are those this machine has (found by setup)."""
+        cores = (core_channel(f"cpu{i}") for i in range(MAX_CORES))
+        return tuple(c.meta for c in (*CHANNELS, *cores))
 
     @property
     def channels(self) -> tuple[ChannelMeta, ...]:
@@ -277,21 +284,23 @@ class PiHealth(Sensor):
             if v is not None:
                 out[c.meta.id] = v
         if not out:
-            more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
-            raise SensorError(
-                f"nothing readable: {failures[0] if failures else 'no sources'}{more}"
-            )
+            shown = [f"{what}: {why}" for what, why in failures.items()]
+            more = f" (and {len(shown) - 1} more)" if len(shown) > 1 else ""
+            raise SensorError(f"nothing readable: {shown[0] if shown else 'no sources'}{more}")
+        self._partial.update(failures)
         return out
 
-    def _sample(self) -> tuple[Sample, list[str]]:
+    def _sample(self) -> tuple[Sample, dict[str, str]]:
+        """Every source read once; a failing one leaves its channels out of this read (and is
+        logged once when it starts failing, once when it recovers), the others still count."""
         info, groups, s = self.info, self._groups, Sample()
-        failures: list[str] = []
+        failures: dict[str, str] = {}
 
         def attempt(what: str, fn: Callable[[], None]) -> None:
             try:
                 fn()
             except (OSError, ValueError, KeyError, IndexError) as e:
-                failures.append(f"{what}: {_describe(e)}")
+                failures[what] = _describe(e)
 
         def temperature() -> None:
             try:
@@ -351,20 +360,13 @@ def _describe(e: BaseException) -> str:
     return str(e) or type(e).__name__
 
 
-def _channel_ids(_options: object) -> tuple[str, ...]:
-    return (
-        *(c.meta.id for c in CHANNELS),
-        *(f"cpu{i}_usage" for i in range(MAX_CORES)),
-    )
-
-
 TYPE = SensorType(
     name="pi_health",
-    options=PiHealthOptions,
-    create=PiHealth,
     description="Raspberry Pi health: CPU temperature and usage, load, memory, disk, uptime, "
     "under-voltage and throttling, Wi-Fi signal.",
+    options=PiHealthOptions,
+    sensor=PiHealth,
     default_interval=10.0,
     min_interval=1.0,
-    channel_ids=_channel_ids,
+    simulated="pi_dashboard.sim.fs:place",
 )

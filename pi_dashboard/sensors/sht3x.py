@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import Literal
 
 from pi_dashboard.drivers.sht3x import ADDRESSES, SHT3x
 from pi_dashboard.errors import ChipError
@@ -26,16 +26,14 @@ CHANNELS = (TEMPERATURE, HUMIDITY)
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SHT3xOptions(I2COptions):
-    type_name: ClassVar[str] = "sht3x"
-    addresses: ClassVar[tuple[int, ...]] = ADDRESSES
     address: int = 0x44
     repeatability: Literal["high", "medium", "low"] = "high"
     """Datasheet repeatability: high (0.04 °C, up to 15.5 ms), medium, low (0.15 °C, 4.5 ms)."""
 
 
 class SHT3xSensor(I2CSensor[SHT3x, SHT3xOptions]):
-    @property
-    def channels(self) -> tuple[ChannelMeta, ...]:
+    @classmethod
+    def channels_for(cls, options: SHT3xOptions) -> tuple[ChannelMeta, ...]:
         return CHANNELS
 
     def make_driver(self, bus: I2CBus) -> SHT3x:
@@ -63,12 +61,12 @@ def identify(bus: I2CBus, address: int) -> bool:
 
 TYPE = SensorType(
     name="sht3x",
-    options=SHT3xOptions,
-    create=SHT3xSensor,
     description="Sensirion SHT30/SHT31/SHT35 temperature and humidity (I2C 0x44/0x45).",
+    options=SHT3xOptions,
+    sensor=SHT3xSensor,
     default_interval=10.0,
     min_interval=1.0,
-    channel_ids=lambda _o: tuple(c.id for c in CHANNELS),
     i2c_addresses=ADDRESSES,
+    simulated="pi_dashboard.sim.chips.sht3x:place",
     identify=identify,
 )

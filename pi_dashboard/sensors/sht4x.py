@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import Literal
 
 from pi_dashboard.drivers.sht4x import ADDRESSES, SHT4x
 from pi_dashboard.errors import ChipError
@@ -26,8 +26,6 @@ CHANNELS = (TEMPERATURE, HUMIDITY)
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SHT4xOptions(I2COptions):
-    type_name: ClassVar[str] = "sht4x"
-    addresses: ClassVar[tuple[int, ...]] = ADDRESSES
     address: int = 0x44
     precision: Literal["high", "medium", "low"] = "high"
     """Datasheet precision (repeatability): high (0.04 °C, up to 8.3 ms), medium, low (1.7 ms)."""
@@ -37,8 +35,8 @@ class SHT4xSensor(I2CSensor[SHT4x, SHT4xOptions]):
     serial: int | None = None
     """The chip's serial number, read by the last successful setup."""
 
-    @property
-    def channels(self) -> tuple[ChannelMeta, ...]:
+    @classmethod
+    def channels_for(cls, options: SHT4xOptions) -> tuple[ChannelMeta, ...]:
         return CHANNELS
 
     def make_driver(self, bus: I2CBus) -> SHT4x:
@@ -69,12 +67,12 @@ def identify(bus: I2CBus, address: int) -> bool:
 
 TYPE = SensorType(
     name="sht4x",
-    options=SHT4xOptions,
-    create=SHT4xSensor,
     description="Sensirion SHT40/SHT41/SHT45 temperature and humidity (I2C 0x44/0x45/0x46).",
+    options=SHT4xOptions,
+    sensor=SHT4xSensor,
     default_interval=10.0,
     min_interval=1.0,
-    channel_ids=lambda _o: tuple(c.id for c in CHANNELS),
     i2c_addresses=ADDRESSES,
+    simulated="pi_dashboard.sim.chips.sht4x:place",
     identify=identify,
 )

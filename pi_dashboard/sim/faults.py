@@ -19,12 +19,12 @@ import random
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from pi_dashboard.config import MockFaults, SensorConfig, from_table
+from pi_dashboard.config import MockFaults, OnI2C, SensorConfig, from_table
 from pi_dashboard.errors import ConfigError
-from pi_dashboard.sim.chips.base import nack
-from pi_dashboard.sim.onewire import AUTO_PROBES, Fault, SimProbe, w1_bus
+from pi_dashboard.sim.chips.base import Room, nack
+from pi_dashboard.sim.onewire import AUTO_PROBES, Fault, ProbeList, SimProbe, w1_bus
 
 if TYPE_CHECKING:
     from pi_dashboard.sim.world import SimWorld
@@ -35,7 +35,6 @@ COMMON = frozenset(
      "unplugged", "unplug_every", "unplug_for"}
 )  # fmt: skip
 """What every simulated I2C chip and 1-Wire probe can show."""
-W1_TYPES = ("ds18b20",)
 W1_FAULTS = COMMON | {"crc_errors", "power_on"}
 RANDOM = ("dropout", "garbage", "crc_errors", "power_on")
 """Per reply (I2C) or per conversion (1-Wire) at most one of these, drawn in this order."""
@@ -53,8 +52,8 @@ class FaultyEnv:
 
     __slots__ = ("faults", "room")
 
-    def __init__(self, room: Any, faults: SensorFaults) -> None:
-        self.room = room.room if isinstance(room, FaultyEnv) else room
+    def __init__(self, room: Room, faults: SensorFaults) -> None:
+        self.room: Room = room.room if isinstance(room, FaultyEnv) else room
         self.faults = faults
 
     def __getattr__(self, name: str) -> float:
@@ -66,7 +65,7 @@ class SensorFaults:
     threads; `settings` is replaced whole, never changed in place."""
 
     def __init__(
-        self, cfg: SensorConfig, supported: frozenset[str], clock: Callable[[], float]
+        self, cfg: SensorConfig[object], supported: frozenset[str], clock: Callable[[], float]
     ) -> None:
         self.id = cfg.id
         self.type = cfg.type
@@ -211,7 +210,7 @@ class FaultEngine:
 
     # --- wiring ---------------------------------------------------------------------------------
 
-    def add(self, cfg: SensorConfig, path: str) -> None:
+    def add(self, cfg: SensorConfig[object], path: str) -> None:
         """Hook the faults in front of the device `cfg` got; ConfigError (naming `path`) for
         `[sensors.mock]` on a type with nothing simulated, or a fault its device cannot show."""
         faults = self._attach(cfg)
@@ -231,9 +230,10 @@ class FaultEngine:
                 raise
             self._apply(faults, cfg.mock)
 
-    def _attach(self, cfg: SensorConfig) -> SensorFaults | None:
+    def _attach(self, cfg: SensorConfig[object]) -> SensorFaults | None:
+        """The device the placer put there: 1-Wire probes by serial, an I2C chip by address."""
         options = cfg.options
-        if cfg.type in W1_TYPES:
+        if isinstance(options, ProbeList):
             bus = w1_bus(self.world)
             serials = [s for s, _ in AUTO_PROBES] if options.probes == "auto" else options.probes
             probes = [bus.probes[s] for s in serials if s in bus.probes]
@@ -245,10 +245,8 @@ class FaultEngine:
             if not self._ticking:
                 self.world.tickers.append(self.tick)
                 self._ticking = True
-        else:
-            bus_number, address = getattr(options, "bus", None), getattr(options, "address", None)
-            if not isinstance(bus_number, int) or not isinstance(address, int):
-                return None
+        elif isinstance(options, OnI2C):
+            bus_number, address = options.bus, options.address
             chip = self.world.bus(bus_number).chips.get(address)
             if chip is None:
                 return None
@@ -257,6 +255,8 @@ class FaultEngine:
             self.world.bus(bus_number).faults[address] = faults
             chip.env = FaultyEnv(chip.env, faults)
             self._i2c[cfg.id] = (bus_number, address)
+        else:
+            return None
         self.sensors[cfg.id] = faults
         return faults
 

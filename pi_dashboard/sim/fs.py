@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from pi_dashboard.sim.world import Environment
+    from pi_dashboard.config import SensorConfig
+    from pi_dashboard.sim.world import Environment, SimWorld
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +103,7 @@ class MemoryTree:
 
 def remove_stale(base: Path) -> list[Path]:
     """Remove `pi-dashboard-sim-<pid>-*` folders whose process is gone; returns what it removed."""
-    removed = []
+    removed: list[Path] = []
     try:
         entries = list(base.glob(f"{TREE_PREFIX}*"))
     except OSError:
@@ -228,3 +229,8 @@ class SimFS:
         write_atomic(self.path("proc/uptime"), f"{self.uptime:.2f} {self.uptime * 3.5:.2f}\n")
         self._write_throttled()
         self._write_wireless()
+
+
+def place(world: SimWorld, cfg: SensorConfig[object]) -> None:
+    """`pi_health`'s counterpart: the /sys and /proc tree the world always writes. Nothing to add;
+    placing it is what makes the world tick, so the tree's numbers move."""

@@ -6,15 +6,16 @@ trip to `world.env.distance`, so gpiozero's own edge timing measures it. Tickers
 open the door, trip the generic input and walk past the PIR now and then; in a frozen world they
 do nothing, and tests drive pins themselves (`world.factory.pin(17).drive_low()`).
 
-Imports `world` only for type checking, so `sim/world.py` imports this module at its top and
-lists the `place_*` functions in its `PLACERS`.
+The GPIO sensor types name their `place_*` function here (`SensorType.simulated`), so gpiozero
+is imported only for configs with a GPIO sensor. What each reads of the options is spelled out as
+a protocol: sim never imports the sensor types.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from gpiozero.pins.mock import MockPin, MockTriggerPin, PinState
 
@@ -22,6 +23,32 @@ from pi_dashboard.config import SensorConfig
 
 if TYPE_CHECKING:
     from pi_dashboard.sim.world import SimWorld
+
+
+class OnPin(Protocol):
+    """A switch or module output on one pin (button, contact, digital_in, motion)."""
+
+    @property
+    def pin(self) -> int: ...
+
+    @property
+    def pull_up(self) -> bool: ...
+
+
+class ContactWiring(OnPin, Protocol):
+    @property
+    def invert(self) -> bool: ...
+
+
+class EchoWiring(Protocol):
+    """An HC-SR04's two pins."""
+
+    @property
+    def trigger(self) -> int: ...
+
+    @property
+    def echo(self) -> int: ...
+
 
 SPEED_OF_SOUND = 343.26
 """m/s in air at about 20 °C: the figure gpiozero's DistanceSensor converts with."""
@@ -63,6 +90,8 @@ class EchoLinePin(MockPin):
     got to run: a loaded test machine must not turn 0.8 m into 1.2 m."""
 
     _at: float | None = None
+    _state: bool  # MockPin's (gpiozero ships no type information)
+    _last_change: float
 
     def drive_at(self, level: bool, t: float) -> None:
         self._at = t
@@ -76,7 +105,8 @@ class EchoLinePin(MockPin):
 
     def _change_state(self, value: bool) -> bool:
         if self._at is None:
-            return super()._change_state(value)
+            changed: bool = super()._change_state(value)
+            return changed
         if self._state == value:
             return False
         self._state = value
@@ -214,7 +244,7 @@ class Pir:
         self.pin.force(self.high_for > 0)
 
 
-def place_button(world: SimWorld, cfg: SensorConfig) -> None:
+def place_button(world: SimWorld, cfg: SensorConfig[OnPin]) -> None:
     o = cfg.options
     if (pin := _pin(world, o.pin)) is not None:  # a press every ~20 s, held 0.3 s
         world.tickers.append(
@@ -222,7 +252,7 @@ def place_button(world: SimWorld, cfg: SensorConfig) -> None:
         )
 
 
-def place_contact(world: SimWorld, cfg: SensorConfig) -> None:
+def place_contact(world: SimWorld, cfg: SensorConfig[ContactWiring]) -> None:
     o = cfg.options
     if (pin := _pin(world, o.pin)) is not None:  # opened every ~2 min, left open 5-30 s
         # a normally-open reed is closed while the door is shut; `invert` means normally closed
@@ -237,12 +267,12 @@ def place_contact(world: SimWorld, cfg: SensorConfig) -> None:
         world.tickers.append(door)
 
 
-def place_motion(world: SimWorld, cfg: SensorConfig) -> None:
+def place_motion(world: SimWorld, cfg: SensorConfig[OnPin]) -> None:
     if (pin := _pin(world, cfg.options.pin)) is not None:
         world.tickers.append(Pir(world, pin))
 
 
-def place_digital_in(world: SimWorld, cfg: SensorConfig) -> None:
+def place_digital_in(world: SimWorld, cfg: SensorConfig[OnPin]) -> None:
     o = cfg.options
     if (pin := _pin(world, o.pin)) is not None:  # a module's output, active every ~minute
         world.tickers.append(
@@ -250,7 +280,7 @@ def place_digital_in(world: SimWorld, cfg: SensorConfig) -> None:
         )
 
 
-def place_distance(world: SimWorld, cfg: SensorConfig) -> None:
+def place_distance(world: SimWorld, cfg: SensorConfig[EchoWiring]) -> None:
     o = cfg.options
     echo = world.factory.pin(o.echo, pin_class=EchoLinePin)
     world.factory.pin(

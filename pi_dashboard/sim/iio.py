@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from pi_dashboard.hw.iio import IIO_DEVICES
 from pi_dashboard.sim.fs import write_atomic
@@ -125,7 +125,17 @@ def dht_name(gpio: int) -> str:
     return f"dht11@{gpio:x}"
 
 
-def place(world: SimWorld, cfg: SensorConfig) -> None:
+class DhtWiring(Protocol):
+    """Where a DHT's IIO device is: by overlay pin, or by device number or name."""
+
+    @property
+    def gpio(self) -> int | None: ...
+
+    @property
+    def device(self) -> int | str | None: ...
+
+
+def place(world: SimWorld, cfg: SensorConfig[DhtWiring]) -> None:
     o = cfg.options
     model: Model = "dht11" if cfg.type == "dht11" else "dht22"
     index = o.device if isinstance(o.device, int) else None

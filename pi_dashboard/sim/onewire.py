@@ -15,7 +15,7 @@ exact text. `SimProbe.fault` makes the probe answer as it does when something is
 `unplug()` removes the slave's directory, as the w1 core does once a slave stops answering its
 bus searches; `hang()` makes reads block, as a w1_slave read does while the kernel waits on a
 stuck bus, until `release()`. Fault injection (`sim/faults.py`) sets `injector`, `env` and the
-bus's `storm`. Imports `world` only for type checking; `sim/world.py` lists `place` in PLACERS.
+bus's `storm`. `ds18b20` names `place` as its simulated counterpart.
 """
 
 from __future__ import annotations
@@ -25,9 +25,10 @@ import shutil
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 from pi_dashboard.hw.onewire import W1_DEVICES
+from pi_dashboard.sim.chips.base import Room
 from pi_dashboard.sim.fs import write_atomic
 
 if TYPE_CHECKING:
@@ -83,7 +84,7 @@ class SimProbe:
         self.family = slave[:2]
         self.quantity = quantity
         self.offset = offset
-        self.env: Any = bus.world.env
+        self.env: Room = bus.world.env
         """What the probe measures: the room, or a fault-injecting view of it."""
         self.injector: Callable[[], Fault | None] | None = None
         """Asked on every conversion for a fault to show this time (sim/faults.py)."""
@@ -102,7 +103,8 @@ class SimProbe:
         return self.bus.base / self.slave
 
     def celsius(self) -> float:
-        return getattr(self.env, self.quantity) + self.offset
+        value: float = getattr(self.env, self.quantity)
+        return value + self.offset
 
     # --- the chip ------------------------------------------------------------------------------
 
@@ -286,7 +288,15 @@ def w1_bus(world: SimWorld) -> SimW1Bus:
     return bus
 
 
-def place(world: SimWorld, cfg: SensorConfig) -> None:
+@runtime_checkable
+class ProbeList(Protocol):
+    """`probes`: serials, or "auto" for the two probes a simulated bus carries."""
+
+    @property
+    def probes(self) -> tuple[str, ...] | Literal["auto"]: ...
+
+
+def place(world: SimWorld, cfg: SensorConfig[ProbeList]) -> None:
     bus = w1_bus(world)
     probes = cfg.options.probes
     if probes == "auto":

@@ -1,25 +1,27 @@
 """The simulated room: drifting physical quantities, the buses and pins that see them, faults.
 
 Chips read the environment when they convert, so a driver sees plausible, changing values through
-the same registers a real chip has. `PLACERS` says, per sensor type, what to put on the simulated
-hardware for a configured sensor (a chip on a bus, a probe in sysfs, a pin wired to something).
+the same registers a real chip has. Each sensor type names its simulated counterpart
+(`SensorType.simulated`, "module:function"); `populate` resolves that name and calls the function,
+which puts the device where the configured sensor will look for it (a chip on a bus, a probe in
+sysfs, a pin wired to something). A chip may add the quantity it measures to the room
+(`Environment.quantities`).
 """
 
 from __future__ import annotations
 
 import math
+import pkgutil
 import random
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pi_dashboard.config import Config, SensorConfig
 from pi_dashboard.hw import Hardware
-from pi_dashboard.sim import iio, onewire
 from pi_dashboard.sim.bus import SimI2CBus
-from pi_dashboard.sim.chips import ads1115, bh1750, bme280, htu21d, sht3x, sht4x
 from pi_dashboard.sim.faults import FaultEngine
 from pi_dashboard.sim.fs import MemoryTree, SimFS
 
@@ -27,15 +29,23 @@ if TYPE_CHECKING:
     from gpiozero import Factory
 
 
-def _gpio(place: str) -> Placer:
-    """GPIO placers import gpiozero (~20 ms) only when a config has a GPIO sensor."""
+class Simulated(Protocol):
+    """What the world needs of a sensor type (`sensors.base.SensorType` satisfies it)."""
 
-    def placer(world: SimWorld, sensor: SensorConfig) -> None:
-        from pi_dashboard.sim import gpio
+    @property
+    def simulated(self) -> str | None:
+        """ "module:function" that places the type's simulated device, or None (no hardware)."""
 
-        getattr(gpio, place)(world, sensor)
 
-    return placer
+Placer = Callable[["SimWorld", SensorConfig[Any]], None]
+"""Puts the simulated device of one configured sensor in the world. `Any`: each placer reads the
+options of its own type, which it alone knows (typed in its signature)."""
+
+
+def placer(path: str) -> Placer:
+    """Resolve "module:function" (imported on first use: gpiozero only for GPIO types)."""
+    found: Placer = pkgutil.resolve_name(path)
+    return found
 
 
 @dataclass(slots=True)
@@ -76,7 +86,8 @@ class Environment:
 
     def __getattr__(self, name: str) -> float:
         try:
-            return self.__dict__["quantities"][name].value
+            value: float = self.__dict__["quantities"][name].value
+            return value
         except KeyError:
             raise AttributeError(name) from None
 
@@ -88,29 +99,6 @@ class Environment:
         self.t += dt
         for q in self.quantities.values():
             q.step(self.rng, self.t, dt)
-
-
-Placer = Callable[["SimWorld", SensorConfig], None]
-
-PLACERS: dict[str, Placer] = {
-    "button": _gpio("place_button"),
-    "contact": _gpio("place_contact"),
-    "digital_in": _gpio("place_digital_in"),
-    "distance": _gpio("place_distance"),
-    "motion": _gpio("place_motion"),
-    "bme280": bme280.place_bme280,
-    "bmp280": bme280.place_bmp280,
-    "sht3x": sht3x.place,
-    "sht4x": sht4x.place,
-    "bh1750": bh1750.place,
-    "ads1115": ads1115.place,
-    "htu21d": htu21d.place,
-    "ds18b20": onewire.place,
-    "dht22": iio.place,
-    "dht11": iio.place,
-    "pi_health": lambda world, sensor: None,  # reads world.fs, which is always there
-}
-"""Sensor type -> what mock mode puts on the simulated hardware for it (one line per type)."""
 
 
 class SimWorld:
@@ -156,15 +144,15 @@ class SimWorld:
             return self.buses[number]
 
     def hardware(self) -> Hardware:
-        return Hardware(i2c=self.bus, pin_factory=lambda: self.factory, root=self.root, mock=True)
+        return Hardware(i2c=self.bus, pin_factory=lambda: self.factory, root=self.root)
 
-    def populate(self, config: Config) -> None:
+    def populate(self, config: Config, types: Mapping[str, Simulated]) -> None:
         """Put a simulated device behind every configured sensor that needs one, with the faults
         its `[sensors.mock]` asks for (ConfigError naming the field if it cannot show them)."""
         for i, s in enumerate(config.sensors):
-            placer = PLACERS.get(s.type)
-            if placer is not None and s.enabled:
-                placer(self, s)
+            where = types[s.type].simulated
+            if where is not None and s.enabled:
+                placer(where)(self, s)
                 self.in_use = True
                 self.faults.add(s, f"sensors[{i}]")
 

@@ -244,11 +244,11 @@ async def api_history_backup(request: web.Request) -> web.StreamResponse:
     )
     try:
         await resp.prepare(request)
-        while chunk := await asyncio.to_thread(f.read, 1 << 16):  # type: ignore[attr-defined]
+        while chunk := await asyncio.to_thread(f.read, 1 << 16):
             await resp.write(chunk)
         await resp.write_eof()
     finally:
-        await asyncio.to_thread(f.close)  # type: ignore[attr-defined]
+        await asyncio.to_thread(f.close)
     return resp
 
 

@@ -121,7 +121,7 @@ class ClientGuard:
         original = eio._async["translate_request"]
 
         def translate_request(request: web.Request) -> dict[str, Any]:
-            environ = original(request)
+            environ: dict[str, Any] = original(request)
             body = _BODY.get()
             if body is not None:
                 environ["wsgi.input"] = _Body(body)
@@ -148,7 +148,7 @@ class ClientGuard:
                 self.refused["too many new sessions"] += 1
                 return json_error(503, "too many new Socket.IO sessions: try again"), None
             return None, None
-        if request.method != "POST" or sid not in self.eio.sockets:
+        if request.method != "POST" or sid is None or sid not in self.eio.sockets:
             return None, None
         length = request.content_length
         if length is None or length > self.max_bytes:

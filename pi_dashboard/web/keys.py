@@ -30,6 +30,30 @@ class FaultController(Protocol):
     def clear(self, sensor: str) -> dict[str, object]: ...
 
 
+class Integration(Protocol):
+    """An integration as the web layer sees it (integrations/*.py): counters for /api/health."""
+
+    def stats(self) -> dict[str, object]: ...
+
+
+class Exporter(Protocol):
+    """/metrics as the web layer sees it (integrations/metrics.py)."""
+
+    def render(self, accept: str) -> tuple[bytes, str]:
+        """(body, content type) for the scraper's Accept header."""
+        ...
+
+
+class AlertsView(Protocol):
+    """/api/alerts as the web layer sees it (alerts.py)."""
+
+    def to_json(self) -> dict[str, object]: ...
+
+    def counts(self) -> dict[str, int]:
+        """{"active", "warn", "alarm"}: for /api/health and the page's header."""
+        ...
+
+
 CONFIG = web.AppKey("config", Config)
 STATE = web.AppKey("state", State)
 SIO = web.AppKey("sio", socketio.AsyncServer)
@@ -44,3 +68,9 @@ MOCK_FAULTS = web.AppKey("mock_faults", FaultController)
 """Only in mock mode."""
 HISTORY = web.AppKey("history", History)
 """Absent when history is off (no data directory, or `[history] enabled = false`)."""
+MQTT = web.AppKey("mqtt", Integration)
+"""Only with `[mqtt]`: the broker link (integrations/mqtt.py)."""
+METRICS = web.AppKey("metrics", Exporter)
+"""Only with `[metrics] enabled = true`."""
+ALERTS = web.AppKey("alerts", AlertsView)
+"""Only with `[alerts] enabled` (the default)."""

@@ -29,8 +29,8 @@ from socketio import packet
 
 from pi_dashboard import PROTOCOL_VERSION
 from pi_dashboard.config import ServerConfig
-from pi_dashboard.model import Reading, Status
-from pi_dashboard.state import State
+from pi_dashboard.model import Reading, Status, sensor_key
+from pi_dashboard.state import NodeState, State
 from pi_dashboard.web.hosts import HostAllowList
 from pi_dashboard.web.inbound import SOCKETIO_TYPES, ClientGuard
 from pi_dashboard.web.keys import SIO, STATE
@@ -79,25 +79,29 @@ class Backlog:
     it (then the error, if the sensor failed since) ends in the same state as one that got all.
     """
 
-    __slots__ = ("_sensors", "since")
+    __slots__ = ("_sensors", "nodes", "since")
 
     def __init__(self, since: float = 0.0) -> None:
-        self._sensors: dict[str, list[dict[str, Any] | None]] = {}
+        self._sensors: dict[tuple[str, str], list[dict[str, Any] | None]] = {}
+        self.nodes: dict[str, dict[str, Any]] = {}
+        """The latest `node` event per node (at most `[mqtt] max_nodes`), sent before readings."""
         self.since = since
 
     def __len__(self) -> int:
-        return len(self._sensors)
+        return len(self._sensors) + len(self.nodes)
 
     def add(self, reading: dict[str, Any]) -> None:
-        slot = self._sensors.setdefault(reading["sensor"], [None, None])
+        key = (reading.get("node", ""), reading["sensor"])
+        slot = self._sensors.setdefault(key, [None, None])
         if reading["status"] == "error":
             slot[1] = reading
             return
         ok = slot[0]
         if ok is None:
-            slot[0] = {**reading, "values": dict(reading["values"])}
+            first = {**reading, "values": dict(reading["values"])}
             if "levels" in reading:
-                slot[0]["levels"] = dict(reading["levels"])
+                first["levels"] = dict(reading["levels"])
+            slot[0] = first
         else:
             ok["values"].update(reading["values"])
             ok["ts"], ok["status"] = reading["ts"], reading["status"]
@@ -109,6 +113,12 @@ class Backlog:
         out = [r for slot in self._sensors.values() for r in slot if r is not None]
         self._sensors.clear()
         return out
+
+    def drain_events(self) -> list[tuple[str, dict[str, Any]]]:
+        """Everything held back, as (event, payload): node changes first, then readings."""
+        out = [("node", n) for n in self.nodes.values()]
+        self.nodes.clear()
+        return out + [("reading", r) for r in self.drain()]
 
 
 class Fanout:
@@ -161,6 +171,22 @@ class Fanout:
     def leave(self, eio_sid: str) -> None:
         self.members.pop(eio_sid, None)
         self.behind.pop(eio_sid, None)
+
+    def node(self, data: dict[str, Any]) -> None:
+        """Another node came or went (rare): queued for each client, kept latest-per-node for
+        one that is behind."""
+        pkts = encode_event(self.sio, "node", data)
+        for eio_sid, sock in list(self.members.items()):
+            if eio_sid not in self.behind:
+                if sock.closed:
+                    continue
+                if sock.queue.qsize() < self.limit:
+                    for p in pkts:
+                        sock.queue.put_nowait(p)
+                    continue
+                self.behind[eio_sid] = Backlog(self.clock())
+                self.wake_ticker()
+            self.behind[eio_sid].nodes[data["id"]] = data
 
     def reading(self, data: dict[str, Any]) -> None:
         pkts = encode_event(self.sio, "reading", data)
@@ -215,8 +241,8 @@ class Fanout:
                 self.leave(eio_sid)
             elif q.qsize() <= self.limit // 2:
                 del self.behind[eio_sid]
-                for r in backlog.drain():
-                    await self.send(eio_sid, encode_event(self.sio, "reading", r))
+                for event, data in backlog.drain_events():
+                    await self.send(eio_sid, encode_event(self.sio, event, data))
             elif now - backlog.since > self.stall_timeout:
                 self.leave(eio_sid)
                 self.dropped += 1
@@ -261,6 +287,8 @@ Recent = Callable[[], dict[str, dict[str, dict[str, object]]]]
 
 def snapshot_payload(state: State, recent: Recent | None = None) -> dict[str, object]:
     out = {"protocol": PROTOCOL_VERSION, "sensors": state.snapshot(), "server_time": time.time()}
+    if state.nodes:  # only when this daemon shows other nodes ([mqtt] follow)
+        out["nodes"] = [n.to_json() for n in state.nodes.values()]
     if recent is not None:
         out["recent"] = recent()
     return out
@@ -275,7 +303,7 @@ class LiveServer(socketio.AsyncServer):
         self.hosts = hosts
         self.guard = ClientGuard(cfg)
         self.guard.install(self.eio)
-        self.eio.create_queue = Outbox  # type: ignore[method-assign]  # each socket's queue
+        self.eio.create_queue = Outbox  # each socket's queue
         self.fanout = Fanout(
             self, self.guard, limit=cfg.client_queue, stall_timeout=cfg.client_stall_timeout
         )
@@ -371,23 +399,27 @@ def create_sio(cfg: ServerConfig | None = None) -> LiveServer:
 async def broadcaster(app: web.Application) -> AsyncIterator[None]:
     """cleanup_ctx: forward every change State publishes to all clients, in order."""
     fanout: Fanout = app[SIO].fanout
-    inbox: deque[Reading] = deque()
+    inbox: deque[Reading | NodeState] = deque()
     overflow = Backlog()
     wake = asyncio.Event()
 
-    def receive(reading: Reading) -> None:
+    def receive(item: Reading | NodeState) -> None:
         if not fanout.members and not inbox and not overflow:
             return  # nobody to send it to (a client that joins gets it in its snapshot)
         if overflow or len(inbox) >= INBOX:  # once merging, merge until drained: keeps order
-            overflow.add(reading.to_json())
+            if isinstance(item, Reading):
+                overflow.add(item.to_json())
+            else:
+                overflow.nodes[item.id] = item.to_json()
         else:
-            inbox.append(reading)
+            inbox.append(item)
         wake.set()
 
     unsubscribe = app[STATE].subscribe(receive)
     told: dict[str, float] = {}
     """Per sensor, the newest read clients were told of, by a `reading` or an `alive`."""
     unsubscribe_told = app[STATE].subscribe(lambda r: _told(told, r))
+    unsubscribe_nodes = app[STATE].subscribe_nodes(receive)
 
     async def run() -> None:
         while True:
@@ -395,13 +427,21 @@ async def broadcaster(app: web.Application) -> AsyncIterator[None]:
             wake.clear()
             sent = 0
             while inbox or overflow:
-                batch = [inbox.popleft().to_json()] if inbox else overflow.drain()
-                for data in batch:
+                if inbox:
+                    item = inbox.popleft()
+                    event = "reading" if isinstance(item, Reading) else "node"
+                    batch = [(event, item.to_json())]
+                else:
+                    batch = overflow.drain_events()
+                for event, data in batch:
                     if fanout.members:
                         try:
-                            fanout.reading(data)
+                            if event == "reading":
+                                fanout.reading(data)
+                            else:
+                                fanout.node(data)
                         except Exception:
-                            log.exception("emitting a reading failed")
+                            log.exception("emitting a %s failed", event)
                 sent += 1
                 if sent % 64 == 0:
                     await asyncio.sleep(0)  # queueing never waits: let the loop breathe
@@ -430,6 +470,7 @@ async def broadcaster(app: web.Application) -> AsyncIterator[None]:
     yield
     unsubscribe()
     unsubscribe_told()
+    unsubscribe_nodes()
     for task in tasks:
         task.cancel()
     for task in tasks:
@@ -438,8 +479,9 @@ async def broadcaster(app: web.Application) -> AsyncIterator[None]:
 
 
 def _told(told: dict[str, float], reading: Reading) -> None:
-    if reading.status is Status.OK and reading.ts > told.get(reading.sensor, 0.0):
-        told[reading.sensor] = reading.ts
+    key = sensor_key(reading.node, reading.sensor)
+    if reading.status is Status.OK and reading.ts > told.get(key, 0.0):
+        told[key] = reading.ts
 
 
 def alive_payload(state: State, told: dict[str, float]) -> dict[str, object] | None:

@@ -8,18 +8,20 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import orjson
-from aiohttp import web
+from aiohttp import typedefs, web
 
 from pi_dashboard import PROTOCOL_VERSION, __version__, data_dir
 from pi_dashboard.model import Status
 from pi_dashboard.web.assets import IMMUTABLE, REVALIDATE, Asset, Assets, page_html
 from pi_dashboard.web.history import setup_history_routes
 from pi_dashboard.web.keys import (
+    ALERTS,
     ASSETS,
     CLIENTS,
     CONFIG,
     HISTORY,
     MOCK,
+    MQTT,
     STARTED,
     STATE,
     STATIC_DIR,
@@ -33,7 +35,8 @@ CSP = (
     "frame-ancestors 'none'; form-action 'none'"
 )
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
+Middleware = typedefs.Middleware
+"""aiohttp's own: a protocol with named parameters (`request`, `handler`)."""
 
 
 def static_dir() -> Path:
@@ -198,6 +201,8 @@ async def api_health(request: web.Request) -> web.Response:
             "clients": len(request.app[CLIENTS]),
             "title": request.app[CONFIG].server.title,
             "history": history.stats() if (history := request.app.get(HISTORY)) else None,
+            "mqtt": mqtt.stats() if (mqtt := request.app.get(MQTT)) else None,
+            "alerts": alerts.counts() if (alerts := request.app.get(ALERTS)) else None,
         }
     )
 

@@ -2,7 +2,8 @@
 /**
  * The network side: the values the page was served with, then the Socket.IO feed (`snapshot` on
  * every connect, then `reading`s and `alive`s) and the server's /api/health. socket.io-client
- * reconnects by itself; we only mirror its state.
+ * reconnects by itself; we only mirror its state. Other nodes' sensors come in the same events
+ * (`node` says when a node comes, goes online or offline).
  */
 
 import { io } from "../vendor/socket.io.esm.min.js";
@@ -41,6 +42,7 @@ export function connect() {
   socket.on("snapshot", store.applySnapshot);
   socket.on("reading", store.applyReading);
   socket.on("alive", store.applyAlive);
+  socket.on("node", store.applyNode);
   return socket;
 }
 

@@ -37,6 +37,7 @@
 /**
  * @typedef {object} SensorJson
  * @property {string} id
+ * @property {string} [node]  "" (or absent) for the daemon's own sensors, else another node's id
  * @property {string} type
  * @property {string} name
  * @property {string | null} [room]
@@ -48,15 +49,25 @@
  */
 /** @typedef {{t0: number, t: number[], v: (number | null)[]}} Recent  points at t0 + t[i] */
 /**
+ * @typedef {object} NodeJson  another daemon whose sensors this one shows (docs/protocol.md)
+ * @property {string} id
+ * @property {string} name
+ * @property {boolean} online
+ * @property {number | null} since  when `online` last changed (server epoch s)
+ * @property {string | null} url
+ */
+/**
  * @typedef {object} Snapshot
  * @property {number} protocol
  * @property {number} server_time
  * @property {SensorJson[]} sensors
+ * @property {NodeJson[]} [nodes]
  * @property {Record<string, Record<string, Recent>>} [recent]  per sensor and channel, from history
  */
 /**
  * @typedef {object} ReadingJson  one change: only the channels whose value changed
  * @property {string} sensor
+ * @property {string} [node]
  * @property {number} ts
  * @property {Record<string, Value>} values
  * @property {Status} status
@@ -77,7 +88,9 @@
  */
 /**
  * @typedef {object} Sensor
- * @property {string} id
+ * @property {string} id  the page's key: the sensor's id, or `node/id` for another node's
+ * @property {string} sensor  the sensor's own id
+ * @property {string} node  "" for the daemon's own
  * @property {string} type
  * @property {string} name
  * @property {string | null} room
@@ -114,6 +127,29 @@ export const STALE_MIN_S = 3;
 
 /** @type {Map<string, Sensor>} */
 const sensors = new Map();
+/** @type {Map<string, NodeJson>} other nodes, by id */
+const nodes = new Map();
+
+/** The page's key of a sensor: ids never hold "/", so other nodes' never collide with ours. @param {string | undefined} node @param {string} id */
+export function keyOf(node, id) {
+  return node ? `${node}/${id}` : id;
+}
+
+/** @returns {NodeJson[]} other nodes whose sensors the daemon shows */
+export function allNodes() {
+  return [...nodes.values()];
+}
+
+/** @param {string} id */
+export function getNode(id) {
+  return nodes.get(id);
+}
+
+/** A node came or went (`node` event). @param {NodeJson} n */
+export function applyNode(n) {
+  nodes.set(n.id, n);
+  notify({ layout: true });
+}
 /** @type {Set<(change: Change) => void>} */
 const listeners = new Set();
 const info = {
@@ -126,6 +162,8 @@ const info = {
   snapshotReceived: false,
   /** @type {HistoryInfo | null} from /api/health; null when the daemon keeps no history */
   history: null,
+  /** @type {{active: number, warn: number, alarm: number} | null} alerts firing now (/api/health) */
+  alerts: null,
 };
 /** server clock minus browser clock, seconds */
 let clockOffset = 0;
@@ -161,22 +199,30 @@ export function getInfo() {
 }
 
 /**
- * Sensors by room, rooms in the order they first appear in the config, sensors without one last
- * (room null).
- * @returns {{room: string | null, sensors: Sensor[]}[]}
+ * The page's sections: this daemon's sensors by room, rooms in the order they first appear in
+ * the config, sensors without one last (room null); then each other node's sensors under that
+ * node, in the order the daemon lists them (a node whose sensors are not known yet is empty).
+ * @returns {{room: string | null, node: string, sensors: Sensor[]}[]}
  */
 export function rooms() {
   /** @type {Map<string | null, Sensor[]>} */
-  const groups = new Map();
+  const own = new Map();
+  /** @type {Map<string, Sensor[]>} */
+  const others = new Map([...nodes.keys()].map((n) => [n, []]));
   for (const s of sensors.values()) {
-    const list = groups.get(s.room) ?? [];
-    list.push(s);
-    groups.set(s.room, list);
+    if (s.node) others.set(s.node, [...(others.get(s.node) ?? []), s]);
+    else own.set(s.room, [...(own.get(s.room) ?? []), s]);
   }
-  const out = [...groups].filter(([room]) => room !== null).map(([room, list]) => ({ room, sensors: list }));
-  const rest = groups.get(null);
-  if (rest) out.push({ room: null, sensors: rest });
+  const out = [...own].filter(([room]) => room !== null).map(([room, list]) => ({ room, node: "", sensors: list }));
+  const rest = own.get(null);
+  if (rest) out.push({ room: null, node: "", sensors: rest });
+  for (const [node, list] of others) out.push({ room: null, node, sensors: list });
   return out;
+}
+
+/** Where a sensor is, as the page names it: its room, or the name of the node it belongs to. @param {Sensor} s */
+export function placeOf(s) {
+  return s.node ? nodes.get(s.node)?.name || s.node : s.room;
 }
 
 /**
@@ -293,11 +339,16 @@ export function applySnapshot(snap) {
   if (typeof snap.server_time === "number") clockOffset = snap.server_time - Date.now() / 1000;
   const old = new Map(sensors);
   sensors.clear();
+  nodes.clear();
+  for (const n of snap.nodes ?? []) nodes.set(n.id, n);
   for (const sj of snap.sensors) {
-    const prev = old.get(sj.id);
+    const key = keyOf(sj.node, sj.id);
+    const prev = old.get(key);
     /** @type {Sensor} */
     const s = {
-      id: sj.id,
+      id: key,
+      sensor: sj.id,
+      node: sj.node ?? "",
       type: sj.type,
       name: sj.name,
       room: sj.room ?? null,
@@ -319,7 +370,7 @@ export function applySnapshot(snap) {
         limits: limits ?? null,
         history: kept ? kept.history : { t: [], v: [] },
       };
-      const recent = snap.recent?.[sj.id]?.[cj.id];
+      const recent = snap.recent?.[key]?.[cj.id];
       if (recent && hasHistory(ch)) seed(ch, recent);
       record(ch, ts, value);
       s.channels.set(cj.id, ch);
@@ -332,7 +383,7 @@ export function applySnapshot(snap) {
 
 /** Merge one `reading` (only changed channels) into its sensor. @param {ReadingJson} r */
 export function applyReading(r) {
-  const s = sensors.get(r.sensor);
+  const s = sensors.get(keyOf(r.node, r.sensor));
   if (!s) return; // before the snapshot, or a sensor this page does not know: the next snapshot has it
   const statusChanged = s.status !== r.status;
   if (r.status === "error") {
@@ -375,11 +426,12 @@ export function setConnection(state) {
   for (const id of sensors.keys()) notify({ sensor: id, values: true });
 }
 
-/** @param {{title?: string, version?: string, mock?: boolean, history?: HistoryInfo | null}} health  from /api/health */
+/** @param {{title?: string, version?: string, mock?: boolean, history?: HistoryInfo | null, alerts?: {active: number, warn: number, alarm: number} | null}} health  from /api/health */
 export function setServerInfo(health) {
   info.title = health.title ?? info.title;
   info.version = health.version ?? info.version;
   info.mock = Boolean(health.mock);
   info.history = health.history ?? null;
+  info.alerts = health.alerts ?? null;
   notify({ header: true });
 }

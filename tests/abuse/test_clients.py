@@ -10,13 +10,14 @@ import asyncio
 import resource
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import aiohttp
 import orjson
 import pytest
 from aiohttp import WSMsgType
 from raw_websocket import frame, upgrade_request
+from waiting import until
 
 ONE_SENSOR = """
 [[sensors]]
@@ -29,13 +30,6 @@ THOUSAND_PER_S = "[server]\nclient_stall_timeout = 3\n" + "".join(
 )
 """Ten demo sensors every 10 ms: 1,000 readings per second, each a change."""
 MIB = 1024
-
-
-async def until(cond: Callable[[], object], limit: float = 10.0) -> None:
-    deadline = time.monotonic() + limit
-    while not cond():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.02)
 
 
 def ws_url(d) -> str:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -92,16 +93,12 @@ def start(tmp_path: Path, name: str, text: str) -> Daemon:
     return Daemon(proc, port, log)
 
 
-def wait_until(condition, limit: float = 15.0) -> None:
-    deadline = time.monotonic() + limit
-    while True:
-        try:
-            if condition():
-                return
-        except OSError:
-            pass
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
+def answer(d: Daemon, path: str) -> object:
+    """The daemon's answer, or None while it is still starting."""
+    try:
+        return d.get(path)
+    except OSError:
+        return None
 
 
 def p99(values: list[float]) -> float:
@@ -114,8 +111,8 @@ def test_stream_flood(tmp_path: Path):
     daemons = (reference, flood)
     try:
         for d in daemons:
-            wait_until(lambda d=d: d.get("/api/sensors/demo")["status"] == "ok")  # type: ignore[index]
-        wait_until(lambda: all(s["dropped"] > 0 for s in flood.get("/api/sensors")[1:]))  # type: ignore[index]
+            wait_until(lambda d=d: (s := answer(d, "/api/sensors/demo")) and s["status"] == "ok")
+        wait_until(lambda: all(s["dropped"] > 0 for s in flood.get("/api/sensors")[1:]))
         rss0 = {d.log.stem: d.rss_mb() for d in daemons}
         cpu0 = {d.log.stem: d.cpu_s() for d in daemons}
         t0 = time.monotonic()

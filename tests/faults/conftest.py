@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from fault_harness import (
     Daemon,
     Run,
     accelerate,
+    count_reads,
 )
 
 from pi_dashboard.polling import Poller
@@ -50,11 +52,11 @@ async def start(world: SimWorld, make_config) -> AsyncIterator[Callable[..., Run
 
     def make(toml: str, *, interval: float = INTERVAL_S, max_backoff: float = 0.1) -> Run:
         config = accelerate(make_config(toml + HEALTHY), interval)
-        world.populate(config)
-        state = State()
-        run = Run(
-            world, state, Poller(config, TYPES, world.hardware(), state, max_backoff=max_backoff)
-        )
+        world.populate(config, TYPES)
+        state, reads = State(), Counter[str]()
+        sink = count_reads(reads)
+        poller = Poller(config, TYPES, world.hardware(), state, max_backoff=max_backoff, sink=sink)
+        run = Run(world, state, poller, good_reads=reads)
         state.subscribe(lambda r: run.events.append((time.monotonic(), r)))
         run.poller.start()
         runs.append((run, asyncio.create_task(ticker())))

@@ -5,7 +5,6 @@ sensors' read times against their drift-free schedule, and the daemon as a subpr
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
 import re
@@ -14,12 +13,15 @@ import statistics
 import subprocess
 import time
 import urllib.request
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from waiting import LIMIT_S, until, wait_until
+
 from pi_dashboard.config import Config
-from pi_dashboard.model import Reading, Status
+from pi_dashboard.model import Reading, Status, Value
 from pi_dashboard.polling import Poller
 from pi_dashboard.sim.world import SimWorld
 from pi_dashboard.state import State
@@ -85,6 +87,8 @@ class Run:
     state: State
     poller: Poller
     events: list[tuple[float, Reading]] = field(default_factory=list)
+    good_reads: Counter[str] = field(default_factory=Counter)
+    """Sensor id -> reads that delivered values, counted by `count_reads`."""
 
     def status(self, sid: str) -> Status:
         return self.state.sensors[sid].status
@@ -95,17 +99,11 @@ class Run:
     def of(self, sid: str, since: float = 0.0) -> list[Reading]:
         return [r for t, r in self.events if r.sensor == sid and t >= since]
 
-    async def until(self, predicate: Callable[[], bool], limit: float = 5.0) -> None:
-        deadline = time.monotonic() + limit
-        while not predicate():
-            assert time.monotonic() < deadline, "timed out"
-            await asyncio.sleep(0.01)
-
     async def run_for(self, intervals: int) -> float:
         """Let the daemon run under the current faults until the healthy demo sensor has read
         `intervals` more times; returns when that began (monotonic), for `check_schedule`."""
         since = time.monotonic()
-        await self.until(lambda: len(self.read_times("room", since)) >= intervals, limit=30.0)
+        await until(lambda: len(self.read_times("room", since)) >= intervals, limit=30.0)
         return since
 
     def read_times(self, sid: str, since: float = 0.0) -> list[float]:
@@ -129,6 +127,16 @@ class Run:
             figures[f"{sid} max gap ms"] = gap * 1000
             figures[f"{sid} reads"] = len(times)
         JITTER[scenario] = figures
+
+
+def count_reads(counts: Counter[str]) -> Callable[[str, float, Mapping[str, Value] | None], None]:
+    """A polling sample sink (it sees every read, changed or not) counting good reads per sensor."""
+
+    def sink(sid: str, _ts: float, values: Mapping[str, Value] | None) -> None:
+        if values is not None:
+            counts[sid] += 1
+
+    return sink
 
 
 def accelerate(config: Config, interval: float = INTERVAL_S) -> Config:
@@ -157,12 +165,12 @@ class Daemon:
     def sensor(self, sid: str) -> dict[str, object]:
         return self.get_json(f"/api/sensors/{sid}")  # type: ignore[return-value]
 
-    def wait_for(self, predicate: Callable[[], bool], limit: float = 10.0) -> None:
-        deadline = time.monotonic() + limit
-        while not predicate():
+    def wait_for(self, predicate: Callable[[], bool], limit: float = LIMIT_S) -> None:
+        def alive_and() -> bool:
             assert self.proc.poll() is None, "the daemon died:\n" + "\n".join(self.log[-20:])
-            assert time.monotonic() < deadline, "timed out:\n" + "\n".join(self.log[-20:])
-            time.sleep(0.05)
+            return predicate()
+
+        wait_until(alive_and, limit, what=lambda: "\n".join(self.log[-20:]))
 
     def sigterm(self, limit: float) -> tuple[int | None, float]:
         """SIGTERM, then the exit status and how long it took (None if it outlived `limit`)."""

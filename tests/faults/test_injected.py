@@ -10,6 +10,7 @@ import time
 
 import pytest
 from fault_harness import HEALTHY_IDS, NOTES, Run
+from waiting import until
 
 from pi_dashboard.model import Status
 from pi_dashboard.sim.chips.bme280 import SimBME280
@@ -39,7 +40,7 @@ UNDER_FAULT = 40
 
 async def started(start) -> Run:
     run = start(FAULTY)
-    await run.until(lambda: all(run.status(s) is Status.OK for s in FAULTY_IDS + HEALTHY_IDS))
+    await until(lambda: all(run.status(s) is Status.OK for s in FAULTY_IDS + HEALTHY_IDS))
     return run
 
 
@@ -57,7 +58,7 @@ async def fault_then_recover(
     began = time.monotonic()
     for sid, changes in faults.items():
         run.world.faults.update(sid, changes)
-    await run.until(lambda: all(run.status(s) is Status.ERROR for s in errors))
+    await until(lambda: all(run.status(s) is Status.ERROR for s in errors))
     detected = time.monotonic() - began
     since = await run.run_for(UNDER_FAULT)
     for sid, text in errors.items():
@@ -70,7 +71,7 @@ async def fault_then_recover(
     cleared = time.monotonic()
     for sid in faults:
         run.world.faults.clear(sid)
-    await run.until(lambda: all(run.status(s) is Status.OK for s in FAULTY_IDS))
+    await until(lambda: all(run.status(s) is Status.OK for s in FAULTY_IDS))
     recovered = time.monotonic() - cleared
     NOTES[scenario] = f"error after {detected * 1000:.0f} ms, ok {recovered * 1000:.0f} ms after"
 
@@ -170,13 +171,13 @@ async def test_a_driver_exception(start, caplog):
     run = await started(start)
     chip = ShortReplies(run.world.env)
     run.world.bus(1).attach(0x76, chip)
-    await run.until(lambda: run.status("greenhouse") is Status.ERROR)
+    await until(lambda: run.status("greenhouse") is Status.ERROR)
     since = await run.run_for(UNDER_FAULT)
     assert run.error("greenhouse") == "internal error: IndexError: list index out of range"
     assert all(run.status(s) is Status.OK for s in ("lab", "tank", *HEALTHY_IDS))
     run.check_schedule("driver exception", since)
     chip.short = False
-    await run.until(lambda: run.status("greenhouse") is Status.OK)
+    await until(lambda: run.status("greenhouse") is Status.OK)
     tracebacks = [
         r
         for r in caplog.records
@@ -234,15 +235,15 @@ power_on = 0.1
         errors = [r.error for r in readings if r.status is Status.ERROR]
         assert errors, f"{sid} never showed an error"
         assert not [e for e in errors if e and e.startswith("internal error")], errors
-        assert run.poller.polled[sid].reads > 30, f"{sid} stopped polling"
+        assert run.good_reads[sid] > 30, f"{sid} stopped polling"
         for r in readings:
             for cid, v in r.values.items():
                 assert v == pytest.approx(truth[cid], abs=0.05), (sid, cid, v, "a wrong value")
     NOTES["30 % random faults"] = ", ".join(
-        f"{sid} {run.poller.polled[sid].reads} good reads, "
+        f"{sid} {run.good_reads[sid]} good reads, "
         f"{sum(r.status is Status.ERROR for r in run.of(sid))} error episodes"
         for sid in FAULTY_IDS
     )
     for sid in FAULTY_IDS:
         run.world.faults.clear(sid)
-    await run.until(lambda: all(run.status(s) is Status.OK for s in FAULTY_IDS))
+    await until(lambda: all(run.status(s) is Status.OK for s in FAULTY_IDS))

@@ -6,13 +6,13 @@ real buses. Deselected by default (`-m "not hardware"`); run on the Pi with
 
 from __future__ import annotations
 
-import asyncio
 import os
-import time
 
 import pytest
+from waiting import until
 
-from pi_dashboard.app import load, real_hardware
+from pi_dashboard.app import real_hardware
+from pi_dashboard.demo import load
 from pi_dashboard.model import Status
 from pi_dashboard.polling import Poller
 from pi_dashboard.sensors.registry import TYPES
@@ -31,12 +31,11 @@ async def test_every_configured_sensor_reads_ok():
     poller = Poller(config, TYPES, hardware, state)
     poller.start()
     try:
-        deadline = time.monotonic() + max(s.interval for s in config.sensors) * 3 + 5
-        while any(s.status is not Status.OK for s in state.sensors.values()):
-            if time.monotonic() > deadline:
-                failing = {s.id: s.error for s in state.sensors.values() if s.error}
-                pytest.fail(f"not ok: {failing}")
-            await asyncio.sleep(0.2)
+        await until(
+            lambda: all(s.status is Status.OK for s in state.sensors.values()),
+            limit=max(s.interval for s in config.sensors) * 3 + 5,
+            what=lambda: f"not ok: { {s.id: s.error for s in state.sensors.values()} }",
+        )
     finally:
         await poller.stop()
         opener.close()

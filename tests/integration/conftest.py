@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from live_daemon import start_daemon  # noqa: F401 (a fixture: the daemon as a subprocess)
 
 from pi_dashboard.app import create_app
 from pi_dashboard.config import Config
+from pi_dashboard.sensors.registry import TYPES
 from pi_dashboard.sim.world import SimWorld
 from pi_dashboard.web.keys import CONFIG
 from pi_dashboard.web.server import GuardedSite, start_site
 
 StartServer = Callable[[str], Awaitable[TestServer]]
-Until = Callable[..., Awaitable[None]]
 
 
 @pytest.fixture
@@ -28,7 +27,7 @@ def start_server(aiohttp_server, world: SimWorld, make_config) -> StartServer:
 
     async def start(text: str) -> TestServer:
         config: Config = make_config(text)
-        world.populate(config)
+        world.populate(config, TYPES)
         app = create_app(config, world=world, max_backoff=0.5)
         return await aiohttp_server(app)
 
@@ -48,7 +47,7 @@ async def listen(
 
     async def start(server_toml: str, sensors: str = SENSOR) -> GuardedSite:
         config = make_config(f'[server]\nhost = "127.0.0.1"\nport = 0\n{server_toml}\n{sensors}')
-        world.populate(config)
+        world.populate(config, TYPES)
         app = create_app(config, world=world)
         runner = web.AppRunner(app, shutdown_timeout=0.5)
         await runner.setup()
@@ -81,16 +80,3 @@ def cli() -> Cli:
         )
 
     return run
-
-
-@pytest.fixture
-def until() -> Until:
-    """`await until(condition)`: poll it until true, failing after `limit` seconds."""
-
-    async def wait(cond: Callable[[], bool], limit: float = 5.0) -> None:
-        deadline = time.monotonic() + limit
-        while not cond():
-            assert time.monotonic() < deadline, "timed out"
-            await asyncio.sleep(0.01)
-
-    return wait

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from pi_dashboard import doctor
-from pi_dashboard.cli import simulated_pi
+from pi_dashboard.cli.checks import simulated_pi
 from pi_dashboard.config import Config
 from pi_dashboard.doctor import Finding, Level
 from pi_dashboard.errors import ConfigError
@@ -66,7 +66,7 @@ def check(world: SimWorld, make_config: Callable[[str], Config]) -> Check:
 
     def run(text: str = CONFIG, **changes: object) -> list[Finding]:
         if not built:
-            world.populate(make_config(CONFIG))
+            world.populate(make_config(CONFIG), TYPES)
             built.append(simulated_pi(world))
         machine = dataclasses.replace(built[0], **changes)
         config = make_config(text)

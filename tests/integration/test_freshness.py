@@ -4,6 +4,7 @@ one without sending unchanged values; levels and rooms travel with snapshot and 
 from __future__ import annotations
 
 import socketio
+from waiting import until
 
 CONFIG = """
 [[sensors]]
@@ -25,7 +26,7 @@ alarm_above = 35
 """
 
 
-async def test_alive_carries_the_last_read_of_quiet_sensors_only(start_server, until):
+async def test_alive_carries_the_last_read_of_quiet_sensors_only(start_server):
     server = await start_server(CONFIG)
     events: list[tuple[str, dict]] = []
     client = socketio.AsyncClient(reconnection=False)

@@ -3,20 +3,20 @@ snapshot's recent window, on a daemon built by the same create_app, its database
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 import sqlite3
-import time
 
 import aiohttp
 import pytest
 import socketio
+from waiting import until
 
 from pi_dashboard import PROTOCOL_VERSION
 from pi_dashboard.app import create_app
 from pi_dashboard.history.service import History, HistoryOptions
 from pi_dashboard.history.store import Store
+from pi_dashboard.sensors.registry import TYPES
 
 CONFIG = """
 [[sensors]]
@@ -43,7 +43,7 @@ temperature = 200 # outside the valid range: every read is an error
 @pytest.fixture
 async def server(aiohttp_server, world, make_config, tmp_path):
     config = make_config(CONFIG)
-    world.populate(config)
+    world.populate(config, TYPES)
     history = History(HistoryOptions(path=tmp_path / "h.sqlite3", flush_interval=0.2))
     app = create_app(config, world=world, history=history, max_backoff=0.5)
     return await aiohttp_server(app)
@@ -60,14 +60,6 @@ async def get_json(server, path: str):
     import json
 
     return status, json.loads(body)
-
-
-async def until(pred, limit: float = 5.0):
-    deadline = time.monotonic() + limit
-    while not (result := await pred()):
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.05)
-    return result
 
 
 async def test_history_keeps_every_sample_even_inside_the_deadband(server):
@@ -119,13 +111,17 @@ async def test_a_failing_sensor_leaves_gaps_not_values(server):
 
 
 async def test_csv_has_several_channels_on_one_grid(server):
-    await asyncio.sleep(1.2)
-    status, body, headers = await get(
-        server, "/api/history.csv?sensor=room,quiet&from=-1m&step=0.5"
-    )
-    assert status == 200
-    assert headers["Content-Type"].startswith("text/csv")
-    rows = list(csv.reader(io.StringIO(body.decode())))
+    async def four_rows():
+        """A header and four buckets of 0.5 s (the first and last may be partial)."""
+        status, body, headers = await get(
+            server, "/api/history.csv?sensor=room,quiet&from=-1m&step=0.5"
+        )
+        assert status == 200
+        assert headers["Content-Type"].startswith("text/csv")
+        rows = list(csv.reader(io.StringIO(body.decode())))
+        return rows if len(rows) >= 5 else None
+
+    rows = await until(four_rows)
     assert rows[0][:2] == ["time", "epoch_s"]
     units = (("temperature", "°C"), ("humidity", "%"), ("pressure", "hPa"))
     assert rows[0][2:] == [f"{s}/{c} ({u})" for s in ("room", "quiet") for c, u in units]
@@ -149,24 +145,34 @@ async def test_health_shows_size_writes_and_the_unflushed_window(server):
 
 
 async def test_backup_is_a_consistent_copy_while_readings_go_on(server, tmp_path):
-    await asyncio.sleep(0.5)
-    status, body, headers = await get(server, "/api/history/backup")
-    assert status == 200
-    assert headers["Content-Type"] == "application/vnd.sqlite3"
     copy = tmp_path / "copy.sqlite3"
-    copy.write_bytes(body)
-    conn = sqlite3.connect(copy)
-    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    conn.close()
-    store = Store(copy)
-    sid = store.find("room", "temperature")
-    assert len(store.raw(sid, 0, 2**40)) > 0
-    store.close()
+
+    async def a_backup_with_samples() -> bool:
+        """Backups taken while readings go on, until one holds flushed samples."""
+        status, body, headers = await get(server, "/api/history/backup")
+        assert status == 200
+        assert headers["Content-Type"] == "application/vnd.sqlite3"
+        copy.write_bytes(body)
+        conn = sqlite3.connect(copy)
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        conn.close()
+        store = Store(copy)
+        try:
+            sid = store.find("room", "temperature")
+            return sid is not None and len(store.raw(sid, 0, 2**40)) > 0
+        finally:
+            store.close()
+
+    await until(a_backup_with_samples)
     assert not list(tmp_path.glob(".backup-*")), "the temporary copy is gone"
 
 
 async def test_the_snapshot_carries_a_recent_window(server):
-    await asyncio.sleep(0.6)
+    async def recorded() -> bool:
+        _, body = await get_json(server, "/api/history?sensor=room&channel=temperature&from=-1m")
+        return sum(body["count"]) >= 2
+
+    await until(recorded)
     got: list[dict] = []
     client = socketio.AsyncClient(reconnection=False)
     client.on("snapshot", got.append)

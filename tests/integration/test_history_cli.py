@@ -17,6 +17,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from waiting import wait_until
 
 CONFIG = """
 [history]
@@ -74,14 +75,6 @@ class Daemon:
         self.proc.wait(10)
 
 
-def until(pred, limit: float = 10.0):
-    deadline = time.monotonic() + limit
-    while not (result := pred()):
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
-    return result
-
-
 @pytest.fixture
 def recorded(tmp_path) -> Path:
     """A data directory with a few seconds of history from a daemon that has stopped."""
@@ -89,7 +82,7 @@ def recorded(tmp_path) -> Path:
     config.write_text(CONFIG)
     data = tmp_path / "data"
     d = Daemon("--config", str(config), "--data-dir", str(data))
-    until(lambda: sum(d.get("/api/history?sensor=greenhouse&channel=humidity")["count"]) >= 20)
+    wait_until(lambda: sum(d.get("/api/history?sensor=greenhouse&channel=humidity")["count"]) >= 20)
     d.stop()
     return data
 
@@ -144,13 +137,13 @@ def test_replay_plays_an_export_as_live_readings(recorded, tmp_path):
     started = time.time()
     d = Daemon("--replay", str(export), "--speed", "4", "--data-dir", str(tmp_path / "unused"))
     try:
-        sensor = until(lambda: (s := d.get("/api/sensors/greenhouse"))["status"] == "ok" and s)
+        sensor = wait_until(lambda: (s := d.get("/api/sensors/greenhouse"))["status"] == "ok" and s)
         assert sensor["type"] == "replay"
         assert sensor["ts"] >= started, "replayed readings are live readings, stamped now"
         t = {c["id"]: c for c in sensor["channels"]}["temperature"]
         assert (t["unit"], t["kind"]) == ("°C", "temperature")
         first = sensor["ts"]
-        until(lambda: d.get("/api/sensors/greenhouse")["ts"] > first)
+        wait_until(lambda: d.get("/api/sensors/greenhouse")["ts"] > first)
     finally:
         d.stop()
     assert not (tmp_path / "unused").exists(), "a replay writes no history to disk"

@@ -3,7 +3,6 @@ interval and never corrupts the database; SIGTERM loses nothing."""
 
 from __future__ import annotations
 
-import asyncio
 import random
 import re
 import signal
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import socketio
+from waiting import until
 
 from pi_dashboard.history.store import Store
 
@@ -93,7 +93,6 @@ def test_sigkill_at_random_moments_loses_at_most_one_flush_interval(tmp_path):
     data = tmp_path / "data"
     rng = random.Random()
     kept: list[tuple[int, int | None]] = []
-    started = time.monotonic()
     for run in range(20):
         d = Daemon(config, data)
         time.sleep(rng.uniform(FLUSH_S + 0.1, 1.2))
@@ -105,7 +104,6 @@ def test_sigkill_at_random_moments_loses_at_most_one_flush_interval(tmp_path):
         lost = killed_at - values[-1] / 1000
         assert lost <= FLUSH_S + INTERVAL_S + SLACK_S, f"run {run}: lost the last {lost:.2f} s"
         kept = rows
-    assert time.monotonic() - started < 60
 
 
 async def test_sigterm_loses_nothing(tmp_path):
@@ -117,10 +115,7 @@ async def test_sigterm_loses_nothing(tmp_path):
     client = socketio.AsyncClient(reconnection=False)
     client.on("reading", readings.append)
     await client.connect(f"http://127.0.0.1:{d.port}", transports=["websocket"], wait_timeout=5)
-    deadline = time.monotonic() + 10
-    while sum(1 for r in readings if r["sensor"] == "room") < 20:
-        assert time.monotonic() < deadline, "no readings"
-        await asyncio.sleep(0.05)
+    await until(lambda: sum(1 for r in readings if r["sensor"] == "room") >= 20)
     await client.disconnect()
     d.stop(signal.SIGTERM)  # a minute before the next flush: only the stop can save them
     assert d.proc.returncode == 0

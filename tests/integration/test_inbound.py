@@ -15,6 +15,7 @@ from aiohttp import WSMsgType
 from engineio.async_drivers import aiohttp as eio_aiohttp
 from engineio.async_socket import AsyncSocket
 from engineio.base_socket import BaseSocket
+from waiting import until
 
 from pi_dashboard.web.inbound import GuardedWebSocket
 from pi_dashboard.web.keys import CLIENTS, SIO, STATE
@@ -114,7 +115,7 @@ async def test_fake_reserved_events_are_never_dispatched(start_server):
         await ws.close()
 
 
-async def test_a_flood_of_events_closes_the_client(until, start_server):
+async def test_a_flood_of_events_closes_the_client(start_server):
     server = await start_server(LIMITS + SENSOR)
     async with aiohttp.ClientSession() as http:
         ws = await connect(http, server)
@@ -141,7 +142,7 @@ async def test_a_flood_of_events_closes_the_client(until, start_server):
         "b" + "AAAA",  # base64 binary
     ],
 )
-async def test_a_malformed_packet_closes_the_connection(until, start_server, packet):
+async def test_a_malformed_packet_closes_the_connection(start_server, packet):
     server = await start_server(LIMITS + SENSOR)
     async with aiohttp.ClientSession() as http:
         ws = await connect(http, server)
@@ -208,7 +209,7 @@ async def test_polling_posts_are_checked(start_server, body, status):
                 assert r.status == status
 
 
-async def test_a_polling_client_still_works(until, start_server):
+async def test_a_polling_client_still_works(start_server):
     """python-socketio's client over long-polling only: the POST path through our seam."""
     server = await start_server(SENSOR)
     got: list[dict] = []
@@ -252,7 +253,7 @@ async def test_origin_check_ignores_a_forged_forwarded_host(start_server):
             assert r.status == 200
 
 
-async def test_the_snapshot_is_built_once_per_change(until, start_server):
+async def test_the_snapshot_is_built_once_per_change(start_server):
     server = await start_server(SENSOR)
     state = server.app[STATE]
     await until(lambda: state.counts()["ok"] == 1)

@@ -8,6 +8,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from waiting import until
+
+from pi_dashboard.web.keys import STATE
 
 ROOT = Path(__file__).resolve().parents[2]
 CLIENT = Path(__file__).with_name("js") / "live_client.mjs"
@@ -31,18 +34,20 @@ deadband = 1000
 """
 
 
-async def run_client(url: str, seconds: float, transport: str) -> list:
+async def run_client(url: str, transport: str, readings: int, sensor: str) -> list:
+    """live_client.mjs until it has `readings` readings of `sensor` (it fails after 30 s)."""
     proc = await asyncio.create_subprocess_exec(
         "node",
         str(CLIENT),
         url,
-        str(seconds),
         transport,
+        str(readings),
+        sensor,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         cwd=ROOT,
     )
-    out, err = await asyncio.wait_for(proc.communicate(), timeout=seconds + 15)
+    out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
     assert proc.returncode == 0, err.decode()
     return json.loads(out)["events"]
 
@@ -50,13 +55,14 @@ async def run_client(url: str, seconds: float, transport: str) -> list:
 @pytest.mark.parametrize("transport", ["websocket", "polling"])
 async def test_js_client_gets_snapshot_then_changes(start_server, transport):
     server = await start_server(CONFIG)
-    await asyncio.sleep(0.3)
-    events = await run_client(str(server.make_url("/")), 1.2, transport)
+    state = server.app[STATE]
+    await until(lambda: all(s.ts is not None for s in state.sensors.values()))  # first values
+    events = await run_client(str(server.make_url("/")), transport, 6, "moving")
     assert events[0][0] == "snapshot", "the snapshot must arrive first, after the CONNECT ack"
     snapshot = events[0][1]
     assert {s["id"] for s in snapshot["sensors"]} == {"moving", "quiet"}
     readings = [data for kind, data in events[1:]]
     assert {kind for kind, _ in events[1:]} == {"reading"}
-    assert sum(r["sensor"] == "moving" for r in readings) >= 5
+    # "quiet" was polled as often as "moving" meanwhile: every change stayed in its deadband
     assert not [r for r in readings if r["sensor"] == "quiet"]
     assert all(r["status"] == "ok" and r["values"] for r in readings)

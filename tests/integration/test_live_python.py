@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import Callable
 
 import socketio
+from waiting import until
 
 from pi_dashboard import PROTOCOL_VERSION
+from pi_dashboard.model import Status
+from pi_dashboard.web.keys import STATE
 
 CONFIG = """
 [[sensors]]
@@ -24,21 +27,36 @@ seed = 2
 """
 
 
-async def collect(url: str, seconds: float) -> list[tuple[str, dict]]:
+async def collect(url: str, enough: Callable[[list[tuple[str, dict]]], bool]) -> list:
+    """Every event a client gets, from its connection until `enough(events)` is true."""
     events: list[tuple[str, dict]] = []
     client = socketio.AsyncClient(reconnection=False)
     client.on("snapshot", lambda data: events.append(("snapshot", data)))
     client.on("reading", lambda data: events.append(("reading", data)))
     await client.connect(url, transports=["websocket"], wait_timeout=5)
-    await asyncio.sleep(seconds)
-    await client.disconnect()
+    try:
+        await until(lambda: enough(events))
+    finally:
+        await client.disconnect()
     return events
+
+
+def readings_of(sensor: str, events: list[tuple[str, dict]]) -> list[dict]:
+    return [d for kind, d in events if kind == "reading" and d["sensor"] == sensor]
 
 
 async def test_snapshot_then_changed_readings_only(start_server):
     server = await start_server(CONFIG)
-    await asyncio.sleep(0.3)  # both sensors have published their first value by now
-    events = await collect(str(server.make_url("/")), 1.2)
+    state = server.app[STATE]
+    await until(lambda: all(s.ts is not None for s in state.sensors.values()))  # first values
+    quiet_reads: set[float | None] = set()
+
+    def enough(events: list[tuple[str, dict]]) -> bool:
+        """Six readings of "moving", and six reads of "quiet" (each sets its `ts`) meanwhile."""
+        quiet_reads.add(state.sensors["quiet"].ts)
+        return len(readings_of("moving", events)) >= 6 and len(quiet_reads) >= 6
+
+    events = await collect(str(server.make_url("/")), enough)
 
     assert events, "no events at all"
     kind, snap = events[0]
@@ -54,7 +72,6 @@ async def test_snapshot_then_changed_readings_only(start_server):
     readings = [data for kind, data in events[1:] if kind == "reading"]
     assert all(kind == "reading" for kind, _ in events[1:])
     moving = [r for r in readings if r["sensor"] == "moving"]
-    assert len(moving) >= 6, f"expected ~12 readings at 10 Hz, got {len(moving)}"
     assert not [r for r in readings if r["sensor"] == "quiet"], (
         "a change inside the deadband went out"
     )
@@ -72,8 +89,9 @@ async def test_sensor_error_is_a_reading_with_message(start_server):
     server = await start_server(
         '[[sensors]]\nid = "hot"\ntype = "demo"\ninterval = 0.1\ntemperature = 200\nstep = 0\n'
     )
-    await asyncio.sleep(0.3)
-    events = await collect(str(server.make_url("/")), 0.3)
+    hot = server.app[STATE].sensors["hot"]
+    await until(lambda: hot.status is Status.ERROR)
+    events = await collect(str(server.make_url("/")), bool)
     kind, snap = events[0]
     assert kind == "snapshot"
     (hot,) = snap["sensors"]
@@ -88,7 +106,7 @@ FAST = "".join(
 """40 demo sensors every 10 ms: a reading is in flight at almost any moment a client joins."""
 
 
-async def test_snapshot_is_the_first_event_even_while_readings_stream(start_server, until):
+async def test_snapshot_is_the_first_event_even_while_readings_stream(start_server):
     """A reading broadcast between a client's CONNECT and its snapshot would reach it first."""
     import aiohttp
 

@@ -4,12 +4,11 @@ JSON, the change reaching the chip (the sensor turns `error`), and no such route
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 
 from aiohttp import ClientSession
 from aiohttp.test_utils import TestServer
+from waiting import until
 
 from pi_dashboard.app import create_app
 
@@ -32,13 +31,6 @@ id = "room"
 type = "demo"
 interval = 0.2
 """
-
-
-async def until(predicate, limit: float = 5.0) -> None:
-    deadline = time.monotonic() + limit
-    while not await predicate():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.02)
 
 
 async def test_list_set_and_clear(start_server):

@@ -240,7 +240,7 @@ def test_installed_wheel_serves_page_assets_and_live_feed(built: tuple[Path, Pat
         r = run(py, "-c", SNAPSHOT_CLIENT, base, env=env, cwd=tmp_path)
         assert r.returncode == 0, r.stderr[-3000:]
         from pi_dashboard import PROTOCOL_VERSION
-        from pi_dashboard.app import demo_config
+        from pi_dashboard.demo import demo_config
 
         assert r.stdout.split() == [str(len(demo_config().sensors)), str(PROTOCOL_VERSION)]
         proc.send_signal(signal.SIGTERM)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from pi_dashboard.sensors.registry import TYPES
 from pi_dashboard.web.assets import IMMUTABLE, Assets, page_html
 from pi_dashboard.web.bundle import bundle_is_fresh
 from pi_dashboard.web.routes import static_dir
@@ -48,11 +49,11 @@ async def client(aiohttp_client, world, make_config):
     from pi_dashboard.app import create_app
 
     config = make_config(CONFIG)
-    world.populate(config)
+    world.populate(config, TYPES)
     return await aiohttp_client(create_app(config, world=world))
 
 
-async def test_the_page_carries_the_values_it_shows_first(client, until):
+async def test_the_page_carries_the_values_it_shows_first(client):
     html = await page(client)
     snap = snapshot_of(html)
     assert snap["protocol"] == 3

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import aiohttp
+from waiting import until
 
 from pi_dashboard import PROTOCOL_VERSION
+from pi_dashboard.model import Status
+from pi_dashboard.web.keys import STATE
 
 CONFIG = """
 [server]
@@ -32,9 +33,15 @@ async def get(server, path: str) -> tuple[int, dict | list, aiohttp.ClientRespon
         return resp.status, await resp.json(), resp
 
 
+async def polled(server) -> None:
+    """Until every sensor has been read once (ok or error)."""
+    sensors = server.app[STATE].sensors.values()
+    await until(lambda: all(s.status is not Status.PENDING for s in sensors))
+
+
 async def test_sensors_shape(start_server):
     server = await start_server(CONFIG)
-    await asyncio.sleep(0.3)
+    await polled(server)
     status, body, resp = await get(server, "/api/sensors")
     assert status == 200
     assert resp.content_type == "application/json"
@@ -55,7 +62,7 @@ async def test_sensors_shape(start_server):
 
 async def test_health(start_server):
     server = await start_server(CONFIG)
-    await asyncio.sleep(0.3)
+    await polled(server)
     status, body, _ = await get(server, "/api/health")
     assert status == 200
     assert body["title"] == "Greenhouse"

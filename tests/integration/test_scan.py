@@ -7,7 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from pi_dashboard.app import demo_config, scan
+from pi_dashboard.app import scan
+from pi_dashboard.demo import demo_config
 from pi_dashboard.sensors.registry import TYPES
 
 

@@ -14,8 +14,10 @@ import orjson
 import pytest
 from aiohttp import web
 from raw_websocket import frame, read_frame, upgrade_request
+from waiting import until
 
 from pi_dashboard.app import create_app
+from pi_dashboard.sensors.registry import TYPES
 from pi_dashboard.sim.world import SimWorld
 from pi_dashboard.web.keys import SIO
 from pi_dashboard.web.server import start_site
@@ -147,7 +149,7 @@ async def test_start_site_on_a_bound_socket(world: SimWorld, make_config):
     import socket
 
     config = make_config(SENSOR)
-    world.populate(config)
+    world.populate(config, TYPES)
     app = create_app(config, world=world)
     runner = web.AppRunner(app, shutdown_timeout=0.5)
     await runner.setup()
@@ -182,7 +184,7 @@ async def test_a_polling_body_that_never_arrives_gets_408(listen):
     writer.close()
 
 
-async def test_a_slow_client_gets_merged_readings_once_it_catches_up(until, listen):
+async def test_a_slow_client_gets_merged_readings_once_it_catches_up(listen):
     """A client that stops reading falls behind (its queue at `client_queue`): its readings are
     merged, and when it reads again it gets the latest value of every channel, undropped."""
     site = await listen(

@@ -4,38 +4,45 @@ from __future__ import annotations
 
 import pytest
 
+from pi_dashboard.config import parse_filter
 from pi_dashboard.errors import ConfigError
-from pi_dashboard.filters import Gate, Pipeline, build_filter, unit_converter
+from pi_dashboard.filters import Gate, Pipeline, build_filter
+from pi_dashboard.units import unit_converter
 
 
 def feed(f, values):
     return [f(v) for v in values]
 
 
+def make(spec):
+    """A filter from its TOML form, as the config loader parses it and polling builds it."""
+    return build_filter(parse_filter(spec, "f"))
+
+
 def test_sliding_window_moving_average():
-    f = build_filter({"sliding_window_moving_average": {"window_size": 3}}, "f")
+    f = make({"sliding_window_moving_average": {"window_size": 3}})
     assert feed(f, [3, 6, 9, 12]) == [3, 4.5, 6, 9]
 
 
 def test_sliding_window_send_every():
-    f = build_filter({"sliding_window_moving_average": {"window_size": 2, "send_every": 2}}, "f")
+    f = make({"sliding_window_moving_average": {"window_size": 2, "send_every": 2}})
     assert feed(f, [1, 3, 5, 7]) == [1, None, 4, None]
 
 
 def test_median_rejects_a_spike():
-    f = build_filter({"median": {"window_size": 5}}, "f")
+    f = make({"median": {"window_size": 5}})
     out = feed(f, [20, 20.1, 85.0, 20.2, 20.1])
     assert out[-1] == 20.1
     assert max(v for v in out if v is not None) < 85
 
 
 def test_exponential_moving_average():
-    f = build_filter({"exponential_moving_average": {"alpha": 0.5}}, "f")
+    f = make({"exponential_moving_average": {"alpha": 0.5}})
     assert feed(f, [10, 20, 20]) == [10, 15, 17.5]
 
 
 def test_clamp():
-    f = build_filter({"clamp": {"min_value": 0, "max_value": 100}}, "f")
+    f = make({"clamp": {"min_value": 0, "max_value": 100}})
     assert feed(f, [-3, 50, 101]) == [0, 50, 100]
 
 
@@ -51,7 +58,7 @@ def test_clamp():
 )
 def test_bad_filter_names_the_field(spec, message):
     with pytest.raises(ConfigError, match=None) as e:
-        build_filter(spec, "f")
+        parse_filter(spec, "f")
     assert message in str(e.value)
 
 
@@ -105,7 +112,7 @@ def test_pipeline_calibration_then_unit_then_filters():
         scale=1.0,
         offset=-0.4,
         convert_to=unit_converter("°C", "°F", "u"),
-        filters=(build_filter({"sliding_window_moving_average": {"window_size": 2}}, "f"),),
+        filters=(make({"sliding_window_moving_average": {"window_size": 2}}),),
     )
     assert p.process(20.4, 0) == pytest.approx(68.0)
     assert p.process(30.4, 1) == pytest.approx(77.0)  # mean of 68 and 86

@@ -16,6 +16,7 @@ from dataclasses import replace
 
 import pytest
 from gpiozero import Factory
+from waiting import wait_until
 
 from pi_dashboard.config import Config
 from pi_dashboard.errors import ConfigError, SensorError
@@ -33,17 +34,14 @@ class Pushes:
 
     def __init__(self) -> None:
         self.values: list[dict[str, Value]] = []
-        self._cond = threading.Condition()
 
     def __call__(self, values: Mapping[str, Value]) -> None:
-        with self._cond:
-            self.values.append(dict(values))
-            self._cond.notify_all()
+        self.values.append(dict(values))  # list.append is atomic: no lock
 
-    def wait_for(self, expected: Mapping[str, Value], timeout: float = 2.0) -> None:
-        with self._cond:
-            ok = self._cond.wait_for(lambda: dict(expected) in self.values, timeout)
-        assert ok, f"no push of {expected} within {timeout} s (got {self.values})"
+    def wait_for(self, expected: Mapping[str, Value]) -> None:
+        wait_until(
+            lambda: dict(expected) in self.values, what=lambda: f"{expected} in {self.values}"
+        )
 
 
 @pytest.fixture
@@ -293,7 +291,7 @@ def test_two_sensors_on_one_pin_fail_clearly_at_setup(make_config, world: SimWor
         '[[sensors]]\nid = "a"\ntype = "button"\npin = 17\n'
         '[[sensors]]\nid = "b"\ntype = "contact"\npin = 17\n'
     )
-    world.populate(config)
+    world.populate(config, TYPES)
     first, second = (TYPES[c.type].create(c, world.hardware()) for c in config.sensors)
     first.setup()
     try:
@@ -336,7 +334,7 @@ def test_frozen_world_tickers_leave_pins_alone(make_config, world: SimWorld):
         '[[sensors]]\nid = "door"\ntype = "contact"\npin = 27\n'
         '[[sensors]]\nid = "pir"\ntype = "motion"\npin = 22\n'
     )
-    world.populate(config)
+    world.populate(config, TYPES)
     before = [world.factory.pin(n).state for n in (17, 27, 22)]
     world.tick(0.5)
     for _ in range(2000):  # ~17 simulated minutes
@@ -353,7 +351,7 @@ def test_live_world_presses_the_button_and_opens_the_door(make_config, world: Si
         '[[sensors]]\nid = "pir"\ntype = "motion"\npin = 22\n'
         '[[sensors]]\nid = "in"\ntype = "digital_in"\npin = 12\n'
     )
-    world.populate(config)
+    world.populate(config, TYPES)
     sensors = [TYPES[c.type].create(c, world.hardware()) for c in config.sensors]
     for s in sensors:
         s.setup()  # the pull resistors are on: an open switch now reads as the pull says
@@ -382,7 +380,7 @@ async def test_poller_publishes_a_press_long_before_the_next_poll(
     make_config: Callable[[str], Config], world: SimWorld
 ):
     config = make_config('[[sensors]]\nid = "b"\ntype = "button"\npin = 17\ninterval = 10\n')
-    world.populate(config)
+    world.populate(config, TYPES)
     state = State()
     readings: asyncio.Queue[Reading] = asyncio.Queue()
     state.subscribe(readings.put_nowait)

@@ -8,6 +8,7 @@ import logging
 import threading
 
 import pytest
+from waiting import until
 
 from pi_dashboard.history.service import History, HistoryBusy, HistoryOptions
 from pi_dashboard.history.store import SeriesInfo, Store
@@ -78,11 +79,16 @@ async def test_the_hand_off_drops_the_oldest_beyond_its_limit_and_marks_a_gap(tm
 async def test_queries_beyond_the_limit_are_refused_not_queued(tmp_path):
     h = History(options(tmp_path, max_jobs=3), clock=Clock())
     await h.start(ROOM)
-    release = threading.Event()
-    blocker = asyncio.ensure_future(h.call(lambda _store: release.wait(10)))
-    await asyncio.sleep(0.05)  # the writer is now inside the blocking job
+    started, release = threading.Event(), threading.Event()
+
+    def block(_store: object) -> bool:
+        started.set()
+        return release.wait(10)
+
+    blocker = asyncio.ensure_future(h.call(block))
+    await until(started.is_set)  # the writer is inside the blocking job
     waiting = [asyncio.ensure_future(h.call(lambda store: len(store.series))) for _ in range(3)]
-    await asyncio.sleep(0)
+    await until(lambda: len(h._jobs) == 3)
     with pytest.raises(HistoryBusy, match="already waiting"):
         await h.call(lambda store: len(store.series))
     release.set()

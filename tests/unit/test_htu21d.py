@@ -10,8 +10,6 @@ import pytest
 from pi_dashboard.drivers import htu21d as drv
 from pi_dashboard.drivers.sensirion import crc8, unpack_words
 from pi_dashboard.errors import ChipError, ConfigError
-from pi_dashboard.polling import validate
-from pi_dashboard.sensors.registry import TYPES
 from pi_dashboard.sim.bus import SimI2CBus
 from pi_dashboard.sim.chips.htu21d import HEATER, HTU21DChip
 from pi_dashboard.sim.chips.sensirion import crc8_word
@@ -117,4 +115,4 @@ def test_sensor_unplugged_is_a_nack(world, make_sensor):
 
 def test_channel_keys_checked_at_load(make_config):
     with pytest.raises(ConfigError, match="unknown channel"):
-        validate(make_config(SENSOR + "[sensors.channels.temp]\noffset = 1.0\n"), TYPES)
+        make_config(SENSOR + "[sensors.channels.temp]\noffset = 1.0\n")

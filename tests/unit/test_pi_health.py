@@ -243,6 +243,27 @@ def test_missing_default_thermal_zone_is_left_out(make_sensor, world: SimWorld):
     assert "memory_used" in values
 
 
+def test_a_failing_source_is_logged_when_it_starts_and_ends(make_sensor, tmp_path, caplog):
+    """A mistyped `disk_path` leaves its two channels out, with one warning (not one per read),
+    and one "recovered" line once the path exists."""
+    disk = tmp_path / "data"
+    s = make_sensor(PI_HEALTH + f'disk_path = "{disk}"\n')
+    s.setup()
+    caplog.set_level("INFO", logger="pi_dashboard.sensors.base")
+    for _ in range(3):
+        values = s.read()
+        assert "disk_free" not in values
+        assert "memory_used" in values
+    failed = [r.getMessage() for r in caplog.records if "failed" in r.getMessage()]
+    assert failed == [f"sensor pi: source {disk} failed: No such file or directory: {disk}"]
+    disk.mkdir()
+    assert "disk_free" in s.read()
+    s.read()
+    assert [r.getMessage() for r in caplog.records if "recovered" in r.getMessage()] == [
+        f"sensor pi: source {disk} recovered"
+    ]
+
+
 def test_missing_configured_thermal_zone_is_an_error(make_sensor):
     s = make_sensor(PI_HEALTH + "thermal_zone = 3\n")
     s.setup()

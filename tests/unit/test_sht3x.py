@@ -10,8 +10,6 @@ from pi_dashboard.drivers import sht3x as drv
 from pi_dashboard.drivers.sensirion import crc8, read_when_ready, unpack_words
 from pi_dashboard.errors import ChipError, ConfigError
 from pi_dashboard.hw.i2c import i2c_msg
-from pi_dashboard.polling import validate
-from pi_dashboard.sensors.registry import TYPES
 from pi_dashboard.sensors.sht3x import identify
 from pi_dashboard.sim.bus import SimI2CBus
 from pi_dashboard.sim.chips.sensirion import crc8_word
@@ -192,8 +190,7 @@ def test_bad_repeatability(make_config):
 
 
 def test_channel_keys_checked_at_load(make_config):
-    config = make_config(SENSOR + "[sensors.channels.temprature]\noffset = -0.5\n")
     with pytest.raises(ConfigError, match="unknown channel") as e:
-        validate(config, TYPES)
+        make_config(SENSOR + "[sensors.channels.temprature]\noffset = -0.5\n")
     assert e.value.field == "sensors[0].channels.temprature"
-    validate(make_config(SENSOR + "[sensors.channels.temperature]\noffset = -0.5\n"), TYPES)
+    make_config(SENSOR + "[sensors.channels.temperature]\noffset = -0.5\n")

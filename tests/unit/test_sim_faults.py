@@ -6,11 +6,12 @@ from __future__ import annotations
 import errno
 import statistics
 import threading
-import time
 
 import pytest
+from waiting import wait_until
 
 from pi_dashboard.errors import ConfigError, SensorError
+from pi_dashboard.sensors.registry import TYPES
 from pi_dashboard.sim.onewire import w1_bus
 
 SHT = '[[sensors]]\nid = "sht"\ntype = "sht3x"\n'
@@ -37,13 +38,6 @@ def probe_sensor(make_sensor, world):
     sensor = make_sensor(PROBE)
     world.tick(0)
     return sensor
-
-
-def wait_until(predicate, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.005)
 
 
 def reads_in_thread(fn):
@@ -98,13 +92,13 @@ def test_mock_table_errors_name_the_field(make_config, table, field, message):
 def test_faults_a_device_cannot_show_are_config_errors(make_config, world, text, field, message):
     config = make_config(text)
     with pytest.raises(ConfigError) as e:
-        world.populate(config)
+        world.populate(config, TYPES)
     assert e.value.field == "sensors[0].mock" + (f".{field}" if field else "")
     assert message in e.value.message
 
 
 def test_config_faults_reach_the_chip(make_config, world):
-    world.populate(make_config(f"{SHT}[sensors.mock]\nunplugged = true\n"))
+    world.populate(make_config(f"{SHT}[sensors.mock]\nunplugged = true\n"), TYPES)
     with pytest.raises(OSError, match=NACK):
         world.bus(1).read_byte(0x44)
 

@@ -9,6 +9,7 @@ import time
 from collections.abc import AsyncIterator
 
 import pytest
+from waiting import until
 
 from pi_dashboard.threads import Handoff, Job, Worker
 
@@ -19,10 +20,7 @@ async def held() -> AsyncIterator[tuple[Worker, threading.Event, Job]]:
     gate = threading.Event()
     worker = Worker("bus")
     job = worker.submit("a", "read", gate.wait)
-    deadline = time.monotonic() + 2
-    while job.started is None:
-        assert time.monotonic() < deadline
-        await asyncio.sleep(0.001)
+    await until(lambda: job.started is not None)
     yield worker, gate, job
     gate.set()
     worker.close()
@@ -82,12 +80,13 @@ async def test_handoff_merges_a_flood_into_a_few_loop_callbacks():
 
     await asyncio.to_thread(flood)
     latest: dict[str, float] = {}
-    deadline = time.monotonic() + 2
-    while latest != {"v": n - 1.0, "other": 1.0}:
-        assert time.monotonic() < deadline, "the newest values never arrived"
-        await asyncio.sleep(0.001)
+
+    def newest_arrived() -> bool:
         for _, values, _ in delivered:
             latest.update(values)
+        return latest == {"v": n - 1.0, "other": 1.0}
+
+    await until(newest_arrived)
     assert len(delivered) < n / 10, f"{len(delivered)} loop callbacks for {n} values"
     assert delivered[-1][2] == float(n), "the newest timestamp goes with the newest values"
     with_v = sum(1 for _, values, _ in delivered if "v" in values)
@@ -101,5 +100,7 @@ async def test_handoff_after_close_drops_silently():
     handoff.put("s", {"v": 1.0}, 0.0)
     handoff.close()
     handoff.put("s", {"v": 2.0}, 0.0)
-    await asyncio.sleep(0.01)
+    turn = asyncio.Event()  # runs after any delivery those puts could have scheduled
+    loop.call_soon(turn.set)
+    await turn.wait()
     assert delivered == []

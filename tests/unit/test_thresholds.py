@@ -128,12 +128,11 @@ def test_a_failing_listener_does_not_stop_the_others():
 
 
 def test_thresholds_on_an_on_off_channel_are_a_config_error(make_config):
-    cfg = make_config(
-        '[[sensors]]\nid = "b"\ntype = "button"\npin = 17\n'
-        "[sensors.channels.pressed]\nwarn_above = 0.5\n"
-    )
-    state = State(cfg)
-    meta = ChannelMeta(id="pressed", name="Pressed", unit=None, binary=True)
+    """The loader knows the type's channels, so it refuses them (one validation path)."""
     with pytest.raises(ConfigError) as e:
-        state.add_sensor(id="b", type="button", name="B", interval=1, channels=[meta])
+        make_config(
+            '[[sensors]]\nid = "b"\ntype = "button"\npin = 17\n'
+            "[sensors.channels.pressed]\nwarn_above = 0.5\n"
+        )
     assert e.value.field == "sensors[0].channels.pressed"
+    assert "on/off" in str(e.value)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from pi_dashboard.sim.chips.base import SimChip
 
 if TYPE_CHECKING:
-    from pi_dashboard.config import SensorConfig
+    from pi_dashboard.config import OnI2C, SensorConfig
     from pi_dashboard.sim.world import Environment, SimWorld
 
 CONVERSION, CONFIG, LO_THRESH, HI_THRESH = range(4)
@@ -95,5 +95,5 @@ class ADS1115Chip(SimChip):
         return bytes(((value >> 8) & 0xFF, value & 0xFF) * ((length + 1) // 2))[:length]
 
 
-def place(world: SimWorld, cfg: SensorConfig) -> None:
+def place(world: SimWorld, cfg: SensorConfig[OnI2C]) -> None:
     world.bus(cfg.options.bus).attach(cfg.options.address, ADS1115Chip(world.env))

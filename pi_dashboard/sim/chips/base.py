@@ -9,6 +9,14 @@ from __future__ import annotations
 import errno
 import os
 import threading
+from typing import Protocol
+
+
+class Room(Protocol):
+    """What a simulated device measures: the world's quantities by name, in base units
+    (`env.temperature`), from the room itself or through a sensor's faults (`FaultyEnv`)."""
+
+    def __getattr__(self, name: str, /) -> float: ...
 
 
 def nack() -> OSError:
@@ -23,6 +31,8 @@ class SimChip:
     crc_protected = False
     """Every reply carries a CRC the driver checks, so a flipped bit is caught (fault injection
     offers `crc_errors` only for such chips)."""
+    env: Room
+    """What the chip measures when it converts (set by each chip's constructor)."""
 
     def __init__(self) -> None:
         self.present = True

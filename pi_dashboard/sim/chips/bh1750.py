@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from pi_dashboard.sim.chips.base import SimChip
 
 if TYPE_CHECKING:
-    from pi_dashboard.config import SensorConfig
+    from pi_dashboard.config import OnI2C, SensorConfig
     from pi_dashboard.sim.world import Environment, SimWorld
 
 POWER_DOWN = 0x00
@@ -83,5 +83,5 @@ class BH1750Chip(SimChip):
         return bytes(((self.data >> 8) & 0xFF, self.data & 0xFF))[:length].ljust(length, b"\xff")
 
 
-def place(world: SimWorld, cfg: SensorConfig) -> None:
+def place(world: SimWorld, cfg: SensorConfig[OnI2C]) -> None:
     world.bus(cfg.options.bus).attach(cfg.options.address, BH1750Chip(world.env))

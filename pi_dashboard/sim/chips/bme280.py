@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from pi_dashboard.sim.chips.base import RegisterChip
 
 if TYPE_CHECKING:
-    from pi_dashboard.config import SensorConfig
+    from pi_dashboard.config import OnI2C, SensorConfig
     from pi_dashboard.sim.world import Environment, SimWorld
 
 REG_CALIB00 = 0x88
@@ -310,9 +310,9 @@ class SimBMP280(SimBME280):
     has_humidity = False
 
 
-def place_bme280(world: SimWorld, cfg: SensorConfig) -> None:
+def place_bme280(world: SimWorld, cfg: SensorConfig[OnI2C]) -> None:
     world.bus(cfg.options.bus).attach(cfg.options.address, SimBME280(world.env))
 
 
-def place_bmp280(world: SimWorld, cfg: SensorConfig) -> None:
+def place_bmp280(world: SimWorld, cfg: SensorConfig[OnI2C]) -> None:
     world.bus(cfg.options.bus).attach(cfg.options.address, SimBMP280(world.env))

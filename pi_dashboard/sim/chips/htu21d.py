@@ -14,7 +14,7 @@ from pi_dashboard.sim.chips.base import nack
 from pi_dashboard.sim.chips.sensirion import SensirionChip
 
 if TYPE_CHECKING:
-    from pi_dashboard.config import SensorConfig
+    from pi_dashboard.config import OnI2C, SensorConfig
     from pi_dashboard.sim.world import Environment, SimWorld
 
 TRIGGER_T = 0xF3
@@ -73,5 +73,5 @@ class HTU21DChip(SensirionChip):
             self.clear_reply()
 
 
-def place(world: SimWorld, cfg: SensorConfig) -> None:
+def place(world: SimWorld, cfg: SensorConfig[OnI2C]) -> None:
     world.bus(cfg.options.bus).attach(cfg.options.address, HTU21DChip(world.env))

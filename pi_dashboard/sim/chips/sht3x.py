@@ -14,7 +14,7 @@ from pi_dashboard.sim.chips.base import nack
 from pi_dashboard.sim.chips.sensirion import SensirionChip, to_raw
 
 if TYPE_CHECKING:
-    from pi_dashboard.config import SensorConfig
+    from pi_dashboard.config import OnI2C, SensorConfig
     from pi_dashboard.sim.world import Environment, SimWorld
 
 MEASURE = {0x2400: 0.0125, 0x240B: 0.0045, 0x2416: 0.0025}
@@ -73,5 +73,5 @@ class SHT3xChip(SensirionChip):
             self.clear_reply()
 
 
-def place(world: SimWorld, cfg: SensorConfig) -> None:
+def place(world: SimWorld, cfg: SensorConfig[OnI2C]) -> None:
     world.bus(cfg.options.bus).attach(cfg.options.address, SHT3xChip(world.env))

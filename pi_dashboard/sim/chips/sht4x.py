@@ -10,7 +10,7 @@ from pi_dashboard.sim.chips.base import nack
 from pi_dashboard.sim.chips.sensirion import SensirionChip, to_raw
 
 if TYPE_CHECKING:
-    from pi_dashboard.config import SensorConfig
+    from pi_dashboard.config import OnI2C, SensorConfig
     from pi_dashboard.sim.world import Environment, SimWorld
 
 MEASURE = {0xFD: 0.0069, 0xF6: 0.0037, 0xE0: 0.0013}
@@ -55,5 +55,5 @@ class SHT4xChip(SensirionChip):
             self.clear_reply()
 
 
-def place(world: SimWorld, cfg: SensorConfig) -> None:
+def place(world: SimWorld, cfg: SensorConfig[OnI2C]) -> None:
     world.bus(cfg.options.bus).attach(cfg.options.address, SHT4xChip(world.env))

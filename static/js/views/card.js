@@ -68,6 +68,7 @@ export function signature(s) {
 export function build(s, redraw) {
   const card = el("article", "card");
   card.dataset.sensor = s.id;
+  if (s.node) card.dataset.node = s.node;
   card.dataset.type = s.type;
   const titleId = `card-${s.id}`;
   card.setAttribute("aria-labelledby", titleId);

@@ -187,11 +187,12 @@ export function open(sensor, channel, opener = null) {
     overlay: false, lines: lines(sensor, channel, false), plot: null, data: [], step: 0, start: 0, seq: 0,
   };  // prettier-ignore
   refs.title.textContent = ch.meta.name;
-  refs.sub.textContent = [s.name, s.room].filter(Boolean).join(" · ");
+  const place = store.placeOf(s);
+  refs.sub.textContent = [s.name, place].filter(Boolean).join(" · ");
   const others = lines(sensor, channel, true).length - 1;
   refs.overlayBox.hidden = others === 0;
   refs.overlay.checked = false;
-  refs.overlayText.textContent = `Compare with ${others} other ${others === 1 ? "channel" : "channels"} ${s.room ? `in ${s.room}` : "like it"}`;
+  refs.overlayText.textContent = `Compare with ${others} other ${others === 1 ? "channel" : "channels"} ${place ? `in ${place}` : "like it"}`;
   refs.custom.hidden = true;
   refs.readout.textContent = "";
   if (!refs.dialog.open) refs.dialog.showModal();
@@ -220,7 +221,7 @@ function lines(sensor, channel, overlay) {
   const out = [{ sensor, channel, label: ch.meta.name }];
   if (!overlay) return out;
   for (const o of store.allSensors()) {
-    if (o.room !== s.room) continue;
+    if (o.room !== s.room || o.node !== s.node) continue;
     for (const c of o.channels.values()) {
       if (o.id === sensor && c.meta.id === channel) continue;
       if (c.meta.kind === ch.meta.kind && c.meta.unit === ch.meta.unit && store.hasHistory(c)) {
@@ -320,7 +321,7 @@ async function load() {
 /** @param {Line} l @param {number} from @param {number} to @param {number} points @returns {Promise<HistoryJson>} */
 async function fetchHistory(l, from, to, points) {
   const q = new URLSearchParams({
-    sensor: l.sensor, channel: l.channel, from: from.toFixed(3), to: to.toFixed(3), points: String(points),
+    ...where([l.sensor]), channel: l.channel, from: from.toFixed(3), to: to.toFixed(3), points: String(points),
   });  // prettier-ignore
   const resp = await fetch(new URL(`api/history?${q}`, base), { cache: "no-store" });
   const body = await resp.json();
@@ -328,11 +329,23 @@ async function fetchHistory(l, from, to, points) {
   return body;
 }
 
+/**
+ * History's names for the page's sensors (all of one node: an overlay stays within it): their own
+ * ids, and `node` for another node's.
+ * @param {string[]} keys @returns {Record<string, string>}
+ */
+function where(keys) {
+  const list = keys.map((k) => store.getSensor(k)).filter((s) => s !== undefined);
+  const sensor = [...new Set(list.map((s) => s.sensor))].join(",");
+  const node = list[0]?.node ?? "";
+  return node ? { sensor, node } : { sensor };
+}
+
 /** The range as CSV, the same rows as the chart (its buckets, or every sample). */
 function csvLink() {
   if (!shown || !refs) return;
   const q = new URLSearchParams({
-    sensor: [...new Set(shown.lines.map((l) => l.sensor))].join(","),
+    ...where(shown.lines.map((l) => l.sensor)),
     channel: [...new Set(shown.lines.map((l) => l.channel))].join(","),
     from: String(shown.start),
     to: String(Number(refs.plot.dataset.to)),

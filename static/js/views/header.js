@@ -1,7 +1,7 @@
 // @ts-check
 /**
  * The page header and footer: title, live/offline badge, a one-line summary (sensors, failing,
- * out of range), the offline banner (at once, with the time it began), the theme toggle kept in
+ * stale, out of range, alerts firing), the offline banner (at once, with the time it began), the theme toggle kept in
  * localStorage, and what history costs.
  */
 
@@ -114,6 +114,9 @@ function render() {
   if (failing) parts.push(`${failing} failing`);
   if (stale) parts.push(`${stale} stale`);
   if (out) parts.push(`${out} out of range`);
+  const alerts = info.alerts?.active ?? 0;
+  if (alerts) parts.push(`${alerts} alert${alerts === 1 ? "" : "s"}`);
+  refs.summary.dataset.alerts = info.alerts?.alarm ? "alarm" : alerts ? "warn" : "none";
   const summary = info.snapshotReceived ? parts.join(" · ") : "";
   if (refs.summary.textContent !== summary) refs.summary.textContent = summary;
   refs.summary.dataset.failing = String(failing > 0);

@@ -1,7 +1,8 @@
 // @ts-check
 /**
  * The cards, grouped by room: one collapsible section per room, in config order, sensors without
- * a room last. The page is one CSS grid (as many columns as fit at 300 px); a room takes as many
+ * a room last; then one section per other node (`[mqtt] follow`), headed by its name and whether
+ * it is online. The page is one CSS grid (as many columns as fit at 300 px); a room takes as many
  * of its columns as it has cards (a subgrid), so small rooms sit side by side. Reading and
  * keyboard order follow the config. Store changes only mark cards dirty; the DOM is written once
  * per animation frame, and only where the text changed.
@@ -9,9 +10,10 @@
 
 import * as store from "../store.js";
 import * as card from "./card.js";
+import { formatSpan } from "../format.js";
 
 /** @typedef {import("./card.js").Card} Card */
-/** @typedef {{el: HTMLElement, grid: HTMLElement, toggle: HTMLButtonElement, count: HTMLElement}} Section */
+/** @typedef {{el: HTMLElement, grid: HTMLElement, toggle: HTMLButtonElement, count: HTMLElement, name: HTMLElement, state: HTMLElement | null, since: HTMLElement | null}} Section */
 /** @typedef {{openChart: (sensor: string, channel: string, opener: HTMLElement) => void}} Options */
 
 const COLLAPSED_KEY = "pi-dashboard.collapsed";
@@ -22,7 +24,7 @@ let root = null;
 let options = null;
 /** @type {Map<string, Card>} */
 const cards = new Map();
-/** @type {Map<string, Section>} room name ("" for none) -> its section */
+/** @type {Map<string, Section>} sectionKey() -> its section */
 const sections = new Map();
 /** @type {Set<string>} */
 const dirty = new Set();
@@ -98,11 +100,12 @@ function render() {
     const s = store.getSensor(id);
     const c = cards.get(id);
     if (s && c) {
-      card.update(c, s, t, s.room);
+      card.update(c, s, t, store.placeOf(s));
       done.push([c, s]);
     }
   }
   dirty.clear();
+  renderNodes(t);
   // then the sparklines: sizes read once, for every card, before anything is drawn
   card.measureSparks(done.map(([c]) => c));
   for (const [c, s] of done) card.drawSparks(c, s, t);
@@ -129,17 +132,48 @@ function remember(room, collapsed) {
   }
 }
 
-/** @param {string} key @param {string} title @param {boolean} collapsed @returns {Section} */
-function buildSection(key, title, collapsed) {
+/** A room's name, or `node/` for another node's section (node ids never hold "/"). @param {string} node @param {string | null} room */
+function sectionKey(node, room) {
+  return node ? `${node}/` : (room ?? "");
+}
+
+/** Each other node's section says whether it is online, and since when. @param {number} t */
+function renderNodes(t) {
+  for (const sec of sections.values()) {
+    const id = sec.el.dataset.node;
+    if (!id || !sec.state || !sec.since) continue;
+    const n = store.getNode(id);
+    const online = n?.online ?? false;
+    card.setText(sec.name, n?.name || id);
+    card.setData(sec.el, "online", String(online));
+    card.setText(sec.state, online ? "online" : "offline");
+    card.setText(sec.since, n?.since ? `for ${formatSpan(Math.max(0, t - n.since))}` : "");
+    sec.toggle.title = n?.url ?? "";
+  }
+}
+
+/** @param {string} key @param {string} node @param {string} title @param {boolean} collapsed @returns {Section} */
+function buildSection(key, node, title, collapsed) {
   const el = card.el("section", "room");
   el.dataset.room = key;
+  el.dataset.node = node;
   const head = card.el("h2", "room-head");
   const toggle = card.el("button", "room-toggle");
   toggle.type = "button";
   const gridId = `room-${sections.size + 1}`;
   toggle.setAttribute("aria-controls", gridId);
   const count = card.el("span", "room-count");
-  toggle.append(card.el("span", "room-name", title), count);
+  const name = card.el("span", "room-name", title);
+  toggle.append(name, count);
+  /** @type {HTMLElement | null} */
+  let state = null;
+  /** @type {HTMLElement | null} */
+  let since = null;
+  if (node) {
+    state = card.el("span", "room-state");
+    since = card.el("span", "room-since");
+    toggle.append(state, since);
+  }
   head.append(toggle);
   const grid = card.el("div", "grid");
   grid.id = gridId;
@@ -154,7 +188,7 @@ function buildSection(key, title, collapsed) {
     set(!grid.hidden);
     remember(key, grid.hidden);
   });
-  return { el, grid, toggle, count };
+  return { el, grid, toggle, count, name, state, since };
 }
 
 /** Make the page hold exactly the store's sensors, by room, in order, reusing cards that stayed. @param {HTMLElement} root */
@@ -169,9 +203,9 @@ function reconcile(root) {
     }
   }
   const collapsed = collapsedRooms();
-  const flat = groups.length === 1 && groups[0].room === null; // nobody uses rooms: no headings
+  const flat = groups.length === 1 && groups[0].room === null && !groups[0].node; // no rooms: no headings
   root.dataset.flat = String(flat);
-  const wanted = new Set(groups.map((g) => g.room ?? ""));
+  const wanted = new Set(groups.map((g) => sectionKey(g.node, g.room)));
   for (const [key, sec] of sections) {
     if (!wanted.has(key)) {
       sec.el.remove();
@@ -180,10 +214,11 @@ function reconcile(root) {
   }
   let before = /** @type {Element | null} */ (root.firstElementChild);
   for (const g of groups) {
-    const key = g.room ?? "";
+    const key = sectionKey(g.node, g.room);
     let sec = sections.get(key);
     if (!sec) {
-      sec = buildSection(key, g.room ?? "Other sensors", collapsed.has(key));
+      const title = g.node ? (store.getNode(g.node)?.name || g.node) : (g.room ?? "Other sensors");
+      sec = buildSection(key, g.node, title, collapsed.has(key));
       sections.set(key, sec);
     }
     if (sec.el !== before) root.insertBefore(sec.el, before);
