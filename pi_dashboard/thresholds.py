@@ -74,6 +74,8 @@ class Transition:
     value: float
     old: Level
     new: Level
+    limit: float | None = None
+    """The threshold `new` is past (None when `new` is OK)."""
 
 
 Listener = Callable[[Transition], None]
@@ -114,8 +116,11 @@ class Thresholds:
             out[cid] = new.value
             if new is not old:
                 self.levels[key] = new
+                limit = None if new is Level.OK else getattr(ch, new.value)
                 self._notify(
-                    Transition(sensor=sensor, channel=cid, ts=ts, value=v, old=old, new=new)
+                    Transition(
+                        sensor=sensor, channel=cid, ts=ts, value=v, old=old, new=new, limit=limit
+                    )
                 )
         return out
 

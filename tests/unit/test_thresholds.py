@@ -93,7 +93,7 @@ def test_state_sends_levels_with_values_and_in_the_snapshot(make_config):
     assert readings[1].to_json()["levels"] == {"temperature": "warn_above"}
     assert transitions == [
         Transition(sensor="room", channel="temperature", ts=2.0, value=26.0,
-                   old=Level.OK, new=Level.WARN_ABOVE),
+                   old=Level.OK, new=Level.WARN_ABOVE, limit=25.0),
     ]  # fmt: skip
     (snap,) = state.snapshot()
     assert snap["room"] == "Living room"
