@@ -31,15 +31,24 @@ START_TIMEOUT_S = 15.0
 class Daemon:
     """`pi-dashboard run --mock` in a subprocess; its log lines are collected as they come."""
 
-    config: Path
+    config: Path | None
     tmp: Path
     port: int = 0
+    mock: bool = True
+    data: Path | None = None
+    """The data directory; by default one beside the config (or in `tmp`)."""
+    extra: tuple[str, ...] = ()
+    """More `run` arguments (`--replay FILE`, ...)."""
     proc: subprocess.Popen[str] | None = None
     log: list[str] = field(default_factory=list)
 
     @property
     def data_dir(self) -> Path:
         """Its own history; a restart (`start()` again) finds what it kept."""
+        if self.data is not None:
+            return self.data
+        if self.config is None:
+            return self.tmp / "data"
         return self.config.with_name(f"{self.config.stem}-data")
 
     @property
@@ -49,8 +58,11 @@ class Daemon:
     def start(self) -> Daemon:
         found = threading.Event()
         env = {**os.environ, "TMPDIR": str(self.tmp)}  # the simulated /sys, if no /dev/shm
+        args = ["--mock"] if self.mock else []
+        if self.config is not None:
+            args += ["--config", str(self.config)]
         self.proc = proc = subprocess.Popen(
-            [sys.executable, "-m", "pi_dashboard", "run", "--mock", "--config", str(self.config),
+            [sys.executable, "-m", "pi_dashboard", "run", *args, *self.extra,
              "--host", "127.0.0.1", "--port", str(self.port), "--data-dir", str(self.data_dir)],
             cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE, text=True,
@@ -94,6 +106,12 @@ class Daemon:
     def signal(self, sig: int) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(sig)
+
+    def stop(self, sig: int | None = None) -> int:
+        """Send `sig` (SIGTERM) by PID and wait for the exit: its code."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM if sig is None else sig)
+        return self.proc.wait(10)
 
     def kill(self) -> None:
         """By PID: SIGTERM, then SIGKILL if it lingers."""

@@ -8,24 +8,14 @@ Normally-closed switches, or wiring where closed means open, set `invert = true`
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from gpiozero import DigitalInputDevice, Factory
-
-from pi_dashboard.model import ChannelMeta, DeviceClass, Value
+from pi_dashboard.model import ChannelMeta, DeviceClass
 from pi_dashboard.sensors.base import SensorType
-from pi_dashboard.sensors.gpio import PinSensor, check_bounce, check_pin
+from pi_dashboard.sensors.gpio import BinaryInput, check_bounce, check_pin
 
 ContactClass = Literal["door", "window", "garage_door", "opening"]
-
-DEVICE_CLASSES: dict[str, DeviceClass] = {
-    "door": DeviceClass.DOOR,
-    "window": DeviceClass.WINDOW,
-    "garage_door": DeviceClass.GARAGE_DOOR,
-    "opening": DeviceClass.OPENING,
-}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -44,36 +34,20 @@ class ContactOptions:
         check_bounce("bounce_time", self.bounce_time)
 
 
-class ContactSensor(PinSensor[ContactOptions]):
-    @classmethod
-    def channels_for(cls, options: ContactOptions) -> tuple[ChannelMeta, ...]:
-        return (
-            ChannelMeta(
-                id="open",
-                name="Open",
-                unit=None,
-                device_class=DEVICE_CLASSES[options.device_class],
-                state_class=None,
-                precision=0,
-                binary=True,
-            ),
-        )
+class ContactSensor(BinaryInput[ContactOptions]):
+    channel = ChannelMeta(
+        id="open",
+        name="Open",
+        unit=None,
+        device_class=DeviceClass.DOOR,
+        state_class=None,
+        precision=0,
+        binary=True,
+    )
 
-    def create_device(self, factory: Factory) -> DigitalInputDevice:
-        o = self.options
-        switch = DigitalInputDevice(
-            o.pin, pull_up=o.pull_up, bounce_time=o.bounce_time or None, pin_factory=factory
-        )
-        # gpiozero's "active" is "circuit closed"; which of those means open is `invert`'s call
-        switch.when_activated = lambda: self.emit({"open": self._is_open(closed=True)})
-        switch.when_deactivated = lambda: self.emit({"open": self._is_open(closed=False)})
-        return switch
-
-    def _is_open(self, *, closed: bool) -> bool:
-        return closed if self.options.invert else not closed
-
-    def read(self) -> Mapping[str, Value]:
-        return {"open": self._is_open(closed=bool(self.device.is_active))}
+    def state(self, active: bool) -> bool:
+        # active is "circuit closed": a closed normally-open reed is a closed door
+        return active == self.options.invert
 
 
 TYPE = SensorType(

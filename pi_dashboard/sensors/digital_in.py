@@ -7,15 +7,12 @@ dashboard (and a Home Assistant export) what "on" means.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from gpiozero import DigitalInputDevice, Factory
-
-from pi_dashboard.model import ChannelMeta, DeviceClass, Value
+from pi_dashboard.model import ChannelMeta, DeviceClass
 from pi_dashboard.sensors.base import SensorType
-from pi_dashboard.sensors.gpio import PinSensor, check_bounce, check_pin
+from pi_dashboard.sensors.gpio import BinaryInput, check_bounce, check_pin
 
 InputClass = Literal[
     "none",
@@ -31,21 +28,6 @@ InputClass = Literal[
     "power",
     "problem",
 ]
-
-DEVICE_CLASSES: dict[str, DeviceClass] = {
-    "none": DeviceClass.NONE,
-    "door": DeviceClass.DOOR,
-    "window": DeviceClass.WINDOW,
-    "garage_door": DeviceClass.GARAGE_DOOR,
-    "opening": DeviceClass.OPENING,
-    "motion": DeviceClass.MOTION,
-    "occupancy": DeviceClass.OCCUPANCY,
-    "presence": DeviceClass.PRESENCE,
-    "moisture": DeviceClass.MOISTURE,
-    "vibration": DeviceClass.VIBRATION,
-    "power": DeviceClass.POWER_BINARY,
-    "problem": DeviceClass.PROBLEM,
-}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -64,32 +46,16 @@ class DigitalInOptions:
         check_bounce("bounce_time", self.bounce_time)
 
 
-class DigitalIn(PinSensor[DigitalInOptions]):
-    @classmethod
-    def channels_for(cls, options: DigitalInOptions) -> tuple[ChannelMeta, ...]:
-        return (
-            ChannelMeta(
-                id="state",
-                name="State",
-                unit=None,
-                device_class=DEVICE_CLASSES[options.device_class],
-                state_class=None,
-                precision=0,
-                binary=True,
-            ),
-        )
-
-    def create_device(self, factory: Factory) -> DigitalInputDevice:
-        o = self.options
-        dev = DigitalInputDevice(
-            o.pin, pull_up=o.pull_up, bounce_time=o.bounce_time or None, pin_factory=factory
-        )
-        dev.when_activated = lambda: self.emit({"state": not o.invert})
-        dev.when_deactivated = lambda: self.emit({"state": o.invert})
-        return dev
-
-    def read(self) -> Mapping[str, Value]:
-        return {"state": bool(self.device.is_active) != self.options.invert}
+class DigitalIn(BinaryInput[DigitalInOptions]):
+    channel = ChannelMeta(
+        id="state",
+        name="State",
+        unit=None,
+        device_class=DeviceClass.NONE,
+        state_class=None,
+        precision=0,
+        binary=True,
+    )
 
 
 TYPE = SensorType(

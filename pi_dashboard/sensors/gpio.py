@@ -13,15 +13,16 @@ import re
 import threading
 from abc import abstractmethod
 from collections.abc import Mapping
-from typing import Generic, Protocol, TypeVar
+from dataclasses import replace
+from typing import ClassVar, Generic, Protocol, TypeVar
 
-from gpiozero import Device, Factory
+from gpiozero import Device, DigitalInputDevice, Factory
 from gpiozero.exc import BadPinFactory, GPIOPinInUse, GPIOZeroError
 
 from pi_dashboard.config import SensorConfig
 from pi_dashboard.errors import FieldError, SensorError
 from pi_dashboard.hw import Hardware
-from pi_dashboard.model import Value
+from pi_dashboard.model import ChannelMeta, DeviceClass, Value
 from pi_dashboard.sensors.base import Push, Sensor
 
 BCM_PINS = range(28)
@@ -135,3 +136,65 @@ class PinSensor(GpioSensor[PinOptionsT]):
     @property
     def pins(self) -> tuple[int, ...]:
         return (self.options.pin,)
+
+
+BINARY_CLASSES: dict[str, DeviceClass] = {
+    "none": DeviceClass.NONE,
+    "door": DeviceClass.DOOR,
+    "window": DeviceClass.WINDOW,
+    "garage_door": DeviceClass.GARAGE_DOOR,
+    "opening": DeviceClass.OPENING,
+    "motion": DeviceClass.MOTION,
+    "occupancy": DeviceClass.OCCUPANCY,
+    "presence": DeviceClass.PRESENCE,
+    "moisture": DeviceClass.MOISTURE,
+    "vibration": DeviceClass.VIBRATION,
+    "power": DeviceClass.POWER_BINARY,
+    "problem": DeviceClass.PROBLEM,
+}
+"""The `device_class` names an on/off input may take in the config (each type a subset)."""
+
+
+class InputOnPin(OnPin, Protocol):
+    """Options of an on/off input read through gpiozero's `DigitalInputDevice`."""
+
+    @property
+    def pull_up(self) -> bool: ...
+    @property
+    def bounce_time(self) -> float: ...
+    @property
+    def invert(self) -> bool: ...
+    @property
+    def device_class(self) -> str: ...
+
+
+InputOptionsT = TypeVar("InputOptionsT", bound=InputOnPin)
+
+
+class BinaryInput(PinSensor[InputOptionsT]):
+    """One on/off channel from a `DigitalInputDevice`, pushed on every edge and read at polls.
+
+    gpiozero's "active" is "circuit closed" (pin LOW with the pull-up); what that means for the
+    channel is each type's `state()`."""
+
+    channel: ClassVar[ChannelMeta]
+    """The one channel, with `device_class` filled in from the options."""
+
+    @classmethod
+    def channels_for(cls, options: InputOptionsT) -> tuple[ChannelMeta, ...]:
+        return (replace(cls.channel, device_class=BINARY_CLASSES[options.device_class]),)
+
+    def state(self, active: bool) -> bool:
+        return active != self.options.invert
+
+    def create_device(self, factory: Factory) -> DigitalInputDevice:
+        o = self.options
+        dev = DigitalInputDevice(
+            o.pin, pull_up=o.pull_up, bounce_time=o.bounce_time or None, pin_factory=factory
+        )
+        dev.when_activated = lambda: self.emit({self.channel.id: self.state(True)})
+        dev.when_deactivated = lambda: self.emit({self.channel.id: self.state(False)})
+        return dev
+
+    def read(self) -> Mapping[str, Value]:
+        return {self.channel.id: self.state(bool(self.device.is_active))}

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from exiting import gone
 from waiting import wait_until
 
 pytestmark = pytest.mark.slow
@@ -128,8 +129,8 @@ def test_stream_flood(tmp_path: Path):
         for d in daemons:
             sent = time.monotonic()
             d.proc.send_signal(signal.SIGTERM)
-            d.proc.wait(timeout=10)
-            stops[d.log.stem] = (d.proc.returncode, time.monotonic() - sent)
+            took = gone(d.proc, sent)  # the daemon's own time: see tests/exiting.py
+            stops[d.log.stem] = (d.proc.returncode, took)
     finally:
         for d in daemons:
             if d.proc.poll() is None:
@@ -152,7 +153,8 @@ def test_stream_flood(tmp_path: Path):
     assert stops["flood"][1] < 2.0
     assert rss1["flood"] - rss0["flood"] < 10, "memory grew under the flood"
     assert rss1["flood"] - rss1["reference"] < 15, "the flood costs more memory than a reference"
-    assert p99(flood.health_s) < 0.1
+    # under 100 ms more than the reference daemon beside it answers in, the same moment
+    assert p99(flood.health_s) < 0.1 + p99(reference.health_s)
     assert len(flood.demo_ts) >= 0.8 * len(reference.demo_ts), "the demo sensor lost its pace"
     for sid in ("yes", "python"):
         assert sensors[sid]["status"] == "ok"

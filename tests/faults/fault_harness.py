@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import re
 import signal
 import statistics
@@ -18,6 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from exiting import gone
 from waiting import LIMIT_S, until, wait_until
 
 from pi_dashboard.config import Config
@@ -75,6 +77,24 @@ def jitter(times: list[float], interval: float) -> tuple[list[float], float]:
     return late, max(b - a for a, b in itertools.pairwise(times))
 
 
+def cpu_waits() -> float:
+    """Seconds this process's event-loop thread, plus its most-held-up other thread, have spent
+    runnable but waiting for a CPU (/proc/self/task/*/schedstat): what a busy machine, not the
+    code under test, held a read up by (a read is scheduled on the loop, then done on the loop
+    or in one worker thread)."""
+    main, others = 0, [0]
+    for stat in Path("/proc/self/task").glob("*/schedstat"):
+        try:
+            waited = int(stat.read_text().split()[1])
+        except (OSError, IndexError, ValueError):
+            continue  # a thread that ended meanwhile
+        if stat.parent.name == str(os.getpid()):
+            main = waited
+        else:
+            others.append(waited)
+    return (main + max(others)) / 1e9
+
+
 def p99(values: list[float]) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[98] if len(values) > 1 else 0.0
 
@@ -89,6 +109,8 @@ class Run:
     events: list[tuple[float, Reading]] = field(default_factory=list)
     good_reads: Counter[str] = field(default_factory=Counter)
     """Sensor id -> reads that delivered values, counted by `count_reads`."""
+    waited: dict[float, float] = field(default_factory=dict)
+    """`run_for`'s start -> `cpu_waits()` then."""
 
     def status(self, sid: str) -> Status:
         return self.state.sensors[sid].status
@@ -103,6 +125,7 @@ class Run:
         """Let the daemon run under the current faults until the healthy demo sensor has read
         `intervals` more times; returns when that began (monotonic), for `check_schedule`."""
         since = time.monotonic()
+        self.waited[since] = cpu_waits()
         await until(lambda: len(self.read_times("room", since)) >= intervals, limit=30.0)
         return since
 
@@ -111,21 +134,33 @@ class Run:
         return [r.ts for t, r in self.events if r.sensor == sid and t >= since and r.values]
 
     def check_schedule(self, scenario: str, since: float = 0.0) -> None:
-        """Check that the healthy sensors kept their schedule since `since`, and keep their
-        jitter figures for the summary."""
+        """Check that the healthy sensors kept their schedule since `since` (a `run_for` start),
+        and keep their jitter figures for the summary.
+
+        Time the process's threads spent waiting for a CPU meanwhile (CI runs the suite beside
+        other work) is allowed on top: a read held up by a faulty sensor, or by a blocked event
+        loop, is held up while runnable or asleep, never in the run queue, so it still fails."""
         figures: dict[str, float] = {}
+        starved = cpu_waits() - self.waited[since]
         for sid in HEALTHY_IDS:
             times = self.read_times(sid, since)
             assert len(times) >= 10, f"{sid} published only {len(times)} readings"
             interval = self.state.sensors[sid].interval
             j, gap = jitter(times, interval)
-            assert gap < GAP_LIMIT * interval, f"{sid} read nothing for {gap:.3f} s"
+            assert gap < GAP_LIMIT * interval + starved, (
+                f"{sid} read nothing for {gap:.3f} s ({starved:.3f} s waiting for a CPU)"
+            )
             slots = (times[-1] - times[0]) / interval + 1
-            assert len(times) >= SLOTS_READ * slots, f"{sid}: {len(times)} reads in {slots:.0f}"
+            allowed = SLOTS_READ * slots - starved / interval
+            assert len(times) >= allowed, (
+                f"{sid}: {len(times)} reads in {slots:.0f} slots "
+                f"({starved:.3f} s waiting for a CPU)"
+            )
             figures[f"{sid} p50 ms"] = statistics.median(j) * 1000
             figures[f"{sid} p99 ms"] = p99(j) * 1000
             figures[f"{sid} max gap ms"] = gap * 1000
             figures[f"{sid} reads"] = len(times)
+        figures["CPU wait ms"] = starved * 1000
         JITTER[scenario] = figures
 
 
@@ -173,11 +208,12 @@ class Daemon:
         wait_until(alive_and, limit, what=lambda: "\n".join(self.log[-20:]))
 
     def sigterm(self, limit: float) -> tuple[int | None, float]:
-        """SIGTERM, then the exit status and how long it took (None if it outlived `limit`)."""
+        """SIGTERM, then the exit status and how long it took, of the daemon's own time
+        (tests/exiting.py); None if it outlived `limit`."""
         start = time.monotonic()
         self.proc.send_signal(signal.SIGTERM)
         try:
-            rc = self.proc.wait(limit)
-        except subprocess.TimeoutExpired:
+            took = gone(self.proc, start, limit=limit)
+        except AssertionError:
             return None, time.monotonic() - start
-        return rc, time.monotonic() - start
+        return self.proc.returncode, took

@@ -5,18 +5,14 @@ from __future__ import annotations
 
 import csv
 import io
-import json
-import re
-import signal
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from live_daemon import Daemon
 from waiting import wait_until
 
 CONFIG = """
@@ -28,7 +24,6 @@ id = "greenhouse"
 type = "demo"
 interval = 0.1
 """
-SERVING = re.compile(r"serving http://127\.0\.0\.1:(\d+)/")
 
 
 def cli(*args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
@@ -38,41 +33,9 @@ def cli(*args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
-class Daemon:
-    def __init__(self, *args: str) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "pi_dashboard", "run", "--host", "127.0.0.1", "--port", "0",
-             *args],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
-        self.port = 0
-        self.log: list[str] = []
-        ready = threading.Event()
-
-        def drain() -> None:
-            assert self.proc.stderr is not None
-            for line in self.proc.stderr:
-                self.log.append(line)
-                if m := SERVING.search(line):
-                    self.port = int(m.group(1))
-                    ready.set()
-
-        threading.Thread(target=drain, daemon=True).start()
-        if not ready.wait(20):
-            self.proc.kill()
-            pytest.fail("daemon did not start:\n" + "".join(self.log))
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def get(self, path: str) -> object:
-        with urllib.request.urlopen(self.url + path, timeout=5) as r:
-            return json.load(r)
-
-    def stop(self) -> None:
-        self.proc.send_signal(signal.SIGTERM)
-        self.proc.wait(10)
+def daemon(tmp_path: Path, *extra: str, config: Path | None = None, data: Path) -> Daemon:
+    """A daemon (not mock mode: the demo sensors need no hardware) writing history to `data`."""
+    return Daemon(config=config, tmp=tmp_path, mock=False, data=data, extra=extra).start()
 
 
 @pytest.fixture
@@ -81,8 +44,10 @@ def recorded(tmp_path) -> Path:
     config = tmp_path / "config.toml"
     config.write_text(CONFIG)
     data = tmp_path / "data"
-    d = Daemon("--config", str(config), "--data-dir", str(data))
-    wait_until(lambda: sum(d.get("/api/history?sensor=greenhouse&channel=humidity")["count"]) >= 20)
+    d = daemon(tmp_path, config=config, data=data)
+    wait_until(
+        lambda: sum(d.get_json("/api/history?sensor=greenhouse&channel=humidity")["count"]) >= 20
+    )
     d.stop()
     return data
 
@@ -108,7 +73,7 @@ def test_export_and_backup_with_the_daemon_stopped(recorded, tmp_path):
 
 def test_export_and_backup_while_the_daemon_runs_go_through_it(recorded, tmp_path):
     config = tmp_path / "config.toml"
-    d = Daemon("--config", str(config), "--data-dir", str(recorded))
+    d = daemon(tmp_path, config=config, data=recorded)
     try:
         r = cli("export", "--data-dir", str(recorded), "--since", "1h", "--step", "1s",
                 "--sensor", "greenhouse", "--channel", "temperature", "--url", d.url)  # fmt: skip
@@ -135,15 +100,17 @@ def test_replay_plays_an_export_as_live_readings(recorded, tmp_path):
     export = tmp_path / "night.csv"
     export.write_text(r.stdout)
     started = time.time()
-    d = Daemon("--replay", str(export), "--speed", "4", "--data-dir", str(tmp_path / "unused"))
+    d = daemon(tmp_path, "--replay", str(export), "--speed", "4", data=tmp_path / "unused")
     try:
-        sensor = wait_until(lambda: (s := d.get("/api/sensors/greenhouse"))["status"] == "ok" and s)
+        sensor = wait_until(
+            lambda: (s := d.get_json("/api/sensors/greenhouse"))["status"] == "ok" and s
+        )
         assert sensor["type"] == "replay"
         assert sensor["ts"] >= started, "replayed readings are live readings, stamped now"
         t = {c["id"]: c for c in sensor["channels"]}["temperature"]
         assert (t["unit"], t["kind"]) == ("°C", "temperature")
         first = sensor["ts"]
-        wait_until(lambda: d.get("/api/sensors/greenhouse")["ts"] > first)
+        wait_until(lambda: d.get_json("/api/sensors/greenhouse")["ts"] > first)
     finally:
         d.stop()
     assert not (tmp_path / "unused").exists(), "a replay writes no history to disk"

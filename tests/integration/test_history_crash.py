@@ -4,17 +4,14 @@ interval and never corrupts the database; SIGTERM loses nothing."""
 from __future__ import annotations
 
 import random
-import re
 import signal
 import sqlite3
-import subprocess
-import sys
-import threading
 import time
 from pathlib import Path
 
 import pytest
 import socketio
+from live_daemon import Daemon
 from waiting import until
 
 from pi_dashboard.history.store import Store
@@ -39,37 +36,6 @@ id = "cellar"
 type = "demo"
 interval = {INTERVAL_S}
 """
-SERVING = re.compile(r"serving http://127\.0\.0\.1:(\d+)/")
-
-
-class Daemon:
-    def __init__(self, config: Path, data: Path) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "pi_dashboard", "run", "--config", str(config),
-             "--host", "127.0.0.1", "--port", "0", "--data-dir", str(data)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            text=True,
-        )  # fmt: skip
-        self.port = 0
-        self.log: list[str] = []
-        ready = threading.Event()
-
-        def drain() -> None:
-            assert self.proc.stderr is not None
-            for line in self.proc.stderr:
-                self.log.append(line)
-                if m := SERVING.search(line):
-                    self.port = int(m.group(1))
-                    ready.set()
-
-        threading.Thread(target=drain, daemon=True).start()
-        if not ready.wait(20):
-            self.proc.kill()
-            pytest.fail("daemon did not start:\n" + "".join(self.log))
-
-    def stop(self, sig: int) -> None:
-        self.proc.send_signal(sig)
-        self.proc.wait(10)
 
 
 def check(db: Path) -> list[tuple[int, int | None]]:
@@ -94,7 +60,7 @@ def test_sigkill_at_random_moments_loses_at_most_one_flush_interval(tmp_path):
     rng = random.Random()
     kept: list[tuple[int, int | None]] = []
     for run in range(20):
-        d = Daemon(config, data)
+        d = Daemon(config=config, tmp=tmp_path, mock=False, data=data).start()
         time.sleep(rng.uniform(FLUSH_S + 0.1, 1.2))
         killed_at = time.time()
         d.stop(signal.SIGKILL)
@@ -110,7 +76,7 @@ async def test_sigterm_loses_nothing(tmp_path):
     config = tmp_path / "config.toml"
     config.write_text(CONFIG.replace(f"flush_interval = {FLUSH_S}", "flush_interval = 60"))
     data = tmp_path / "data"
-    d = Daemon(config, data)
+    d = Daemon(config=config, tmp=tmp_path, mock=False, data=data).start()
     readings: list[dict] = []
     client = socketio.AsyncClient(reconnection=False)
     client.on("reading", readings.append)
