@@ -16,19 +16,17 @@ load <= 100 KB, a chart's first open <= 60 KB more, first values <= 300 ms on lo
 from __future__ import annotations
 
 import argparse
-import re
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+from live_daemon import Daemon  # noqa: E402 (the tests' daemon runner, tests/ on the path first)
+
 CHROMIUM = "/usr/bin/chromium"
-SERVING_RE = re.compile(r"serving http://127\.0\.0\.1:(\d+)/")
 SLOW = {"latency": 400, "downloadThroughput": 1.6e6 / 8, "uploadThroughput": 1.6e6 / 8}
 
 # Runs before the page's own scripts (DevTools protocol: the page's CSP does not apply): notes
@@ -51,32 +49,9 @@ TRANSFERRED = """() => {
 }"""
 
 
-def start_daemon(data: Path) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "pi_dashboard", "run", "--mock", "--host", "127.0.0.1",
-         "--port", "0", "--data-dir", str(data)],
-        cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        text=True,
-    )  # fmt: skip
-    assert proc.stderr is not None
-    deadline = time.monotonic() + 20
-    for line in proc.stderr:
-        if m := SERVING_RE.search(line):
-            url = f"http://127.0.0.1:{m.group(1)}"
-            break
-        if time.monotonic() > deadline:
-            proc.kill()
-            raise SystemExit("the daemon did not start")
-    else:
-        raise SystemExit("the daemon exited")
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url + "/api/health", timeout=2).close()
-            return proc, url
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("the daemon never answered")
+def start_daemon(data: Path) -> Daemon:
+    """The tests' way to run `pi-dashboard run --mock` (demo config) on a port the OS picks."""
+    return Daemon(config=None, tmp=data, data=data / "data").start()
 
 
 def one(browser, url: str, slow: bool) -> dict[str, float]:  # type: ignore[no-untyped-def]
@@ -116,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory() as tmp:
-        proc, url = start_daemon(Path(tmp))
+        daemon = start_daemon(Path(tmp))
+        url = daemon.url
         try:
             time.sleep(args.warm_s)  # a few seconds of history for the sparklines
             with sync_playwright() as p:
@@ -132,11 +108,7 @@ def main(argv: list[str] | None = None) -> int:
                               f"   (min {min(values):.1f}, max {max(values):.1f})")  # fmt: skip
                 browser.close()
         finally:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            daemon.kill()  # by its PID
     return 0
 
 

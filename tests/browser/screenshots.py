@@ -9,32 +9,33 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 import math
 import random
-import re
-import signal
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests"))
+from live_daemon import Daemon  # noqa: E402 (tests/ on the path first: run as a script)
+from waiting import until, wait_until  # noqa: E402
+
 OUT = ROOT / "docs" / "screenshots"
-SERVING_RE = re.compile(r"serving http://127\.0\.0\.1:(\d+)/")
 DAYS = 2
+SETTLED = """() => document.fonts.status === 'loaded'
+  && [...document.querySelectorAll('canvas.ch-canvas')]
+    .every(c => !c.checkVisibility() || 'points' in c.dataset)"""
+"""Every sparkline in sight drawn, and the fonts in."""
+FRAMES = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
+"""Two frames: whatever the last change asked for is painted."""
 
 
 async def drained(history: object) -> None:
     """Let the writer keep up between channels (it drops readings past 20,000 waiting)."""
-    for _ in range(600):
-        if not history.stats()["unflushed_readings"]:  # type: ignore[attr-defined]
-            return
-        await asyncio.sleep(0.05)
+    await until(lambda: not history.stats()["unflushed_readings"], 30)  # type: ignore[attr-defined]
 
 
 def prefill(data: Path, targets: dict[tuple[str, str], float]) -> None:
@@ -88,25 +89,9 @@ def prefill(data: Path, targets: dict[tuple[str, str], float]) -> None:
     asyncio.run(run())
 
 
-def start(data: Path) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "pi_dashboard", "run", "--mock", "--host", "127.0.0.1",
-         "--port", "0", "--data-dir", str(data)],
-        cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        text=True,
-    )  # fmt: skip
-    assert proc.stderr is not None
-    for line in proc.stderr:
-        if m := SERVING_RE.search(line):
-            url = f"http://127.0.0.1:{m.group(1)}"
-            for _ in range(100):
-                try:
-                    urllib.request.urlopen(url + "/api/health", timeout=2).close()
-                    return proc, url
-                except OSError:
-                    time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("the daemon did not start")
+def start(data: Path) -> Daemon:
+    """`pi-dashboard run --mock` (the demo config) with `data` as its data directory."""
+    return Daemon(config=None, tmp=data, data=data).start()
 
 
 def shoot(url: str) -> None:
@@ -128,30 +113,30 @@ def shoot(url: str) -> None:
             page = ctx.new_page()
             page.goto(url + "/")
             page.wait_for_selector("#conn[data-state='live']", timeout=10000)
-            page.wait_for_timeout(1500)
+            page.wait_for_function(SETTLED, timeout=10000)
             if chart:
                 sel = f"[data-sensor='{chart[0]}'] [data-channel='{chart[1]}'] .ch-open"
                 page.click(sel)
                 page.wait_for_selector(".chart-plot[data-state='ready'] canvas", timeout=10000)
-                page.wait_for_timeout(500)
+            page.evaluate(FRAMES)
             page.screenshot(path=str(OUT / name))
             ctx.close()
         b.close()
 
 
+def read_once(daemon: Daemon) -> list[dict] | None:
+    sensors = daemon.get_json("/api/sensors")
+    assert isinstance(sensors, list)
+    return sensors if all(s["status"] != "pending" for s in sensors) else None
+
+
 def now_values(data: Path) -> dict[tuple[str, str], float]:
     """What the simulated chips read at start (the simulation is seeded: the same next time)."""
-    proc, url = start(data)
+    daemon = start(data)
     try:
-        for _ in range(100):  # until every sensor has been read once
-            with urllib.request.urlopen(url + "/api/sensors", timeout=5) as resp:
-                sensors = json.load(resp)
-            if all(s["status"] != "pending" for s in sensors):
-                break
-            time.sleep(0.1)
+        sensors = wait_until(lambda: read_once(daemon), what="every sensor read once")
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(10)
+        daemon.kill()
     return {
         (s["id"], c["id"]): c["value"]
         for s in sensors
@@ -164,12 +149,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, tempfile.TemporaryDirectory() as probe:
         data = Path(tmp)
         prefill(data, now_values(Path(probe)))
-        proc, url = start(data)
+        daemon = start(data)
         try:
-            shoot(url)
+            shoot(daemon.url)
         finally:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(10)
+            daemon.kill()
 
 
 if __name__ == "__main__":

@@ -9,17 +9,13 @@ from waiting import until
 from pi_dashboard.web.keys import ALERTS, STATE
 
 CONFIG = """
-[alerts]
-min_duration = 0
-startup_s = 0
+alerts = { min_duration = 0, startup_s = 0 }
 
 [[sensors]]
 id = "green"
 type = "sht3x"
 interval = 1
-[sensors.channels.temperature]
-warn_above = 30
-hysteresis = 1
+channels.temperature = { warn_above = 30, hysteresis = 1 }
 """
 
 
