@@ -42,7 +42,18 @@ if TYPE_CHECKING:  # imported at run time only in mock mode, by `scan`, or to re
 
 log = logging.getLogger(__name__)
 
-SIM_TICK_S = 0.5
+SIM_TICK_S = (0.5, 2.0)
+"""The simulated world's tick, shortest and longest: see `sim_tick`."""
+
+
+def sim_tick(config: Config, types: Types) -> float:
+    """Half the shortest interval of a sensor on simulated hardware, within SIM_TICK_S.
+
+    Each tick rewrites the simulated /sys and /proc files that changed, which is most of what
+    mock mode costs at idle; the world need not change faster than anything reads it."""
+    intervals = [s.interval for s in config.sensors if s.enabled and types[s.type].simulated]
+    shortest = min(intervals, default=2 * SIM_TICK_S[1])
+    return min(max(shortest / 2, SIM_TICK_S[0]), SIM_TICK_S[1])
 
 
 def real_hardware() -> tuple[Hardware, I2CBusOpener]:
@@ -132,7 +143,8 @@ def create_app(
     async def hardware_ctx(_app: web.Application) -> AsyncIterator[None]:
         ticker = None
         if world is not None and world.in_use:
-            ticker = asyncio.create_task(_tick(world), name="sim-world")
+            every = sim_tick(config, types)
+            ticker = asyncio.create_task(_tick(world, every), name="sim-world")
         yield
         if ticker is not None:
             ticker.cancel()
@@ -353,18 +365,18 @@ def _replay_ctx(
     return ctx
 
 
-async def _tick(world: SimWorld) -> None:
+async def _tick(world: SimWorld, every: float) -> None:
     """Advance the simulated room off the event loop: it writes files, as the kernel would.
 
     Cancelled, it lets a tick in progress finish (briefly) so the tree is not removed under it."""
     loop = asyncio.get_running_loop()
     while True:
-        await asyncio.sleep(SIM_TICK_S)
-        tick = loop.run_in_executor(None, world.tick, SIM_TICK_S)
+        await asyncio.sleep(every)
+        tick = loop.run_in_executor(None, world.tick, every)
         try:
             await asyncio.shield(tick)
         except asyncio.CancelledError:
-            await asyncio.wait((tick,), timeout=SIM_TICK_S)
+            await asyncio.wait((tick,), timeout=every)
             raise
         except Exception:
             log.exception("simulated world tick failed")

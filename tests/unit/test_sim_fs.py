@@ -89,3 +89,25 @@ def test_a_ticking_world_writes_nothing_to_disk():
         assert written() - before == 0
     finally:
         world.close()
+
+
+def test_the_simulated_world_ticks_at_half_the_shortest_simulated_interval():
+    """Each tick rewrites files: the world need not change faster than anything reads it."""
+    import tomllib
+
+    from pi_dashboard.app import SIM_TICK_S, sim_tick
+    from pi_dashboard.config import parse_config
+    from pi_dashboard.demo import demo_config
+    from pi_dashboard.sensors.registry import TYPES
+
+    def config(toml: str) -> object:
+        return parse_config(tomllib.loads(toml), TYPES)
+
+    probe = '[[sensors]]\nid = "tank"\ntype = "ds18b20"\ninterval = {}\n'
+    assert sim_tick(config(probe.format(3)), TYPES) == 1.5
+    assert sim_tick(config(probe.format(1)), TYPES) == SIM_TICK_S[0]
+    assert sim_tick(config(probe.format(60)), TYPES) == SIM_TICK_S[1]
+    # the demo sensor is no simulated hardware: a 1 s demo does not speed the world up
+    demo = '[[sensors]]\nid = "d"\ntype = "demo"\ninterval = 1\n'
+    assert sim_tick(config(demo + probe.format(3)), TYPES) == 1.5
+    assert sim_tick(demo_config(), TYPES) == 1.0  # its HC-SR04 reads every 2 s
