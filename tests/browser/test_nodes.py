@@ -32,11 +32,20 @@ name = "Garage door"
 pin = 17
 """
 SECOND = """
+[server]
+title = "Home"
+
 [[sensors]]
 id = "d"
 type = "demo"
 name = "Living room"
 room = "House"
+interval = 0.5
+
+[[sensors]]
+id = "shelf"
+type = "demo"
+name = "Shelf"
 interval = 0.5
 """
 
@@ -66,11 +75,12 @@ def test_the_page_shows_the_other_node_grouped_and_marks_it_offline(
         "section.room",
         "els => els.map(e => [e.dataset.node, e.querySelector('.room-name').textContent])",
     )
-    assert sections == [["", "House"], ["garage", "Garage"]]
+    # ours without a room are named after this dashboard, beside the other node's
+    assert sections == [["", "House"], ["", "Home"], ["garage", "Garage"]]
     own = page.eval_on_selector_all(
         "section.room[data-node=''] .card-name", "els => els.map(e => e.textContent)"
     )
-    assert own == ["Living room"]
+    assert own == ["Living room", "Shelf"]
     page.wait_for_selector(f"{group}[data-online='true']", timeout=5_000)
     # a screen reader hears which node a value is from
     where = page.inner_text(

@@ -22,6 +22,29 @@ test("rooms in config order, sensors without one last", () => {
     [["Cellar", ["b", "d"]], ["Attic", ["c"]], [null, ["a"]]]);
 });
 
+test("other nodes' sensors: a section per node after ours, keyed node/id, named by the node", () => {
+  const garage = { id: "garage", name: "Garage", online: true, since: T, url: null };
+  const empty = { id: "shed", name: "Shed", online: false, since: null, url: null };
+  store.applySnapshot(snapshot(
+    [sensor("a", "Cellar"), sensor("a", null, { node: "garage" }), sensor("b", null)],
+    { nodes: [garage, empty], recent: { "garage/a": { t: { t0: T - 10, t: [0, 5], v: [19, 20] } } } },
+  ));
+  assert.deepEqual(store.rooms().map((g) => [g.node, g.room, g.sensors.map((s) => s.id)]),
+    [["", "Cellar", ["a"]], ["", null, ["b"]], ["garage", null, ["garage/a"]], ["shed", null, []]]);
+  const theirs = store.getSensor("garage/a");
+  assert.equal(theirs.sensor, "a");
+  assert.equal(store.placeOf(theirs), "Garage");
+  assert.equal(store.placeOf(store.getSensor("a")), "Cellar");
+  assert.deepEqual(theirs.channels.get("t").history.v.slice(0, 2), [19, 20], "recent keyed node/id");
+  store.applyReading({ sensor: "a", node: "garage", ts: T + 1, values: { t: 30 }, status: "ok" });
+  assert.equal(theirs.channels.get("t").value, 30);
+  assert.equal(store.getSensor("a").channels.get("t").value, 20, "ours is another sensor");
+  store.applyAlive({ server_time: T + 9, ts: { "garage/a": T + 9 } });
+  assert.equal(theirs.ts, T + 9);
+  store.applyNode({ ...garage, online: false, since: T + 9 });
+  assert.equal(store.getNode("garage").online, false);
+});
+
 test("a reading merges values and the server's level; alive moves the last read", () => {
   const seen = [];
   const off = store.subscribe((c) => seen.push(c));

@@ -97,7 +97,8 @@ function render() {
   if (!refs) return;
   const info = store.getInfo();
   const t = store.now();
-  const title = info.title || "pi-dashboard";
+  // the server wrote the config's title into the page; /api/health only confirms it later
+  const title = info.title || refs.title.textContent || "pi-dashboard";
   if (refs.title.textContent !== title) refs.title.textContent = title;
   if (document.title !== title) document.title = title;
 

@@ -212,15 +212,18 @@ function reconcile(root) {
       sections.delete(key);
     }
   }
+  // beside other nodes' sections, ours without a room are named after this dashboard
+  const others = groups.some((g) => g.node) ? document.title || "This dashboard" : "Other sensors";
   let before = /** @type {Element | null} */ (root.firstElementChild);
   for (const g of groups) {
     const key = sectionKey(g.node, g.room);
     let sec = sections.get(key);
+    const title = g.node ? (store.getNode(g.node)?.name || g.node) : (g.room ?? others);
     if (!sec) {
-      const title = g.node ? (store.getNode(g.node)?.name || g.node) : (g.room ?? "Other sensors");
       sec = buildSection(key, g.node, title, collapsed.has(key));
       sections.set(key, sec);
     }
+    if (!g.node) card.setText(sec.name, title);
     if (sec.el !== before) root.insertBefore(sec.el, before);
     before = sec.el.nextElementSibling;
     card.setText(sec.count, `${g.sensors.length}`);
