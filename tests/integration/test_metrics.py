@@ -59,8 +59,8 @@ async def test_metrics_parse_with_the_labels_we_promise(start_server):
     client = socketio.AsyncClient()
     await client.connect(str(server.make_url("/")), transports=["websocket"])
     try:
-        await until(lambda: state.sensors["living"].ts is not None, 5)
-        await until(lambda: state.sensors["hot"].error is not None, 5)
+        await until(lambda: state.sensors["living"].ts is not None)
+        await until(lambda: state.sensors["hot"].error is not None)
         fams = await scrape(server)
     finally:
         await client.disconnect()
@@ -112,7 +112,7 @@ async def test_the_grafana_dashboard_uses_only_metrics_we_export(start_server):
     server = await start_server(CONFIG + '[[sensors]]\nid = "w"\ntype = "bh1750"\n')
     state = server.app[STATE]
     state.set_node(NodeState(id="garage", online=True))
-    await until(lambda: all(s.ts or s.error for s in state.sensors.values()), 5)
+    await until(lambda: all(s.ts or s.error for s in state.sensors.values()))
     fams = await scrape(server)
     samples = {s.name for f in fams.values() for s in f.samples}
     assert used

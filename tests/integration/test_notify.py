@@ -60,7 +60,7 @@ async def test_a_webhook_that_fails_twice_then_succeeds_gets_one_notice(aiohttp_
         a = alert()
         n.offer("firing", a, "here", "http://here.local:8080/")
         n.offer("firing", a, "here", "http://here.local:8080/")  # the same episode: once
-        await until(lambda: n.sent == 1, 5)
+        await until(lambda: n.sent == 1)
         assert len(got) == 3  # two 503s, then the one that counts
         body = orjson.loads(got[-1][1])
         assert body["event"] == "firing"
@@ -71,7 +71,7 @@ async def test_a_webhook_that_fails_twice_then_succeeds_gets_one_notice(aiohttp_
         a.active = False
         n.offer("cleared", a, "here", None)
         n.offer("cleared", a, "here", None)  # cleared once, too
-        await until(lambda: n.sent == 2, 5)
+        await until(lambda: n.sent == 2)
         assert not n.queue, "the repeated offers were never queued: nothing more is sent"
         assert [orjson.loads(b)["event"] for _, b in got[2:]] == ["firing", "cleared"]
 
@@ -81,7 +81,7 @@ async def test_a_webhook_that_never_answers_is_given_up_after_its_retries(aiohtt
     cfg = NotifierConfig(type="webhook", url=str(server.make_url("/hook")), retries=2)
     async with running(cfg, notify.webhook) as n:
         n.offer("firing", alert(), "here", None)
-        await until(lambda: n.failed == 1, 5)
+        await until(lambda: n.failed == 1)
         assert len(got) == 3
 
 
@@ -90,7 +90,7 @@ async def test_ntfy_gets_title_priority_and_tags(aiohttp_server):
     cfg = NotifierConfig(type="ntfy", url=str(server.make_url("/hook")), token="tk_secret")
     async with running(cfg, notify.ntfy) as n:
         n.offer("firing", alert(), "here", "http://here.local:8080/")
-        await until(lambda: n.sent == 1, 5)
+        await until(lambda: n.sent == 1)
         headers, body = got[0]
         assert body == "above 40 °C".encode()
         assert headers["Title"] == "alarm: green temperature"
@@ -127,7 +127,7 @@ async def test_api_alerts_shows_a_failing_sensor(start_server):
         alerts.tick()
         return bool(alerts.active())
 
-    await until(firing, 5)
+    await until(firing)
     async with aiohttp.ClientSession() as s:
         body = await (await s.get(server.make_url("/api/alerts"))).json()
         health = await (await s.get(server.make_url("/api/health"))).json()

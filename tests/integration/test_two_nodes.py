@@ -59,7 +59,7 @@ async def test_the_second_node_shows_the_first_and_marks_it_offline_when_killed(
         await client.disconnect()
         snaps.clear()
         await client.connect(second.url, transports=["websocket"])
-        await until(lambda: bool(snaps), 5)
+        await until(lambda: bool(snaps))
         snap = snaps[-1]
         by_key = {(s["node"], s["id"]): s for s in snap["sensors"]}
         assert {("", "d"), ("alpha", "d"), ("alpha", "door")} <= by_key.keys()
@@ -67,7 +67,7 @@ async def test_the_second_node_shows_the_first_and_marks_it_offline_when_killed(
         assert [n["id"] for n in snap["nodes"]] == ["alpha"]
         assert snap["nodes"][0]["online"] is True
         # our own "d" and alpha's "d" are two sensors: their readings never mix
-        await until(lambda: any(r["sensor"] == "d" and "node" not in r for r in readings), 5)
+        await until(lambda: any(r["sensor"] == "d" and "node" not in r for r in readings))
 
         # history of alpha is kept here, as it arrives
         def kept() -> dict | None:  # (404 until the first flush registers the series)
@@ -95,6 +95,6 @@ async def test_the_second_node_shows_the_first_and_marks_it_offline_when_killed(
         assert err["error"] == "node alpha is offline"
         # our own sensor never noticed
         n = len([r for r in readings if "node" not in r])
-        await until(lambda: len([r for r in readings if "node" not in r]) > n + 2, 5)
+        await until(lambda: len([r for r in readings if "node" not in r]) > n + 2)
     finally:
         await client.disconnect()
