@@ -155,6 +155,16 @@ export function sparksDue(card, t) {
 
 const BADGE = { ok: "", error: "error", pending: "waiting" };
 
+/** @type {Intl.DateTimeFormat | null} */
+let stamp = null;
+
+/** The exact time of a read, for the age's tooltip: one formatter for the page (making one, as
+ *  toLocaleString() does each call, cost more than the rest of a card's update). @param {number} ts */
+function exactly(ts) {
+  stamp ??= new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
+  return stamp.format(ts * 1000);
+}
+
 /** @param {Card} card @param {Sensor} s @param {number} t @param {string | null} room */
 export function update(card, s, t, room) {
   const stale = store.isStale(s, t);
@@ -174,7 +184,11 @@ export function update(card, s, t, room) {
   else if (stale) setText(card.age, `No reading for ${formatSpan(age)}`);
   else if (greyed) setText(card.age, `Last reading ${formatAge(age)}`);
   else setText(card.age, `Updated ${formatAge(age)}`);
-  card.age.title = s.ts === null ? "" : new Date(s.ts * 1000).toLocaleString();
+  const when = s.ts === null ? "" : String(s.ts);
+  if (card.age.dataset.ts !== when) {
+    card.age.dataset.ts = when;
+    card.age.title = s.ts === null ? "" : exactly(s.ts);
+  }
 
   const where = room ? `${room}, ${s.name}` : s.name;
   for (const [cid, r] of card.rows) {
