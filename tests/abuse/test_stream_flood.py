@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from exiting import gone
+from cpu_wait import gone
 from waiting import wait_until
 
 pytestmark = pytest.mark.slow
@@ -129,7 +129,7 @@ def test_stream_flood(tmp_path: Path):
         for d in daemons:
             sent = time.monotonic()
             d.proc.send_signal(signal.SIGTERM)
-            took = gone(d.proc, sent)  # the daemon's own time: see tests/exiting.py
+            took = gone(d.proc, sent)  # the daemon's own time: see tests/cpu_wait.py
             stops[d.log.stem] = (d.proc.returncode, took)
     finally:
         for d in daemons:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import re
 import signal
 import statistics
@@ -19,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from exiting import gone
+from cpu_wait import cpu_waits, gone
 from waiting import LIMIT_S, until, wait_until
 
 from pi_dashboard.config import Config
@@ -75,24 +74,6 @@ def jitter(times: list[float], interval: float) -> tuple[list[float], float]:
     mid = statistics.median(offsets)
     late = [abs((o - mid + interval / 2) % interval - interval / 2) for o in offsets]
     return late, max(b - a for a, b in itertools.pairwise(times))
-
-
-def cpu_waits() -> float:
-    """Seconds this process's event-loop thread, plus its most-held-up other thread, have spent
-    runnable but waiting for a CPU (/proc/self/task/*/schedstat): what a busy machine, not the
-    code under test, held a read up by (a read is scheduled on the loop, then done on the loop
-    or in one worker thread)."""
-    main, others = 0, [0]
-    for stat in Path("/proc/self/task").glob("*/schedstat"):
-        try:
-            waited = int(stat.read_text().split()[1])
-        except (OSError, IndexError, ValueError):
-            continue  # a thread that ended meanwhile
-        if stat.parent.name == str(os.getpid()):
-            main = waited
-        else:
-            others.append(waited)
-    return (main + max(others)) / 1e9
 
 
 def p99(values: list[float]) -> float:
@@ -209,7 +190,7 @@ class Daemon:
 
     def sigterm(self, limit: float) -> tuple[int | None, float]:
         """SIGTERM, then the exit status and how long it took, of the daemon's own time
-        (tests/exiting.py); None if it outlived `limit`."""
+        (tests/cpu_wait.py); None if it outlived `limit`."""
         start = time.monotonic()
         self.proc.send_signal(signal.SIGTERM)
         try:

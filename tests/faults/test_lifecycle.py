@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
-from exiting import gone
+from cpu_wait import gone
 from waiting import until, wait_until
 
 from pi_dashboard.app import create_app
