@@ -15,12 +15,15 @@ run: $(STAMP) vendor
 	$(VENV)/bin/pi-dashboard run $(ARGS)
 
 test: $(TSTAMP) vendor
+	node --test tests/js/
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-lint: $(TSTAMP)
+# tsc comes from package-lock.json (`make vendor` ran npm ci); tsconfig.json checks static/js.
+lint: $(TSTAMP) vendor
 	$(VENV)/bin/ruff check pi_dashboard tests bench build_backend.py
 	$(VENV)/bin/ruff format --check pi_dashboard tests bench build_backend.py
 	$(VENV)/bin/mypy
+	node_modules/.bin/tsc -p tsconfig.json
 
 format: $(TSTAMP)
 	$(VENV)/bin/ruff format pi_dashboard tests bench build_backend.py
@@ -41,10 +44,15 @@ $(TSTAMP): $(STAMP)
 # Front-end libraries come from the npm registry through package-lock.json and are copied next to
 # our own static files; they are never committed and never loaded from a CDN. Which files: the
 # "vendor" map in package.json. Every package build does the same by itself (build_backend.py).
-vendor: $(VENDOR)/.stamp
+vendor: $(VENDOR)/.stamp static/dist/sources.sha256
 
 $(VENDOR)/.stamp: package.json package-lock.json build_backend.py
 	$(PYTHON) build_backend.py
+
+# The page minified into one module, a chart chunk and one stylesheet (esbuild, from the lock
+# file); the server serves static/js itself whenever this is older than the sources.
+static/dist/sources.sha256: $(VENDOR)/.stamp $(wildcard static/js/*.js static/js/*/*.js static/css/*.css)
+	$(PYTHON) build_backend.py bundle
 
 # The wheel a Pi installs (the build runs `npm ci` itself when static/vendor/ is missing).
 wheel: $(STAMP)

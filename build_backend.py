@@ -3,10 +3,14 @@
 A wheel without static/vendor/ installs a page that loads and never connects, so every build
 (`pip install .`, `pipx install .`, `python -m build`, `pip install -e .`) first makes sure the
 files that package.json's "vendor" map names are in static/vendor/ and match package-lock.json:
-if not, it runs `npm ci` and copies them; without npm it stops with one line. An sdist carries
-them (and package.json, package-lock.json), so a wheel builds from it without npm.
+if not, it runs `npm ci` and copies them; without npm it stops with one line. Then esbuild (from
+the same lock file) bundles and minifies the page (static/js, static/css) into static/dist/, which
+the server prefers while dist/sources.sha256 matches the sources (pi_dashboard/web/bundle.py).
+An sdist carries both (and package.json, package-lock.json), so a wheel builds from it without
+npm.
 
-`python3 build_backend.py` does the same unconditionally: it is `make vendor`.
+`python3 build_backend.py` does the same unconditionally: it is `make vendor`;
+`python3 build_backend.py bundle` only rebuilds static/dist/ (`make` does after a page edit).
 """
 
 from __future__ import annotations
@@ -20,7 +24,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent
-VENDOR = ROOT / "static" / "vendor"
+STATIC = ROOT / "static"
+VENDOR = STATIC / "vendor"
+DIST = STATIC / "dist"
 STAMP = VENDOR / ".stamp"
 """Holds the hash of package.json + package-lock.json the files were copied from."""
 NPM_MISSING = (
@@ -49,8 +55,8 @@ def vendor_is_fresh() -> bool:
     return stamp == lock_hash() and all((VENDOR / n).is_file() for n in vendor_map().values())
 
 
-def vendor() -> None:
-    """`npm ci`, then copy the listed files; SystemExit with one line when npm is missing."""
+def npm_ci() -> None:
+    """SystemExit with one line when npm is missing or fails."""
     npm = shutil.which("npm")
     if npm is None:
         raise SystemExit(NPM_MISSING)
@@ -59,15 +65,53 @@ def vendor() -> None:
     )
     if done.returncode != 0:
         raise SystemExit(f"error: npm ci failed (exit {done.returncode}); see its output above")
+
+
+def vendor() -> None:
+    """`npm ci`, copy the listed files, then bundle the page."""
+    npm_ci()
     VENDOR.mkdir(parents=True, exist_ok=True)
     for src, name in vendor_map().items():
         shutil.copyfile(ROOT / "node_modules" / src, VENDOR / name)
     STAMP.write_text(lock_hash() + "\n", encoding="utf-8")
+    bundle()
+
+
+def bundle() -> None:
+    """One minified module for the page (socket.io-client inside) and one stylesheet: a phone on
+    a slow link makes two requests, not fifteen in a chain of imports. uPlot comes as its own
+    minified build when a chart first opens."""
+    sys.path.insert(0, str(ROOT))
+    from pi_dashboard.web.bundle import STAMP as DIST_STAMP
+    from pi_dashboard.web.bundle import sources_hash
+
+    esbuild = ROOT / "node_modules" / ".bin" / "esbuild"
+    if not esbuild.exists():
+        npm_ci()
+    shutil.rmtree(DIST, ignore_errors=True)
+    common = ["--bundle", "--minify", "--log-level=warning", "--legal-comments=eof"]
+    for args in (
+        ["js/main.js", "--format=esm", "--target=es2020", "--outfile=dist/main.js"],
+        ["css/app.css", "--outfile=dist/app.css"],
+    ):  # fmt: skip
+        done = subprocess.run([str(esbuild), *args, *common], cwd=STATIC, check=False)
+        if done.returncode != 0:
+            raise SystemExit(f"error: esbuild failed (exit {done.returncode}); see above")
+    (STATIC / DIST_STAMP).write_text(sources_hash(STATIC) + "\n", encoding="utf-8")
+
+
+def bundle_is_fresh() -> bool:
+    sys.path.insert(0, str(ROOT))
+    from pi_dashboard.web.bundle import bundle_is_fresh as fresh
+
+    return fresh(STATIC)
 
 
 def ensure_vendor() -> None:
     if not vendor_is_fresh():
         vendor()
+    elif not bundle_is_fresh():
+        bundle()
 
 
 def build_wheel(
@@ -108,5 +152,5 @@ def __getattr__(name: str) -> Any:
 
 
 if __name__ == "__main__":
-    vendor()
+    bundle() if sys.argv[1:] == ["bundle"] else vendor()
     sys.exit(0)

@@ -19,7 +19,6 @@ import random
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,15 +27,11 @@ import time
 import urllib.request
 from pathlib import Path
 
+from bench.broker import broker
+
 ROOT = Path(__file__).resolve().parents[1]
 TICKS = os.sysconf("SC_CLK_TCK")
 SENSORS_PER_NODE = 10
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def cpu_s(pid: int) -> float:
@@ -74,17 +69,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--nodes", type=int, default=20)
     ap.add_argument("--seconds", type=float, default=10.0)
     args = ap.parse_args(argv)
+    tmp = Path(tempfile.mkdtemp(prefix="bench-mqtt-"))
+    try:
+        with broker(tmp, "max_queued_messages 100000\n") as port:
+            return ingest(args, tmp, port)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def ingest(args: argparse.Namespace, tmp: Path, port: int) -> int:
+    """One daemon following `args.nodes` nodes that a publisher plays at each rate."""
     import paho.mqtt.client as paho
 
-    mosquitto = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    tmp = Path(tempfile.mkdtemp(prefix="bench-mqtt-"))
-    port = free_port()
-    (tmp / "m.conf").write_text(
-        f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest none\n"
-        "max_queued_messages 100000\n"
-    )
-    broker = subprocess.Popen([mosquitto, "-c", str(tmp / "m.conf")], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)  # fmt: skip
     (tmp / "c.toml").write_text(
         f'[mqtt]\nhost = "127.0.0.1"\nport = {port}\nnode = "hub"\nfollow = ["*"]\n'
         f"max_nodes = {args.nodes + 1}\n"
@@ -155,8 +151,6 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         pub.loop_stop()
         stop(daemon)
-        stop(broker)
-        shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
 

@@ -83,7 +83,8 @@ def project_target() -> Target:
         toml.write_text("\n".join(lines))
         script = Path(sys.executable).with_name("pi-dashboard")  # as installed; else -m
         exe = [str(script)] if script.exists() else [sys.executable, "-m", "pi_dashboard"]
-        return [*exe, "run", "--mock", "--config", str(toml)]
+        # its own history, never the user's (~/.local/share/pi-dashboard)
+        return [*exe, "run", "--mock", "--config", str(toml), "--data-dir", str(run_dir / "data")]
 
     return Target("project", command, {})
 

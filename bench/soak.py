@@ -6,16 +6,24 @@ before it shows on a Pi that has run for a month."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from pathlib import Path
 
+from bench.broker import broker
 from bench.load import Stats, connect_all, percentile
 from bench.scenarios import HOST, Scenario, Server, Target, project_target
 
 SAMPLE_S = 5.0
 WARMUP_S = 30.0
-EXTRA_TOML = ""
-"""Appended to the soak's config: the history store, MQTT and alerts, once they have config."""
+THRESHOLDS = """
+[sensors.channels.temperature]
+warn_above = 21.5
+alarm_above = 23
+hysteresis = 0.2
+"""
+"""On the last sensor: the demo's temperature wanders across them, so levels change and alerts
+fire and clear. History and alerts are on by default; MQTT is added when a broker runs."""
 
 
 def slope_per_hour(samples: list[tuple[float, float]]) -> float:
@@ -60,13 +68,26 @@ async def soak(server: Server, clients: int, seconds: float, warmup: float) -> d
 
 
 def main(minutes: float, run_dir: Path) -> dict[str, float]:
+    """With MQTT when Debian's mosquitto is here (else said, and the rest measured)."""
+    with contextlib.ExitStack() as stack:
+        try:
+            port: int | None = stack.enter_context(broker(run_dir))
+        except RuntimeError as e:
+            print(f"soak without MQTT: {e}", flush=True)
+            port = None
+        return _soak(minutes, run_dir, port)
+
+
+def _soak(minutes: float, run_dir: Path, mqtt_port: int | None) -> dict[str, float]:
     base = project_target()
+    extra = THRESHOLDS
+    if mqtt_port is not None:
+        extra += f'\n[mqtt]\nhost = "127.0.0.1"\nport = {mqtt_port}\nnode = "soak"\n'
 
     def command(port: int, sc: Scenario, d: Path) -> list[str]:
         argv = base.command(port, sc, d)
-        if EXTRA_TOML:
-            toml = Path(argv[-1])
-            toml.write_text(toml.read_text() + "\n" + EXTRA_TOML)
+        toml = Path(argv[argv.index("--config") + 1])
+        toml.write_text(toml.read_text() + "\n" + extra)
         return argv
 
     sc = Scenario("soak", 10, 1.0, clients=5, duration=minutes * 60)
@@ -78,7 +99,8 @@ def main(minutes: float, run_dir: Path) -> dict[str, float]:
     finally:
         server.stop()
     print(
-        f"== soak ({minutes:g} min, 10 sensors @ 1 s, 5 clients)\n"
+        f"== soak ({minutes:g} min, 10 sensors @ 1 s, 5 clients; history, alerts"
+        f"{', MQTT' if mqtt_port is not None else ''} on)\n"
         f"RSS {out['rss_start_mb']:.1f} -> {out['rss_end_mb']:.1f} MB, "
         f"growth {out['rss_growth_mb_per_h']:+.2f} MB/h; CPU {out['cpu_pct']:.2f} %; "
         f"p99 {out['lat_p99_ms']:.2f} ms; {out['messages']} readings, "

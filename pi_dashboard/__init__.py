@@ -6,7 +6,7 @@ __version__ = "0.2.0"
 """The one place the version lives (pyproject.toml reads it): importlib.metadata costs ~25 ms of
 startup on a laptop and several times that on a Pi Zero."""
 
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 3
 """Version of the public wire protocol (docs/protocol.md); bumped on any incompatible change."""
 
 

@@ -2,8 +2,9 @@
 condition has held `[alerts] min_duration` (or `error_after`), and until it has been gone as long.
 
 Levels come from the thresholds (`warn_above`, `alarm_below`, ... with hysteresis), evaluated once
-on the server: whatever evaluates them calls `on_level(LevelChange)` when a channel's level
-changes. Errors come from State's readings; silence from a periodic `tick()`.
+on the server (thresholds.py): `run_alerts` subscribes `on_transition` to their level changes,
+which calls `on_level(LevelChange)`; anything else that knows levels may call it too. Errors come
+from State's readings; silence from a periodic `tick()`.
 
 Each alert is an *episode*: it fires once and clears once. Subscribers (the notifiers) hear
 `firing` and `cleared`; nothing is sent during the first `startup_s` after start (the first reads
@@ -26,6 +27,8 @@ from enum import StrEnum
 from pi_dashboard.config import AlertsConfig
 from pi_dashboard.model import Reading, Status, Value, sensor_key
 from pi_dashboard.state import State
+from pi_dashboard.thresholds import HIGH, Transition
+from pi_dashboard.thresholds import Level as Threshold
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +43,16 @@ class Level(StrEnum):
     OK = "ok"
     WARN = "warn"
     ALARM = "alarm"
+
+
+_SEVERITY = {
+    Threshold.OK: Level.OK,
+    Threshold.WARN_ABOVE: Level.WARN,
+    Threshold.WARN_BELOW: Level.WARN,
+    Threshold.ALARM_ABOVE: Level.ALARM,
+    Threshold.ALARM_BELOW: Level.ALARM,
+}
+"""A threshold's level (named after the config key it is past) as an alert's severity."""
 
 
 class Kind(StrEnum):
@@ -140,6 +153,24 @@ class Alerts:
         what = change.message or f"{change.level.value}: {change.value}"
         self._present(aid, change.level, what, change.ts, change.value)
         self.tick()
+
+    def on_transition(self, t: Transition) -> None:
+        """Thresholds subscriber: a channel of State's sensor `t.sensor` changed level."""
+        s = self.state.sensors.get(t.sensor)
+        unit = ""
+        if s is not None and (ch := s.channels.get(t.channel)) is not None and ch.meta.unit:
+            unit = f" {ch.meta.unit}"
+        message = ""
+        if t.limit is not None:
+            side = "above" if t.new in HIGH else "below"
+            message = f"{t.value:g}{unit}, {side} {t.limit:g}{unit}"
+        self.on_level(
+            LevelChange(
+                sensor=s.id if s is not None else t.sensor, channel=t.channel,
+                level=_SEVERITY[t.new], ts=t.ts, value=t.value, message=message,
+                node=s.node if s is not None else "",
+            )
+        )  # fmt: skip
 
     def on_reading(self, reading: Reading) -> None:
         """State subscriber: a sensor failing (and recovering) is a condition."""
@@ -259,8 +290,10 @@ TICK_S = 5.0
 
 
 async def run_alerts(alerts: Alerts) -> AsyncIterator[None]:
-    """The body of app.py's cleanup_ctx: State's readings in, a tick every TICK_S."""
+    """The body of app.py's cleanup_ctx: State's readings and threshold levels in, a tick every
+    TICK_S."""
     unsubscribe = alerts.state.subscribe(alerts.on_reading)
+    unsubscribe_levels = alerts.state.thresholds.subscribe(alerts.on_transition)
 
     async def ticker() -> None:
         while True:
@@ -273,6 +306,7 @@ async def run_alerts(alerts: Alerts) -> AsyncIterator[None]:
     task = asyncio.create_task(ticker(), name="alerts")
     yield
     unsubscribe()
+    unsubscribe_levels()
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task

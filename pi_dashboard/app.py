@@ -110,7 +110,7 @@ def create_app(
                 "[sensors.mock] of %s ignored: faults exist in mock mode only", ", ".join(ignored)
             )
 
-    state = State()
+    state = State(config)
     if replay is not None:
         _add_replayed(state, replay)
     sink = history.record if history is not None else None
@@ -234,8 +234,8 @@ def _add_integrations(
 
         alerts = Alerts(config.alerts, state)
         app[keys.ALERTS] = alerts
-        # Levels: the thresholds evaluator calls alerts.on_level(LevelChange(...)) whenever a
-        # channel's level changes (docs/integrations.md, "Connecting thresholds to alerts").
+        # Levels: run_alerts subscribes alerts.on_transition to State's thresholds, which feeds
+        # alerts.on_level(LevelChange(...)) (docs/integrations.md, "Thresholds and alerts").
 
         async def alerts_ctx(_app: web.Application) -> AsyncIterator[None]:
             async for _ in run_alerts(alerts):

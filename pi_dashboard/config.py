@@ -9,6 +9,7 @@ addresses, through the `SensorSchema` protocol, without importing any sensor cod
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import re
 import tomllib
@@ -461,15 +462,37 @@ class ChannelConfig:
     heartbeat: float = 0.0
     unit: str | None = None
     filters: tuple[FilterConfig, ...] = ()
+    warn_above: float | None = None
+    """Thresholds, in the channel's unit (after `unit`): evaluated once, on the server
+    (pi_dashboard/thresholds.py); the page colours by the level it is sent."""
+    warn_below: float | None = None
+    alarm_above: float | None = None
+    alarm_below: float | None = None
+    hysteresis: float = 0.0
+    """How far back past a threshold a value must come to leave its level: no flapping."""
 
     def __post_init__(self) -> None:
         if self.deadband is not None and self.deadband < 0:
             raise FieldError("deadband", f"must be >= 0, got {self.deadband}")
+        check_limits(self)
         for name in ("throttle", "heartbeat"):
             if getattr(self, name) < 0:
                 raise FieldError(name, f"must be >= 0 seconds, got {getattr(self, name)}")
         if self.scale == 0:
             raise FieldError("scale", "must not be 0")
+
+
+LIMITS = ("alarm_below", "warn_below", "warn_above", "alarm_above")
+"""Thresholds from low to high: where set, each must lie above the ones before it."""
+
+
+def check_limits(ch: ChannelConfig) -> None:
+    if ch.hysteresis < 0:
+        raise FieldError("hysteresis", f"must be >= 0, got {ch.hysteresis:g}")
+    given = [(name, v) for name in LIMITS if (v := getattr(ch, name)) is not None]
+    for (low, lv), (high, hv) in itertools.pairwise(given):
+        if not lv < hv:
+            raise FieldError(high, f"must be above {low} ({lv:g}), got {hv:g}")
 
 
 PROBABILITIES = ("dropout", "crc_errors", "garbage", "power_on")
@@ -541,6 +564,8 @@ class SensorConfig(Generic[OptionsT_co]):
     options: OptionsT_co
     mock: MockFaults | None = None
     """`[sensors.mock]`: simulated faults; only mock mode reads it."""
+    room: str | None = None
+    """Where the sensor is (or any group: "Greenhouse", "Rack 2"): the page groups cards by it."""
 
     @property
     def read_timeout(self) -> float:
@@ -688,7 +713,7 @@ def from_table(
 # --- the config file ---------------------------------------------------------------------------
 
 _COMMON = frozenset(
-    {"id", "type", "name", "interval", "deadband", "timeout", "enabled", "channels", "mock"}
+    {"id", "type", "name", "interval", "deadband", "timeout", "enabled", "channels", "mock", "room"}
 )
 
 
@@ -797,6 +822,9 @@ def _parse_sensor(
     declared = schema.channels(options)
     channels = _parse_channels(raw.get("channels", {}), declared, f"{path}.channels")
     mock = convert(MockFaults | None, raw.get("mock"), f"{path}.mock")
+    room = convert(str | None, raw.get("room"), f"{path}.room")
+    if room is not None and not 0 < len(room.strip()) <= 64:
+        raise ConfigError("must be 1 to 64 characters", field=f"{path}.room")
     return SensorConfig(
         id=sid,
         type=type_name,
@@ -808,6 +836,7 @@ def _parse_sensor(
         channels=channels,
         options=options,
         mock=mock,
+        room=room.strip() if room is not None else None,
     )
 
 
@@ -848,6 +877,8 @@ def _parse_channels(
         filters = tuple(parse_filter(s, f"{cpath}.filters[{j}]") for j, s in enumerate(specs))
         if metas is not None:
             unit_converter(metas[cid].unit, channel.unit, f"{cpath}.unit")
+            if metas[cid].binary and any(getattr(channel, name) is not None for name in LIMITS):
+                raise ConfigError("an on/off channel has no thresholds", field=cpath)
         out[cid] = replace(channel, filters=filters)
     return out
 

@@ -111,6 +111,8 @@ class Reading:
     values: dict[str, Value] = field(default_factory=dict)
     status: Status = Status.OK
     error: str | None = None
+    levels: dict[str, str] = field(default_factory=dict)
+    """Threshold level of each value in `values` whose channel has thresholds (thresholds.py)."""
     node: str = ""
     """Whose sensor: "" for this daemon's own, else another node's id (docs/protocol.md)."""
 
@@ -123,6 +125,8 @@ class Reading:
         }
         if self.error is not None:
             out["error"] = self.error
+        if self.levels:
+            out["levels"] = self.levels
         if self.node:
             out["node"] = self.node
         return out

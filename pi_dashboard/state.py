@@ -11,7 +11,9 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from pi_dashboard.config import Config
 from pi_dashboard.model import ChannelMeta, Reading, Status, Value, sensor_key
+from pi_dashboard.thresholds import Thresholds, limits_json
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +59,7 @@ class SensorState:
     type: str
     name: str
     interval: float
+    room: str | None = None
     channels: dict[str, ChannelState] = field(default_factory=dict)
     status: Status = Status.PENDING
     error: str | None = None
@@ -66,6 +69,7 @@ class SensorState:
     """"" for this daemon's own sensors, else the node that reads it."""
     dropped: int = 0
     """Readings that came faster than the sensor may publish them, discarded since start."""
+    thresholds: Thresholds | None = None
 
     def to_json(self) -> dict[str, object]:
         out: dict[str, object] = {
@@ -73,22 +77,29 @@ class SensorState:
             "node": self.node,
             "type": self.type,
             "name": self.name,
+            "room": self.room,
             "interval": self.interval,
             "status": self.status.value,
             "ts": self.ts,
             "dropped": self.dropped,
-            "channels": [
-                {**c.meta.to_json(), "value": c.value, "ts": c.ts, "status": self.status.value}
-                for c in self.channels.values()
-            ],
+            "channels": [self._channel_json(c) for c in self.channels.values()],
         }
         if self.error is not None:
             out["error"] = self.error
         return out
 
+    def _channel_json(self, c: ChannelState) -> dict[str, object]:
+        out = {**c.meta.to_json(), "value": c.value, "ts": c.ts, "status": self.status.value}
+        t, key = self.thresholds, sensor_key(self.node, self.id)
+        if t is not None and (level := t.level(key, c.meta.id)) is not None:
+            out["limits"] = limits_json(t.limits[(key, c.meta.id)])
+            out["level"] = level.value
+        return out
+
 
 class State:
-    def __init__(self) -> None:
+    def __init__(self, config: Config | None = None) -> None:
+        """`config` brings each sensor's room and each channel's thresholds."""
         self.sensors: dict[str, SensorState] = {}
         self._subscribers: list[Subscriber] = []
         self.nodes: dict[str, NodeState] = {}
@@ -97,6 +108,8 @@ class State:
         self.started = time.time()
         self.changes = 0
         """Counts every change a snapshot shows, so the web layer can cache one per change."""
+        self.thresholds = Thresholds.from_config(config) if config else Thresholds()
+        self._config = config
 
     def add_sensor(
         self,
@@ -108,8 +121,12 @@ class State:
         channels: Iterable[ChannelMeta],
         node: str = "",
     ) -> SensorState:
-        """Keyed `sensor_key(node, id)`: the key the publish methods take."""
+        """Keyed `sensor_key(node, id)`: the key the publish methods take. Rooms and thresholds
+        are this daemon's own sensors' (from its config)."""
         s = SensorState(id=id, type=type, name=name, interval=interval, node=node)
+        s.thresholds = self.thresholds
+        if self._config is not None and not node:
+            s.room = next((c.room for c in self._config.sensors if c.id == id), None)
         s.channels = {c.id: ChannelState(meta=c) for c in channels}
         self.sensors[sensor_key(node, id)] = s
         self.changes += 1
@@ -137,6 +154,7 @@ class State:
     def set_channels(self, sensor: str, channels: Iterable[ChannelMeta]) -> None:
         """Channels discovered at setup (1-Wire `auto`): keep values of channels that stay."""
         s = self.sensors[sensor]
+        channels = list(channels)
         self.changes += 1
         s.channels = {c.id: s.channels.get(c.id) or ChannelState(meta=c) for c in channels}
         for c in channels:
@@ -164,7 +182,12 @@ class State:
                 log.info("sensor %s recovered", sensor)
             s.status, s.error = Status.OK, None
         if values or recovered:
-            self._emit(Reading(sensor=s.id, ts=ts, values=values, status=Status.OK, node=s.node))
+            levels = self.thresholds.evaluate(sensor, ts, values)
+            self._emit(
+                Reading(
+                    sensor=s.id, ts=ts, values=values, status=Status.OK, levels=levels, node=s.node
+                )
+            )
 
     def publish_error(self, sensor: str, ts: float, message: str) -> None:
         """A failed read: one `reading` with status error when it starts or its message changes."""

@@ -82,7 +82,7 @@ def options_from_config(cfg: HistoryConfig, path: str | Path) -> HistoryOptions:
 
 def window_span(interval_s: float) -> float:
     """The sparkline's time span for a sensor polled every `interval_s` (as static/js draws it)."""
-    return min(max(interval_s * 150, 60.0), 3600.0)
+    return 3600.0  # the page's sparklines show the last hour, whatever the interval
 
 
 @dataclass(slots=True)

@@ -12,6 +12,7 @@ from aiohttp import web
 from pi_dashboard.config import Config
 from pi_dashboard.history.service import History
 from pi_dashboard.state import State
+from pi_dashboard.web.assets import Assets
 
 
 class FaultController(Protocol):
@@ -57,6 +58,8 @@ CONFIG = web.AppKey("config", Config)
 STATE = web.AppKey("state", State)
 SIO = web.AppKey("sio", socketio.AsyncServer)
 STATIC_DIR = web.AppKey("static_dir", Path)
+ASSETS = web.AppKey("assets", Assets)
+"""static/, compressed in memory and named by release (web/assets.py)."""
 CLIENTS = web.AppKey("clients", set)
 MOCK = web.AppKey("mock", bool)
 STARTED = web.AppKey("started", float)

@@ -29,7 +29,7 @@ from socketio import packet
 
 from pi_dashboard import PROTOCOL_VERSION
 from pi_dashboard.config import ServerConfig
-from pi_dashboard.model import Reading
+from pi_dashboard.model import Reading, Status, sensor_key
 from pi_dashboard.state import NodeState, State
 from pi_dashboard.web.hosts import HostAllowList
 from pi_dashboard.web.inbound import SOCKETIO_TYPES, ClientGuard
@@ -44,6 +44,8 @@ TICK_S = 0.5
 """How often clients that are behind are looked at (flushed when caught up, or dropped)."""
 INBOX = 4096
 """Readings waiting for the broadcaster; past that they are merged like a slow client's."""
+ALIVE_S = 1.0
+"""How often clients hear which sensors were read without a change (the `alive` event)."""
 
 Packets = list[eio_packet.Packet]
 
@@ -96,10 +98,15 @@ class Backlog:
             return
         ok = slot[0]
         if ok is None:
-            slot[0] = {**reading, "values": dict(reading["values"])}
+            first = {**reading, "values": dict(reading["values"])}
+            if "levels" in reading:
+                first["levels"] = dict(reading["levels"])
+            slot[0] = first
         else:
             ok["values"].update(reading["values"])
             ok["ts"], ok["status"] = reading["ts"], reading["status"]
+            if "levels" in reading:
+                ok.setdefault("levels", {}).update(reading["levels"])
         slot[1] = None
 
     def drain(self) -> list[dict[str, Any]]:
@@ -136,6 +143,8 @@ class Fanout:
         self.behind: dict[str, Backlog] = {}
         """eio sid -> what it has not been sent yet; only clients that are behind are here."""
         self.wake_ticker: Callable[[], None] = lambda: None
+        self.joined = asyncio.Event()
+        """Set when a client joins; the `alive` task sleeps on it while nobody is connected."""
         self.dropped = 0
         self.coalesced = 0
         self.direct = 0
@@ -157,6 +166,7 @@ class Fanout:
         sock = self.sio.eio.sockets.get(eio_sid)
         if sock is not None and not sock.closed:
             self.members[eio_sid] = sock
+            self.joined.set()
 
     def leave(self, eio_sid: str) -> None:
         self.members.pop(eio_sid, None)
@@ -206,6 +216,21 @@ class Fanout:
             self.coalesced += 1
         for eio_sid in gone:
             self.leave(eio_sid)
+
+    def notice(self, pkts: Packets) -> None:
+        """A best-effort event (`alive`) to every member that keeps up. One that is behind skips
+        it: the next one says the same, newer."""
+        frame = frame_of(pkts)
+        for eio_sid, sock in self.members.items():
+            if eio_sid in self.behind or sock.closed:
+                continue
+            q = sock.queue
+            t = q.direct() if frame is not None and isinstance(q, Outbox) else None
+            if t is not None:
+                t.write(frame)  # type: ignore[arg-type]
+            elif q.qsize() < self.limit:
+                for p in pkts:
+                    q.put_nowait(p)
 
     async def tick(self) -> None:
         """Flush clients that caught up (queue at half the limit), drop those stalled too long."""
@@ -413,6 +438,9 @@ async def broadcaster(app: web.Application) -> AsyncIterator[None]:
         wake.set()
 
     unsubscribe = app[STATE].subscribe(receive)
+    told: dict[str, float] = {}
+    """Per sensor, the newest read clients were told of, by a `reading` or an `alive`."""
+    unsubscribe_told = app[STATE].subscribe(lambda r: _told(told, r))
     unsubscribe_nodes = app[STATE].subscribe_nodes(receive)
 
     async def run() -> None:
@@ -459,15 +487,55 @@ async def broadcaster(app: web.Application) -> AsyncIterator[None]:
     tasks = [
         asyncio.create_task(run(), name="broadcaster"),
         asyncio.create_task(ticker(), name="slow-clients"),
+        asyncio.create_task(alive(app, told), name="alive"),
     ]
     yield
     unsubscribe()
+    unsubscribe_told()
     unsubscribe_nodes()
     for task in tasks:
         task.cancel()
     for task in tasks:
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+def _told(told: dict[str, float], reading: Reading) -> None:
+    key = sensor_key(reading.node, reading.sensor)
+    if reading.status is Status.OK and reading.ts > told.get(key, 0.0):
+        told[key] = reading.ts
+
+
+def alive_payload(state: State, told: dict[str, float]) -> dict[str, object] | None:
+    """The sensors read since clients last heard of them, without a change to send: their last
+    read time, so a page tells a quiet sensor (inside its deadbands) from a dead one."""
+    fresh = {
+        sid: s.ts
+        for sid, s in state.sensors.items()
+        if s.ts is not None and s.status is Status.OK and s.ts > told.get(sid, 0.0)
+    }
+    if not fresh:
+        return None
+    told.update(fresh)
+    return {"server_time": time.time(), "ts": fresh}
+
+
+async def alive(app: web.Application, told: dict[str, float]) -> None:
+    """Every ALIVE_S while a client is connected (an idle daemon with no browser never wakes)."""
+    sio: LiveServer = app[SIO]
+    fanout, state = sio.fanout, app[STATE]
+    while True:
+        await fanout.joined.wait()
+        await asyncio.sleep(ALIVE_S)
+        if not fanout.members:
+            fanout.joined.clear()
+            continue
+        data = alive_payload(state, told)
+        if data is not None:
+            try:
+                fanout.notice(encode_event(sio, "alive", data))
+            except Exception:
+                log.exception("sending alive failed")
 
 
 async def shutdown(app: web.Application) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -13,9 +12,11 @@ from aiohttp import typedefs, web
 
 from pi_dashboard import PROTOCOL_VERSION, __version__, data_dir
 from pi_dashboard.model import Status
+from pi_dashboard.web.assets import IMMUTABLE, REVALIDATE, Asset, Assets, page_html
 from pi_dashboard.web.history import setup_history_routes
 from pi_dashboard.web.keys import (
     ALERTS,
+    ASSETS,
     CLIENTS,
     CONFIG,
     HISTORY,
@@ -104,31 +105,60 @@ class BadRequest(Exception):
 
 
 async def index(request: web.Request) -> web.StreamResponse:
-    return web.FileResponse(
-        request.app[STATIC_DIR] / "index.html", headers={"Cache-Control": "no-cache"}
+    """The page, with the values the server knows now in it: they show before a socket opens."""
+    from pi_dashboard.web.live import snapshot_payload  # live -> inbound -> routes: not at the top
+
+    assets = request.app[ASSETS]
+    template = await assets.get("index.html")
+    if template is None:
+        raise web.HTTPNotFound()
+    history = request.app.get(HISTORY)
+    snapshot = orjson.dumps(
+        snapshot_payload(request.app[STATE], history.recent if history is not None else None)
     )
+    html = page_html(
+        template.body.decode(),
+        await assets.release(),
+        title=request.app[CONFIG].server.title,
+        kiosk=request.query.get("kiosk", "") not in ("", "0"),
+        snapshot=snapshot,
+    )
+    resp = web.Response(text=html, content_type="text/html", headers={"Cache-Control": "no-cache"})
+    resp.enable_compression()
+    return resp
 
 
 async def static_file(request: web.Request) -> web.StreamResponse:
-    """Like aiohttp's add_static, but a missing file is a 404 the error middleware turns into
-    JSON (aiohttp's FileResponse discovers it too late, with an empty body)."""
-    root = request.app[STATIC_DIR]
-    name = request.match_info["filename"]
-    path = await asyncio.get_running_loop().run_in_executor(None, _static_path, root, name)
-    if path is None:
+    """A file under static/, revalidated on every use (ETag); the page itself asks for the
+    release-named URLs below. A missing file is a 404 the error middleware turns into JSON."""
+    return await _send_asset(request, request.match_info["filename"], REVALIDATE)
+
+
+async def release_file(request: web.Request) -> web.StreamResponse:
+    """`static/v/<release>/<file>`: cached for a year, since the next release has another name.
+    An old page asking for an old release gets today's file, revalidated."""
+    release = await request.app[ASSETS].release()
+    cache = IMMUTABLE if request.match_info["version"] == release.version else REVALIDATE
+    return await _send_asset(request, request.match_info["filename"], cache)
+
+
+async def _send_asset(request: web.Request, name: str, cache: str) -> web.Response:
+    asset = await request.app[ASSETS].get(name)
+    if asset is None:
         raise web.HTTPNotFound()
-    return web.FileResponse(path)
+    headers = {"Cache-Control": cache, "ETag": asset.etag, "Vary": "Accept-Encoding"}
+    if asset.etag in request.headers.get("If-None-Match", ""):
+        return web.Response(status=304, headers=headers)
+    body = _encoded(request, asset, headers)
+    return web.Response(body=body, headers=headers, content_type=asset.content_type.split(";")[0],
+                        charset="utf-8" if "charset" in asset.content_type else None)  # fmt: skip
 
 
-def _static_path(root: Path, name: str) -> Path | None:
-    """The regular file under `root` that `name` means, or None: nothing outside `root`, and a
-    name the file system rejects (256 characters: ENAMETOOLONG) is simply not there."""
-    try:
-        path = (root / name).resolve()
-        path.relative_to(root.resolve())
-        return path if path.is_file() else None
-    except (ValueError, OSError):
-        return None
+def _encoded(request: web.Request, asset: Asset, headers: dict[str, str]) -> bytes:
+    if asset.gzipped is not None and "gzip" in request.headers.get("Accept-Encoding", ""):
+        headers["Content-Encoding"] = "gzip"
+        return asset.gzipped
+    return asset.body
 
 
 async def api_sensors(request: web.Request) -> web.Response:
@@ -177,11 +207,52 @@ async def api_health(request: web.Request) -> web.Response:
     )
 
 
+THEME_COLOUR = "#2563eb"
+BACKGROUND = "#f3f4f6"
+
+
+async def manifest(request: web.Request) -> web.Response:
+    """The web app manifest: "Add to home screen" gives a standalone app named by the config's
+    title. Every URL in it is relative, so it works behind a reverse proxy's sub-path too."""
+    title = request.app[CONFIG].server.title
+    body = {
+        "id": "./",
+        "name": title,
+        "short_name": title if len(title) <= 12 else "Sensors",
+        "description": "Live sensor readings from this Raspberry Pi",
+        "start_url": "./",
+        "scope": "./",
+        "display": "standalone",
+        "orientation": "any",
+        "theme_color": THEME_COLOUR,
+        "background_color": BACKGROUND,
+        "icons": [
+            {"src": "static/icons/icon.svg", "sizes": "any", "type": "image/svg+xml"},
+            {"src": "static/icons/icon-192.png", "sizes": "192x192", "type": "image/png"},
+            {"src": "static/icons/icon-512.png", "sizes": "512x512", "type": "image/png"},
+            {
+                "src": "static/icons/maskable-512.png",
+                "sizes": "512x512",
+                "type": "image/png",
+                "purpose": "maskable",
+            },
+        ],
+    }
+    return web.Response(
+        body=orjson.dumps(body),
+        content_type="application/manifest+json",
+        headers={"Cache-Control": "no-cache"},
+    )
+
+
 def setup_routes(app: web.Application) -> None:
     app[STARTED] = time.monotonic()
     app.router.add_get("/", index)
     app.router.add_get("/api/sensors", api_sensors)
     app.router.add_get("/api/sensors/{sensor}", api_sensor)
     app.router.add_get("/api/health", api_health)
+    app.router.add_get("/manifest.webmanifest", manifest)
     setup_history_routes(app)
+    app[ASSETS] = Assets(app[STATIC_DIR])
+    app.router.add_get("/static/v/{version:[0-9a-f]{12}}/{filename:.*}", release_file)
     app.router.add_get("/static/{filename:.*}", static_file)

@@ -1,8 +1,9 @@
 // @ts-check
 /**
- * Values arrive in base units (°C, %, hPa, B, s); this turns them into what a person reads:
- * the channel's precision and unit, binary states as words, bytes as MB/GB, durations as "3 d 4 h".
- * Pure functions, no DOM: the browser tests call them directly.
+ * Values arrive in the unit the server names (the daemon already applied any `unit` conversion
+ * from the config); this turns them into what a person reads: the channel's precision and unit,
+ * on/off states as words, a count of bytes with a size prefix, seconds as "3 d 4 h". It never
+ * converts between units. Pure functions, no DOM: node's test runner imports it (tests/js/).
  */
 
 /** @typedef {import("./store.js").ChannelMeta} ChannelMeta */
@@ -36,48 +37,58 @@ export function formatNumber(v, digits) {
   return /^-0([.,]0*)?$/.test(text) ? text.slice(1) : text;
 }
 
-/** [true, false] words per Home Assistant binary device class. */
-const BINARY_WORDS = /** @type {Record<string, [string, string]>} */ ({
-  motion: ["Motion", "Clear"],
-  occupancy: ["Detected", "Clear"],
-  presence: ["Home", "Away"],
-  door: ["Open", "Closed"],
-  garage_door: ["Open", "Closed"],
-  opening: ["Open", "Closed"],
-  window: ["Open", "Closed"],
-  problem: ["Problem", "OK"],
-  safety: ["Unsafe", "Safe"],
-  tamper: ["Tampered", "OK"],
-  power_binary: ["On", "Off"],
-  power: ["On", "Off"],
-  plug: ["Plugged in", "Unplugged"],
-  running: ["Running", "Stopped"],
-  moisture: ["Wet", "Dry"],
-  smoke: ["Smoke", "Clear"],
-  gas: ["Gas", "Clear"],
-  vibration: ["Vibration", "Still"],
-  sound: ["Sound", "Quiet"],
-  light: ["Light", "Dark"],
-  lock: ["Unlocked", "Locked"],
-  battery: ["Low", "Normal"],
-  connectivity: ["Connected", "Disconnected"],
-  heat: ["Hot", "Normal"],
-  cold: ["Cold", "Normal"],
+/** [label, word when true, word when false] per Home Assistant binary device class: what a
+ *  person says ("Door: closed", "Motion: clear"). */
+const BINARY = /** @type {Record<string, [string, string, string]>} */ ({
+  motion: ["Motion", "detected", "clear"],
+  occupancy: ["Occupancy", "detected", "clear"],
+  presence: ["Presence", "home", "away"],
+  door: ["Door", "open", "closed"],
+  garage_door: ["Garage door", "open", "closed"],
+  opening: ["Opening", "open", "closed"],
+  window: ["Window", "open", "closed"],
+  safety: ["Safety", "unsafe", "safe"],
+  tamper: ["Tamper", "tampered", "ok"],
+  power_binary: ["Power", "on", "off"],
+  power: ["Power", "on", "off"],
+  plug: ["Plug", "plugged in", "unplugged"],
+  running: ["Running", "running", "stopped"],
+  moisture: ["Moisture", "wet", "dry"],
+  smoke: ["Smoke", "detected", "clear"],
+  gas: ["Gas", "detected", "clear"],
+  vibration: ["Vibration", "detected", "still"],
+  sound: ["Sound", "detected", "quiet"],
+  light: ["Light", "light", "dark"],
+  lock: ["Lock", "unlocked", "locked"],
+  battery: ["Battery", "low", "normal"],
+  connectivity: ["Connection", "connected", "disconnected"],
+  heat: ["Heat", "hot", "normal"],
+  cold: ["Cold", "cold", "normal"],
+});
+/** Channels of no device class named by what they are. */
+const BINARY_IDS = /** @type {Record<string, [string, string, string]>} */ ({
+  pressed: ["Button", "pressed", "released"],
+  in_range: ["Echo", "in range", "out of range"],
 });
 
-/** @param {ChannelMeta} meta @returns {[string, string]} */
+/**
+ * How an on/off channel reads: its label and its two words. A `problem` channel keeps its own
+ * name ("Under-voltage: no").
+ * @param {ChannelMeta} meta @returns {[string, string, string]}
+ */
 export function binaryWords(meta) {
-  const words = BINARY_WORDS[meta.kind];
+  if (meta.kind === "problem") return [meta.name, "yes", "no"];
+  const words = BINARY[meta.kind] ?? BINARY_IDS[meta.id];
   if (words) return words;
-  return /button|press/i.test(`${meta.id} ${meta.name}`) ? ["Pressed", "Released"] : ["On", "Off"];
+  return /button|press/i.test(`${meta.id} ${meta.name}`)
+    ? [meta.name, "pressed", "released"]
+    : [meta.name, "on", "off"];
 }
 
-const BYTE_FACTORS = /** @type {Record<string, number>} */ ({
-  B: 1, kB: 1e3, KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3,
-});
 const BYTE_UNITS = ["B", "kB", "MB", "GB", "TB", "PB"];
 
-/** Decimal units, three significant digits: 276 MB, 84.9 GB, 1.25 TB. @param {number} bytes */
+/** A count of bytes with a size prefix, three significant digits: 276 MB, 84.9 GB, 1.25 TB.
+ *  @param {number} bytes @returns {Shown} */
 export function formatBytes(bytes) {
   let v = bytes;
   let i = 0;
@@ -89,8 +100,6 @@ export function formatBytes(bytes) {
   const digits = i === 0 ? 0 : a < 9.995 ? 2 : a < 99.95 ? 1 : 0;
   return { text: formatNumber(v, digits), unit: BYTE_UNITS[i] };
 }
-
-const SECONDS = /** @type {Record<string, number>} */ ({ ms: 1e-3, s: 1, min: 60, h: 3600, d: 86400 });
 
 /** The two largest parts: "42 s", "12 min 5 s", "4 h 12 min", "3 d 4 h". @param {number} seconds */
 export function formatDuration(seconds, digits = 0) {
@@ -108,25 +117,30 @@ export function formatDuration(seconds, digits = 0) {
 }
 
 /**
- * A channel value for display; `unit` is shown apart from the number (smaller, muted).
+ * A channel value for display; `unit` is shown apart from the number (smaller, muted). Bytes
+ * (unit "B") get a size prefix and seconds read as a duration; every other unit is shown as the
+ * server names it, with the channel's precision.
  * @param {ChannelMeta} meta @param {import("./store.js").Value | null | undefined} value
  * @returns {Shown}
  */
 export function formatValue(meta, value) {
   if (value === null || value === undefined) return { text: PLACEHOLDER, unit: "" };
   if (meta.binary || typeof value === "boolean") {
-    const [on, off] = binaryWords(meta);
+    const [, on, off] = binaryWords(meta);
     return { text: value ? on : off, unit: "" };
   }
   if (!Number.isFinite(value)) return { text: PLACEHOLDER, unit: "" };
-  const unit = meta.unit ?? "";
-  if (unit in BYTE_FACTORS && (meta.kind === "data_size" || unit === "B")) {
-    return formatBytes(value * BYTE_FACTORS[unit]);
+  if (meta.unit === "B") return formatBytes(value);
+  if (meta.kind === "duration" && meta.unit === "s") {
+    return { text: formatDuration(value, meta.precision), unit: "" };
   }
-  if (meta.kind === "duration" && unit in SECONDS) {
-    return { text: formatDuration(value * SECONDS[unit], meta.precision), unit: "" };
-  }
-  return { text: formatNumber(value, meta.precision), unit };
+  return { text: formatNumber(value, meta.precision), unit: meta.unit ?? "" };
+}
+
+/** One string: "21.3 °C", "84.9 GB", "closed". @param {ChannelMeta} meta @param {import("./store.js").Value | null} value */
+export function formatWithUnit(meta, value) {
+  const s = formatValue(meta, value);
+  return s.unit ? `${s.text} ${s.unit}` : s.text;
 }
 
 /** "just now", "12 s ago", "3 min ago", "2 h ago", "4 d ago". @param {number} seconds */
@@ -136,4 +150,17 @@ export function formatAge(seconds) {
   if (seconds < 3600) return `${Math.floor(seconds / 60)} min ago`;
   if (seconds < 86400) return `${Math.floor(seconds / 3600)} h ago`;
   return `${Math.floor(seconds / 86400)} d ago`;
+}
+
+/** "12 s", "3 min", "2 h", "4 d": how long something has lasted. @param {number} seconds */
+export function formatSpan(seconds) {
+  return formatAge(Math.max(seconds, 2)).replace(" ago", "");
+}
+
+/** A wall-clock time, "12:03", with the date when it is not today. @param {number} epoch @param {number} [today] */
+export function formatClock(epoch, today = Date.now() / 1000) {
+  const d = new Date(epoch * 1000);
+  const time = d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  if (new Date(today * 1000).toDateString() === d.toDateString()) return time;
+  return `${d.toLocaleDateString([], { month: "short", day: "numeric" })} ${time}`;
 }

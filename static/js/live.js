@@ -1,7 +1,9 @@
 // @ts-check
 /**
- * The network side: the Socket.IO feed (`snapshot` on every connect, then `reading`s) and the
- * server's /api/health. socket.io-client reconnects by itself; we only mirror its state.
+ * The network side: the values the page was served with, then the Socket.IO feed (`snapshot` on
+ * every connect, then `reading`s and `alive`s) and the server's /api/health. socket.io-client
+ * reconnects by itself; we only mirror its state. Other nodes' sensors come in the same events
+ * (`node` says when a node comes, goes online or offline).
  */
 
 import { io } from "../vendor/socket.io.esm.min.js";
@@ -9,6 +11,17 @@ import * as store from "./store.js";
 
 /** Relative to the page, so the dashboard also works behind a reverse proxy under a sub-path. */
 const base = new URL(".", location.href);
+
+/** The snapshot the server put in the page: values on screen before any socket connects. */
+export function boot() {
+  const el = document.getElementById("snapshot");
+  if (!el?.textContent) return;
+  try {
+    store.applySnapshot(JSON.parse(el.textContent));
+  } catch {
+    // a page without one (opened from a file, say) just waits for the socket
+  }
+}
 
 export function connect() {
   const socket = io({
@@ -28,6 +41,7 @@ export function connect() {
   socket.on("connect_error", () => store.setConnection("offline"));
   socket.on("snapshot", store.applySnapshot);
   socket.on("reading", store.applyReading);
+  socket.on("alive", store.applyAlive);
   socket.on("node", store.applyNode);
   return socket;
 }
@@ -38,28 +52,5 @@ export async function refreshHealth() {
     if (resp.ok) store.setServerInfo(await resp.json());
   } catch {
     // offline: the socket's own state already says so
-  }
-}
-
-let checking = false;
-let lastCheck = 0;
-const CHECK_EVERY_MS = 2000;
-
-/**
- * A sensor inside its deadbands sends no readings; before greying it as stale, ask the server
- * when it last read it (one small request, only while some sensor has gone quiet).
- */
-export async function checkQuiet() {
-  if (checking || Date.now() - lastCheck < CHECK_EVERY_MS || !store.needsCheck()) return;
-  checking = true;
-  lastCheck = Date.now();
-  const asked = store.now();
-  try {
-    const resp = await fetch(new URL("api/sensors", base), { cache: "no-store" });
-    if (resp.ok) store.applyChecked(await resp.json(), asked);
-  } catch {
-    // offline: stale values are shown as stale
-  } finally {
-    checking = false;
   }
 }

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser, ConsoleMessage, Page
 
 ROOT = Path(__file__).resolve().parents[2]
+VIEWPORTS = [pytest.param((390, 844), id="phone"), pytest.param((1440, 900), id="desktop")]
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 CHROMIUM = Path(os.environ.get("PI_DASHBOARD_CHROMIUM", "/usr/bin/chromium"))
 REQUIRE_BROWSER = os.environ.get("PI_DASHBOARD_REQUIRE_BROWSER") == "1"
 CHROMIUM_ARGS = [
@@ -42,6 +44,8 @@ def _missing() -> str | None:
         return "playwright is not installed (pip install -e '.[test]')"
     if not (ROOT / "static" / "vendor" / "socket.io.esm.min.js").is_file():
         return "static/vendor/ is empty: run `make vendor`"
+    if not AXE.is_file():
+        return "node_modules/ has no axe-core: run `make vendor` (npm ci)"
     return None
 
 
@@ -90,8 +94,15 @@ class Watched:
 def open_page(browser: Browser) -> Iterator[Callable[..., Watched]]:
     contexts = []
 
-    def open_(url: str, *, width: int = 390, height: int = 844) -> Watched:
-        ctx = browser.new_context(viewport={"width": width, "height": height})
+    def open_(
+        url: str, *, viewport: tuple[int, int] = (390, 844), color_scheme: str = "light"
+    ) -> Watched:
+        width, height = viewport
+        ctx = browser.new_context(
+            viewport={"width": width, "height": height},
+            color_scheme=color_scheme,  # type: ignore[arg-type]
+            accept_downloads=True,
+        )
         contexts.append(ctx)
         page = ctx.new_page()
         w = Watched(page=page)
@@ -110,3 +121,22 @@ def open_page(browser: Browser) -> Iterator[Callable[..., Watched]]:
     yield open_
     for ctx in contexts:
         ctx.close()
+
+
+def wait_live(w: Watched, timeout_ms: int = 8000) -> None:
+    """Connected, with values on the cards."""
+    w.page.wait_for_selector("#conn[data-state='live']", timeout=timeout_ms)
+    w.page.wait_for_selector("[data-sensor] .ch-value", timeout=timeout_ms)
+
+
+def axe_violations(page: Page) -> list[str]:
+    """axe-core (node_modules, from package-lock.json) run in the page: the serious and critical
+    violations, one line each. Evaluated through the DevTools protocol, which the page's CSP
+    does not restrict (an inline <script> would be refused)."""
+    page.evaluate(AXE.read_text(encoding="utf-8"))
+    result = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]

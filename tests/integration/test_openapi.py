@@ -19,7 +19,7 @@ enabled = true
 id = "d"
 type = "demo"
 """
-UNDESCRIBED = ("/socket.io/", "/static/{filename}")
+UNDESCRIBED = ("/socket.io/", "/static/")
 """Socket.IO (docs/protocol.md) and the page's files are not REST endpoints."""
 
 

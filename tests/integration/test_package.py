@@ -135,6 +135,8 @@ def test_wheel_ships_page_libraries_unit_and_no_foreign_urls(built: tuple[Path, 
         for required in (
             "pi_dashboard/static/index.html",
             "pi_dashboard/static/js/main.js",
+            "pi_dashboard/static/dist/main.js",
+            "pi_dashboard/static/dist/sources.sha256",
             "pi_dashboard/demo.toml",
             "pi_dashboard/systemd/pi-dashboard.service.in",
             "pi_dashboard/sensors/registry.py",
@@ -148,6 +150,7 @@ def test_wheel_ships_page_libraries_unit_and_no_foreign_urls(built: tuple[Path, 
             if n.startswith("pi_dashboard/static/")
             and n.endswith((".html", ".js", ".css"))
             and "/vendor/" not in n
+            and "/dist/" not in n  # the bundle holds socket.io-client's own code and comments
         ]
         assert ours
         for n in ours:
@@ -227,9 +230,12 @@ def test_installed_wheel_serves_page_assets_and_live_feed(built: tuple[Path, Pat
         base = f"http://127.0.0.1:{port}/"
         assets = dict(page_assets(base))
         names = {urllib.parse.urlparse(u).path.rsplit("/", 1)[-1] for u in assets}
-        for required in ("main.js", "live.js", "app.css", "socket.io.esm.min.js", "uPlot.min.css"):
+        for required in ("main.js", "app.css"):  # the minified bundle: socket.io-client inside
             assert required in names, sorted(names)
+        assert any("/dist/main.js" in u for u in assets), "the wheel serves the bundle"
         assert all(assets.values()), [u for u, b in assets.items() if not b]
+        chart = next(u for u in assets if "/dist/" in u).replace("dist/main.js", "")
+        assert fetch(urllib.parse.urljoin(chart, "vendor/uPlot.iife.min.js"))  # a chart's 1st open
 
         r = run(py, "-c", SNAPSHOT_CLIENT, base, env=env, cwd=tmp_path)
         assert r.returncode == 0, r.stderr[-3000:]

@@ -35,10 +35,11 @@ ALLOWED: dict[str, set[str]] = {
         "model",
         "errors",
     },
-    "state": {"model"},
+    "state": {"model", "config", "thresholds"},
+    "thresholds": {"config", "model"},
     "history": {"model", "errors", "config"},
     "web": {"state", "history", "model", "config", "errors", "logs", "alerts"},
-    "alerts": {"state", "model", "config", "errors"},
+    "alerts": {"state", "thresholds", "model", "config", "errors"},
     # beside web: they read state, history and alerts, never polling, drivers or sim
     "integrations": {"state", "history", "alerts", "model", "config", "errors"},
     "scan": {"hw", "drivers", "sensors", "config", "model", "errors"},
