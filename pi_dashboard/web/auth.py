@@ -279,6 +279,12 @@ def bearer(authorization: str | None) -> str | None:
 AUTH = web.AppKey("auth", Auth)
 
 
+def may_see_values(request: web.Request) -> bool:
+    """Whether the page may carry the values: always with login off; with it on, only for a
+    request that got in (`public_page` serves the page's files to anyone, not its values)."""
+    return AUTH not in request.app or request.get(PRINCIPAL) is not None
+
+
 def _public(path: str, public_page: bool) -> bool:
     """Socket.IO is checked at its CONNECT (web/live.py), where a refusal has a message."""
     if path in PUBLIC_PATHS or path.startswith("/socket.io/"):

@@ -22,14 +22,30 @@ export function guard(socket) {
   });
 }
 
+const SVG = "http://www.w3.org/2000/svg";
+/** A door with an arrow leaving it, drawn like the header's other icons (stroke: currentColor). */
+const ICON = ["M15 4h3a2 2 0 0 1 2 2v12a2 2 0 0 1-2 2h-3", "M10 17l-5-5 5-5", "M5 12h11"];
+
+function icon() {
+  const svg = document.createElementNS(SVG, "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("aria-hidden", "true");
+  svg.setAttribute("focusable", "false");
+  for (const d of ICON) {
+    const path = document.createElementNS(SVG, "path");
+    path.setAttribute("d", d);
+    svg.append(path);
+  }
+  return svg;
+}
+
 /**
  * A "Log out" button at the end of `slot`, only when this browser is logged in with a session
  * (not when login is off, nor on a trusted network's kiosk). Logging out ends the session on the
  * server, which closes this page's socket.
  * @param {Element | null} slot
- * @param {string} [className] the header's own button class, so it looks like its neighbours
  */
-export async function mountLogout(slot, className = "logout") {
+export async function mountLogout(slot) {
   if (!slot) return;
   let info;
   try {
@@ -42,8 +58,10 @@ export async function mountLogout(slot, className = "logout") {
   const button = document.createElement("button");
   button.type = "button";
   button.id = "logout";
-  button.className = className;
-  button.textContent = "Log out";
+  button.className = "logout";
+  button.title = "Log out";
+  button.setAttribute("aria-label", "Log out");
+  button.append(icon());
   button.addEventListener("click", async () => {
     button.disabled = true;
     try {

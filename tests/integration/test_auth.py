@@ -350,7 +350,7 @@ async def test_no_password_set_says_how(aiohttp_server, world, make_config, tmp_
 
 
 @pytest.mark.parametrize("public", [False, True])
-async def test_the_page_public_or_not(start, public):
+async def test_the_page_public_or_not(start, creds, public):
     server = await start(f"public_page = {str(public).lower()}")
     async with aiohttp.ClientSession() as http:
 
@@ -365,6 +365,12 @@ async def test_the_page_public_or_not(start, public):
             assert await status(login_file) == 200
         assert await status("/static/css/app.css") == 200  # the login page wears it too
         assert await status("/api/sensors") == 401  # the values: never without a login
+        if public:  # the page is served, without the values it carries for a visitor let in
+            async with http.get(server.make_url("/")) as r:
+                assert '<script type="application/json" id="snapshot"></script>' in await r.text()
+            token = {"Authorization": f"Bearer {creds.create_token('kiosk')}"}
+            async with http.get(server.make_url("/"), headers=token) as r:
+                assert '"sensors":[{"id":"d"' in await r.text()
 
 
 async def test_a_broken_credentials_file_keeps_the_previous_ones(start, creds):
