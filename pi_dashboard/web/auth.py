@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -41,12 +42,16 @@ USED_FLUSH_S = 60.0
 MAX_PASSWORD_BYTES = 1024
 MAX_PENDING_LOGINS = 8
 """Logins checked or waiting for the one scrypt at a time; more at once get 429 at once."""
-PUBLIC_PATHS = frozenset({"/login", "/auth/login", "/auth/logout", "/auth/session"})
+PUBLIC_PATHS = frozenset(
+    {"/login", "/auth/login", "/auth/logout", "/auth/session", "/manifest.webmanifest"}
+)
+"""The manifest too: browsers fetch it (and its icons) without cookies; it holds the title."""
 LOGIN_ASSETS = frozenset(
-    {"login.html", "js/login.js", "css/login.css", "css/app.css", "vendor/uPlot.min.css",
-     "favicon.svg", "icons/icon.svg"}
-)  # fmt: skip
-"""Files under /static/ the login page needs: public even when the page is not."""
+    {"login.html", "js/login.js", "css/login.css", "css/app.css", "vendor/uPlot.min.css"}
+)
+"""Files under /static/ the login page needs: public even when the page is not (icons/ too)."""
+RELEASE_RE = re.compile(r"^v/[0-9a-f]{12}/")
+"""`/static/v/<release>/...`: the page's own URLs for the same files (web/routes.py)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,7 +295,8 @@ def _public(path: str, public_page: bool) -> bool:
     if path in PUBLIC_PATHS or path.startswith("/socket.io/"):
         return True
     if path.startswith("/static/"):
-        return public_page or path.removeprefix("/static/") in LOGIN_ASSETS
+        name = RELEASE_RE.sub("", path.removeprefix("/static/"))
+        return public_page or name in LOGIN_ASSETS or name.startswith("icons/")
     return public_page and path == "/"
 
 

@@ -107,6 +107,7 @@ def test_log_in_see_live_values_log_out(auth_daemon, browser):
 
         for p in (page, other):
             assert p.evaluate("window.__csp") == []
-        assert [e for e in errors if "Content Security Policy" in e or "uncaught" in e] == []
+        # the wrong password's 401, and the logged-out tab's requests: nothing else went wrong
+        assert [e for e in errors if "status of 401" not in e] == []
     finally:
         ctx.close()

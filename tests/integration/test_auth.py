@@ -363,6 +363,8 @@ async def test_the_page_public_or_not(start, creds, public):
         assert await status("/static/js/main.js") == (200 if public else 401)
         for login_file in ("/login", "/static/js/login.js", "/static/css/login.css"):
             assert await status(login_file) == 200
+        for no_data in ("/manifest.webmanifest", "/static/icons/icon-192.png"):
+            assert await status(no_data) == 200  # fetched without cookies by the browser
         assert await status("/static/css/app.css") == 200  # the login page wears it too
         assert await status("/api/sensors") == 401  # the values: never without a login
         if public:  # the page is served, without the values it carries for a visitor let in
