@@ -22,17 +22,19 @@ export function guard(socket) {
   });
 }
 
-const SVG = "http://www.w3.org/2000/svg";
 /** A door with an arrow leaving it, drawn like the header's other icons (stroke: currentColor). */
 const ICON = ["M15 4h3a2 2 0 0 1 2 2v12a2 2 0 0 1-2 2h-3", "M10 17l-5-5 5-5", "M5 12h11"];
 
+/** The icon, in the SVG namespace of the header's own logo; null if the page has none. */
 function icon() {
-  const svg = document.createElementNS(SVG, "svg");
+  const ns = document.querySelector("header svg")?.namespaceURI;
+  if (!ns) return null;
+  const svg = document.createElementNS(ns, "svg");
   svg.setAttribute("viewBox", "0 0 24 24");
   svg.setAttribute("aria-hidden", "true");
   svg.setAttribute("focusable", "false");
   for (const d of ICON) {
-    const path = document.createElementNS(SVG, "path");
+    const path = document.createElementNS(ns, "path");
     path.setAttribute("d", d);
     svg.append(path);
   }
@@ -61,7 +63,9 @@ export async function mountLogout(slot) {
   button.className = "logout";
   button.title = "Log out";
   button.setAttribute("aria-label", "Log out");
-  button.append(icon());
+  const drawn = icon();
+  if (drawn) button.append(drawn);
+  else button.textContent = "Log out";
   button.addEventListener("click", async () => {
     button.disabled = true;
     try {
