@@ -17,6 +17,7 @@ from pi_dashboard.drivers.bme280 import (
 from pi_dashboard.filters import Pipeline
 from pi_dashboard.model import ChannelMeta, Reading
 from pi_dashboard.state import State
+from pi_dashboard.web.credentials import hash_password, verify_password
 from pi_dashboard.web.live import create_sio, encode_event
 from pi_dashboard.web.wire import Outbox, frame_of
 
@@ -93,6 +94,28 @@ def cases() -> dict[str, Callable[[], object]]:
         "encode reading + websocket frame": lambda: frame_of(encode_event(sio, "reading", READING)),
         "fanout, 100 clients, fast path": fanout(100, direct=True),
         "fanout, 100 clients, queued": fanout(100, direct=False),
+        **auth_cases(),
+    }
+
+
+def auth_cases() -> dict[str, Callable[[], object]]:
+    """What `[server.auth]` costs: a login's scrypt, and the check every request with a token
+    pays (a stat of auth.json, a SHA-256, a dict lookup)."""
+    import tempfile
+    from pathlib import Path
+
+    from pi_dashboard.config import AuthConfig
+    from pi_dashboard.web.auth import Auth
+    from pi_dashboard.web.credentials import CredentialFile
+
+    stored = hash_password("correct horse battery")
+    f = CredentialFile(Path(tempfile.mkdtemp(prefix="pi-dashboard-bench-")))
+    token = f.create_token("bench")
+    auth = Auth(AuthConfig(enabled=True), f)
+    bearer = f"Bearer {token}"
+    return {
+        "login: scrypt verify (N=2^14, r=8, p=1)": lambda: verify_password("x" * 12, stored),
+        "request check: token (stat + sha256)": lambda: auth.identify("192.0.2.1", bearer, None),
     }
 
 

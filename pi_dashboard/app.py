@@ -28,9 +28,12 @@ from pi_dashboard.sensors.registry import TYPES
 from pi_dashboard.state import State
 from pi_dashboard.web import keys
 from pi_dashboard.web.admission import middlewares
+from pi_dashboard.web.auth import Auth, auth_middleware, setup_auth
+from pi_dashboard.web.credentials import CredentialFile
 from pi_dashboard.web.integrations import setup_integration_routes
 from pi_dashboard.web.live import LiveNamespace, broadcaster, create_sio, shutdown
 from pi_dashboard.web.mockfaults import setup_mock_routes
+from pi_dashboard.web.policy import cors_preflight, setup_policy
 from pi_dashboard.web.routes import setup_routes, static_dir
 
 if TYPE_CHECKING:  # imported at run time only in mock mode, by `scan`, or to replay
@@ -78,10 +81,12 @@ def create_app(
     history: History | None = None,
     replay: Recording | None = None,
     speed: float = 1.0,
+    credentials: CredentialFile | None = None,
 ) -> web.Application:
     """Build the whole daemon as an aiohttp Application; the CLI and the tests both start here.
 
     Raises ConfigError for anything the config gets wrong, before a port is bound.
+    `credentials`: where `[server.auth]` finds the password and tokens (the data directory).
     """
     closers: list[object] = []
     if replay is not None:  # the recording's sensors instead of the config's
@@ -121,7 +126,12 @@ def create_app(
         observe=metrics.observe_poll if metrics is not None else None,
     )  # fmt: skip
 
-    app = web.Application(middlewares=middlewares(config.server))
+    auth = Auth(config.server.auth, credentials) if config.server.auth.enabled else None
+    guards = [cors_preflight(config.server)] if config.server.cors_origins else []
+    if auth is not None:
+        guards.append(auth_middleware(auth))
+    app = web.Application(middlewares=middlewares(config.server, guards))
+    setup_policy(app, config.server)
     app[keys.CONFIG] = config
     app[keys.STATE] = state
     app[keys.STATIC_DIR] = static_dir()
@@ -130,9 +140,10 @@ def create_app(
     sio = create_sio(config.server)
     app[keys.SIO] = sio
     recent = history.recent if history is not None else None
-    sio.register_namespace(LiveNamespace(state, app[keys.CLIENTS], recent=recent))
+    sio.register_namespace(LiveNamespace(state, app[keys.CLIENTS], recent=recent, gate=auth))
     sio.attach(app)
     setup_routes(app)
+    setup_auth(app, auth)
     setup_integration_routes(app)
     if metrics is not None:
         app[keys.METRICS] = metrics

@@ -74,6 +74,55 @@ class OnI2C(Protocol):
 
 
 HOST_RE = re.compile(r"^(\*|[A-Za-z0-9_.:-]{1,253}|\[[0-9A-Fa-f:.]+\])$")
+ORIGIN_RE = re.compile(r"^https?://[^\s/]+$")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuthConfig:
+    """`[server.auth]`: optional login and API tokens (docs/security.md). Off: read-only, open."""
+
+    enabled: bool = False
+    public_page: bool = False
+    """The page's files are served without a login (its values still need one)."""
+    trusted_networks: tuple[str, ...] = ()
+    """Addresses (CIDRs) that need no login, e.g. "127.0.0.1/32" for the Pi's own screen."""
+    session_lifetime: float = 7 * 86400.0
+    """Seconds from login until the browser must log in again."""
+    max_sessions: int = 256
+    login_failures: int = 5
+    """Failed logins one address may make in a row; then one more per `login_lockout` seconds."""
+    login_lockout: float = 60.0
+    max_addresses: int = 1024
+    """Addresses whose failed logins are remembered at once (the oldest is forgotten first)."""
+
+    def __post_init__(self) -> None:
+        import ipaddress
+
+        for i, net in enumerate(self.trusted_networks):
+            try:
+                ipaddress.ip_network(net, strict=False)
+            except ValueError:
+                raise FieldError(
+                    f"trusted_networks[{i}]", f'"{net}" is not an address or network (CIDR)'
+                ) from None
+        if self.session_lifetime <= 0:
+            raise FieldError("session_lifetime", f"must be > 0, got {self.session_lifetime:g}")
+        if self.login_lockout <= 0:
+            raise FieldError("login_lockout", f"must be > 0, got {self.login_lockout:g}")
+        ranges = {"max_sessions": (1, 65536), "login_failures": (1, 1000),
+                  "max_addresses": (1, 1 << 20)}  # fmt: skip
+        for name, (low, high) in ranges.items():
+            value = getattr(self, name)
+            if not low <= value <= high:
+                raise FieldError(name, f"must be between {low} and {high}, got {value}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HttpsConfig:
+    """`[server.tls]`: serve HTTPS with this certificate and key (re-read on SIGHUP)."""
+
+    cert_file: str
+    key_file: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -95,8 +144,17 @@ class ServerConfig:
     client_messages_per_s: float = 2.0
     messages_per_s: float = 200.0
     log_repeat_interval: float = 60.0
+    cors_origins: tuple[str, ...] = ()
+    """Other sites whose scripts may read /api (e.g. "https://grafana.home.lan")."""
+    auth: AuthConfig = field(default_factory=AuthConfig)
+    tls: HttpsConfig | None = None
 
     def __post_init__(self) -> None:
+        for i, origin in enumerate(self.cors_origins):
+            if not ORIGIN_RE.match(origin):
+                raise FieldError(
+                    f"cors_origins[{i}]", f'"{origin}" is not an origin such as "https://host:3000"'
+                )
         if not 0 <= self.port <= 65535:
             raise FieldError("port", f"{self.port} is not a TCP port (0-65535)")
         if not self.host:

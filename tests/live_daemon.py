@@ -10,6 +10,7 @@ import json
 import os
 import re
 import signal
+import ssl
 import subprocess
 import sys
 import threading
@@ -23,7 +24,7 @@ import pytest
 from waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
-SERVING_RE = re.compile(r"serving http://127\.0\.0\.1:(\d+)/")
+SERVING_RE = re.compile(r"serving (https?)://127\.0\.0\.1:(\d+)/")
 START_TIMEOUT_S = 15.0
 
 
@@ -41,6 +42,9 @@ class Daemon:
     """More `run` arguments (`--replay FILE`, ...)."""
     proc: subprocess.Popen[str] | None = None
     log: list[str] = field(default_factory=list)
+    scheme: str = "http"
+    ca_file: Path | None = None
+    """With `[server.tls]`: the certificate to trust (the test's self-signed one)."""
 
     @property
     def data_dir(self) -> Path:
@@ -53,7 +57,10 @@ class Daemon:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
+
+    def context(self) -> ssl.SSLContext | None:
+        return ssl.create_default_context(cafile=self.ca_file) if self.ca_file else None
 
     def start(self) -> Daemon:
         found = threading.Event()
@@ -74,7 +81,7 @@ class Daemon:
                 self.log.append(line.rstrip())
                 m = SERVING_RE.search(line)
                 if m:
-                    self.port = int(m.group(1))
+                    self.scheme, self.port = m.group(1), int(m.group(2))
                     found.set()
 
         threading.Thread(target=drain, daemon=True).start()
@@ -86,8 +93,11 @@ class Daemon:
 
         def answering() -> bool:
             try:
-                with urllib.request.urlopen(f"{self.url}/api/health", timeout=2) as resp:
+                url = f"{self.url}/api/health"
+                with urllib.request.urlopen(url, timeout=2, context=self.context()) as resp:
                     return resp.status == 200
+            except urllib.error.HTTPError as e:
+                return e.code == 401  # [server.auth] on: answering, and refusing strangers
             except (urllib.error.URLError, ConnectionError):
                 return False
 
@@ -100,7 +110,7 @@ class Daemon:
         return self
 
     def get_json(self, path: str) -> object:
-        with urllib.request.urlopen(f"{self.url}{path}", timeout=5) as resp:
+        with urllib.request.urlopen(f"{self.url}{path}", timeout=5, context=self.context()) as resp:
             return json.load(resp)
 
     def signal(self, sig: int) -> None:

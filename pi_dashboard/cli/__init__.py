@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from pi_dashboard import __version__
-from pi_dashboard.cli import checks, history, run, service
+from pi_dashboard.cli import auth, checks, history, run, service
 from pi_dashboard.cli.codes import EXIT_CONFIG, EXIT_FAILURE, EXIT_OK
 from pi_dashboard.errors import ConfigError, PiDashboardError
 
@@ -23,7 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="pi-dashboard", description=__doc__.splitlines()[0])
     p.add_argument("--version", action="version", version=f"pi-dashboard {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (run, checks, history, service):
+    for module in (run, checks, history, service, auth):
         module.add_parsers(sub)
     return p
 

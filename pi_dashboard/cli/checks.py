@@ -61,6 +61,10 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     from pi_dashboard.demo import load
 
     config = load(args.file)  # what `run` loads, the same way
+    if config.server.tls is not None:  # and the certificate, as `run` does before it listens
+        from pi_dashboard.web.tls import server_context
+
+        server_context(config.server.tls, config.source)
     print(f"{args.file}: ok ({len(config.sensors)} sensors)")
     return EXIT_OK
 

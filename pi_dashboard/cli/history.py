@@ -44,6 +44,11 @@ def add_parsers(sub: Subparsers) -> None:
             "--config", "-c", metavar="FILE", help="the daemon's config (to find its port)"
         )
         p.add_argument("--url", help="the running daemon (default: from --config, else :8080)")
+        p.add_argument(
+            "--token",
+            default=os.environ.get("PI_DASHBOARD_TOKEN"),
+            help="API token for a daemon with [server.auth] on (default: $PI_DASHBOARD_TOKEN)",
+        )
         p.add_argument("--debug", action="store_true")
     export.set_defaults(handler=cmd_export)
     backup.set_defaults(handler=cmd_backup)
@@ -140,15 +145,19 @@ def _fetch(args: argparse.Namespace, path: str, out: BinaryIO) -> None:
     import urllib.request
 
     base = args.url or _daemon_url(args.config)
+    request = urllib.request.Request(base.rstrip("/") + path)
+    if args.token:
+        request.add_header("Authorization", f"Bearer {args.token}")
     try:
-        with urllib.request.urlopen(base.rstrip("/") + path, timeout=60) as resp:
+        with urllib.request.urlopen(request, timeout=60) as resp:
             shutil.copyfileobj(resp, out)
     except urllib.error.HTTPError as e:
         try:
             message = json.loads(e.read())["error"]
         except (ValueError, KeyError):
             message = f"HTTP {e.code}"
-        raise PiDashboardError(f"the daemon at {base} said: {message}") from None
+        hint = " (pass --token or set PI_DASHBOARD_TOKEN)" if e.code == 401 else ""
+        raise PiDashboardError(f"the daemon at {base} said: {message}{hint}") from None
     except (urllib.error.URLError, OSError) as e:
         raise PiDashboardError(
             f"the history database is in use, but no daemon answers at {base} "

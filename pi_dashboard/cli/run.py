@@ -18,11 +18,14 @@ from pi_dashboard.cli.lifecycle import STOP_S, Signals, exit_in_time, run_loop
 from pi_dashboard.errors import ConfigError
 
 if TYPE_CHECKING:  # asyncio and aiohttp load after the signal handlers are in place
+    import ssl
+
     from aiohttp import web
 
-    from pi_dashboard.config import Config
+    from pi_dashboard.config import Config, HttpsConfig
     from pi_dashboard.history.replay import Recording
     from pi_dashboard.history.service import History
+    from pi_dashboard.web.credentials import CredentialFile
 
 log = logging.getLogger("pi_dashboard")
 
@@ -77,6 +80,11 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise ConfigError(f"{args.port} is not a TCP port (0-65535)", field="--port")
         server = replace(server, port=args.port)
     config = replace(config, server=server)
+    tls = None
+    if server.tls is not None:  # a certificate that does not load is a config error: exit 2
+        from pi_dashboard.web.tls import server_context
+
+        tls = server_context(server.tls, config.source)
     try:
         socks = listen(server.host, server.port)
     except OSError as e:  # only a failure to bind is reported as one
@@ -87,12 +95,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         from pi_dashboard.app import create_app  # the web stack, once the port is ours
 
-        app = create_app(config, mock=mock, **history_args(args, config, mock))
+        app = create_app(
+            config,
+            mock=mock,
+            credentials=credentials(args, config),
+            **history_args(args, config, mock),
+        )
         mode = "mock mode" if mock else "hardware"
         if args.config is None:
             mode = "mock mode, built-in demo config"
         what = f"{mode}, {len(config.sensors)} sensors"
-        code = run_loop(serve(app, socks, server.host, what, signals))
+        code = run_loop(serve(app, socks, server.host, what, signals, tls))
     finally:
         for sock in socks:
             sock.close()
@@ -128,19 +141,36 @@ def listen_error(e: OSError, host: str, port: int) -> str:
     return f"cannot listen on {host}:{port}: {e.strerror or e}"
 
 
-def _display_url(host: str, port: int) -> str:
+def reload(tls: ssl.SSLContext | None, https: HttpsConfig | None) -> None:
+    """SIGHUP (`systemctl reload`): a renewed certificate. Never the default action, which ends
+    the process."""
+    if tls is None or https is None:
+        log.info("SIGHUP: nothing to reload (restart to apply a changed config)")
+        return
+    from pi_dashboard.web.tls import reload as reload_certificate
+
+    reload_certificate(tls, https)
+
+
+def _display_url(host: str, port: int, scheme: str = "http") -> str:
     if host in ("0.0.0.0", "::", ""):
-        return f"http://{socket.gethostname()}:{port}/ (all interfaces)"
-    url = f"http://{f'[{host}]' if ':' in host else host}:{port}/"
+        return f"{scheme}://{socket.gethostname()}:{port}/ (all interfaces)"
+    url = f"{scheme}://{f'[{host}]' if ':' in host else host}:{port}/"
     if host.startswith("127.") or host in ("::1", "localhost"):
         return f"{url} (this machine only; --host 0.0.0.0 shares it on the LAN)"
     return url
 
 
 async def serve(
-    app: web.Application, socks: list[socket.socket], host: str, what: str, signals: Signals
+    app: web.Application,
+    socks: list[socket.socket],
+    host: str,
+    what: str,
+    signals: Signals,
+    tls: ssl.SSLContext | None = None,
 ) -> int:
     import asyncio
+    import signal
 
     from aiohttp import web
 
@@ -160,9 +190,11 @@ async def serve(
             from pi_dashboard.web.server import start_site
 
             for sock in socks:  # [server] limits: docs/config.md
-                await start_site(runner, app[CONFIG].server, sock=sock)
+                await start_site(runner, app[CONFIG].server, sock=sock, ssl_context=tls)
+            loop.add_signal_handler(signal.SIGHUP, reload, tls, app[CONFIG].server.tls)
             port = socks[0].getsockname()[1]  # --port 0: tests read the port from this line
-            log.info("pi-dashboard %s serving %s (%s)", __version__, _display_url(host, port), what)
+            url = _display_url(host, port, "https" if tls is not None else "http")
+            log.info("pi-dashboard %s serving %s (%s)", __version__, url, what)
             notifier.ready(lambda: status_line(app))
             await stop.wait()
         log.info("shutting down")
@@ -188,6 +220,20 @@ async def cleanup(runner: web.AppRunner) -> None:
             command.kill_all()
     except Exception as e:
         log.warning("while stopping: %s", e, exc_info=log.isEnabledFor(logging.DEBUG))
+
+
+def credentials(args: argparse.Namespace, config: Config) -> CredentialFile | None:
+    """`[server.auth]`'s password and tokens: auth.json beside the history (cli/auth.py)."""
+    if not config.server.auth.enabled:
+        return None
+    from pi_dashboard.history import paths
+    from pi_dashboard.web.credentials import CredentialFile
+
+    f = CredentialFile(paths.data_dir(args.data_dir))
+    creds = f.load()
+    if creds.password is None and not creds.tokens and not config.server.auth.trusted_networks:
+        log.warning("[server.auth] is on but nobody can log in: run `pi-dashboard set-password`")
+    return f
 
 
 # --- history: where it is kept, or a recording to replay (docs/history.md) ---

@@ -7,6 +7,8 @@ is done, which is how the request-head timeout knows what it is timing.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aiohttp import web
 
 from pi_dashboard.config import ServerConfig
@@ -58,6 +60,6 @@ def _close(resp: web.Response) -> web.Response:
     return resp
 
 
-def middlewares(cfg: ServerConfig) -> list[Middleware]:
-    """What `create_app` installs, outermost first."""
-    return [admission(cfg), errors_and_headers]
+def middlewares(cfg: ServerConfig, extra: Sequence[Middleware] = ()) -> list[Middleware]:
+    """What `create_app` installs, outermost first; `extra` (CORS, auth) after admission."""
+    return [admission(cfg), *extra, errors_and_headers]

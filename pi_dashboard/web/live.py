@@ -18,7 +18,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 import socketio
@@ -282,6 +282,17 @@ class SnapshotCache:
 
 
 Recent = Callable[[], dict[str, dict[str, dict[str, object]]]]
+
+
+class Gate(Protocol):
+    """Who may open the live feed (web/auth.py, with `[server.auth]` on)."""
+
+    def admit_socket(self, sid: str, environ: dict[str, Any], auth: object) -> str | None:
+        """None to let the client in, else the reason its `connect_error` carries."""
+
+    def socket_gone(self, sid: str) -> None: ...
+
+
 """Per sensor and channel, the last minutes of history for sparklines (docs/protocol.md)."""
 
 
@@ -341,8 +352,15 @@ class LiveServer(socketio.AsyncServer):
 
 
 class LiveNamespace(socketio.AsyncNamespace):
-    def __init__(self, state: State, clients: set[str], recent: Recent | None = None) -> None:
+    def __init__(
+        self,
+        state: State,
+        clients: set[str],
+        recent: Recent | None = None,
+        gate: Gate | None = None,
+    ) -> None:
         super().__init__("/")
+        self.gate = gate
         self.state = state
         self.clients = clients
         self.recent = recent
@@ -350,6 +368,8 @@ class LiveNamespace(socketio.AsyncNamespace):
         self.snapshots: SnapshotCache | None = None
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        if self.gate is not None and (why := self.gate.admit_socket(sid, environ, auth)):
+            raise socketio.exceptions.ConnectionRefusedError(why)
         self.clients.add(sid)
         log.info("client connected (%d open)", len(self.clients))
         task = asyncio.create_task(self._send_snapshot(sid))
@@ -367,6 +387,8 @@ class LiveNamespace(socketio.AsyncNamespace):
         eio_sid = self.server.manager.eio_sid_from_sid(sid, "/")
         if eio_sid is not None:
             self.server.fanout.leave(eio_sid)
+        if self.gate is not None:
+            self.gate.socket_gone(sid)
         self.clients.discard(sid)
         log.info("client disconnected (%d open)", len(self.clients))
 

@@ -106,6 +106,7 @@ class BadRequest(Exception):
 
 async def index(request: web.Request) -> web.StreamResponse:
     """The page, with the values the server knows now in it: they show before a socket opens."""
+    from pi_dashboard.web.auth import may_see_values  # auth -> routes: not at the top either
     from pi_dashboard.web.live import snapshot_payload  # live -> inbound -> routes: not at the top
 
     assets = request.app[ASSETS]
@@ -113,8 +114,12 @@ async def index(request: web.Request) -> web.StreamResponse:
     if template is None:
         raise web.HTTPNotFound()
     history = request.app.get(HISTORY)
-    snapshot = orjson.dumps(
-        snapshot_payload(request.app[STATE], history.recent if history is not None else None)
+    snapshot = (
+        orjson.dumps(
+            snapshot_payload(request.app[STATE], history.recent if history is not None else None)
+        )
+        if may_see_values(request)
+        else b""
     )
     html = page_html(
         template.body.decode(),

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 import socket
+import ssl
 import weakref
 from collections import OrderedDict
 from http import HTTPStatus
@@ -227,15 +228,17 @@ class GuardedSite(web.BaseSite):
         cfg: ServerConfig,
         *,
         sock: socket.socket | None = None,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
-        super().__init__(runner, backlog=LISTEN_BACKLOG)
+        super().__init__(runner, backlog=LISTEN_BACKLOG, ssl_context=ssl_context)
         self.cfg = cfg
         self.sock = sock
         self.guard: ConnectionGuard | None = None
 
     @property
     def name(self) -> str:
-        return f"http://{self.cfg.host}:{self.cfg.port}"
+        scheme = "https" if self._ssl_context is not None else "http"
+        return f"{scheme}://{self.cfg.host}:{self.cfg.port}"
 
     async def start(self) -> None:
         await super().start()
@@ -245,7 +248,7 @@ class GuardedSite(web.BaseSite):
         loop = asyncio.get_running_loop()
         if self.sock is not None:
             self._server = await loop.create_server(
-                self.guard, sock=self.sock, backlog=self._backlog
+                self.guard, sock=self.sock, backlog=self._backlog, ssl=self._ssl_context
             )
         else:
             self._server = await loop.create_server(
@@ -254,16 +257,22 @@ class GuardedSite(web.BaseSite):
                 self.cfg.port,
                 backlog=self._backlog,
                 reuse_address=True,
+                ssl=self._ssl_context,
             )
 
 
 async def start_site(
-    runner: web.BaseRunner, cfg: ServerConfig, *, sock: socket.socket | None = None
+    runner: web.BaseRunner,
+    cfg: ServerConfig,
+    *,
+    sock: socket.socket | None = None,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> GuardedSite:
-    """Listen on `cfg.host:cfg.port` (or on `sock`, already bound) with every `[server]` limit.
+    """Listen on `cfg.host:cfg.port` (or on `sock`, already bound) with every `[server]` limit;
+    HTTPS with `ssl_context` (web/tls.py).
 
     Raises OSError as `loop.create_server` does (port in use, no permission)."""
     set_repeat_interval(cfg.log_repeat_interval)
-    site = GuardedSite(runner, cfg, sock=sock)
+    site = GuardedSite(runner, cfg, sock=sock, ssl_context=ssl_context)
     await site.start()
     return site

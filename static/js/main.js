@@ -5,6 +5,7 @@
  */
 
 import * as store from "./store.js";
+import { guard, mountLogout } from "./auth.js";
 import { boot, connect, refreshHealth } from "./live.js";
 import * as layout from "./views/layout.js";
 import * as chart from "./views/chart.js";
@@ -21,7 +22,8 @@ faults.mount(document);
 for (const view of [layout, header, chart, faults]) store.subscribe(view.invalidate);
 boot(); // the values the page was served with...
 layout.flush(); // ...in the DOM before the first paint
-connect();
+guard(connect()); // a socket refused for want of a login goes to the login page
+mountLogout(document.querySelector(".top-tools"));
 
 // the footer's history figures (size, writes today, unsaved seconds) change on their own
 setInterval(refreshHealth, 5000);

@@ -131,8 +131,11 @@ def test_server_defaults_are_documented(make_config):
 
     docs = (Path(__file__).resolve().parents[2] / "docs" / "config.md").read_text()
     server = make_config("").server
-    for key in server.__dataclass_fields__:
+    for key, f in server.__dataclass_fields__.items():
         value = getattr(server, key)
+        if "Config" in str(f.type):  # a table of its own: [server.auth], [server.tls]
+            assert f"### `[server.{key}]`" in docs, key
+            continue
         shown = f'"{value}"' if isinstance(value, str) else "[]" if value == () else f"{value:g}"
         assert f"| `{key}` |" in docs, key
         assert f"`{shown}`" in docs.split(f"| `{key}` |")[1].split("\n")[0], (key, shown)

@@ -1,7 +1,7 @@
 // The real JavaScript socket.io-client (from the npm registry, through package-lock.json) against
 // the real server: connect, record every event until enough readings came over the last of the
 // transports asked for (after an upgrade, over the websocket), print them as one JSON line.
-// usage: node live_client.mjs URL TRANSPORTS READINGS [SENSOR] [LIMIT_S]
+// usage: [PI_DASHBOARD_TOKEN=...] node live_client.mjs URL TRANSPORTS READINGS [SENSOR] [LIMIT_S]
 //   TRANSPORTS: websocket | polling | polling,websocket; SENSOR: count only its readings.
 // Waits for that condition, never for a time: past LIMIT_S (default 30) it exits 3 with what it
 // has, and the test fails saying so.
@@ -20,10 +20,12 @@ function finish(code) {
   process.stdout.write(JSON.stringify({ transport: name, events }) + "\n", () => process.exit(code));
 }
 
+const token = process.env.PI_DASHBOARD_TOKEN; // [server.auth] on: an API token
 const socket = io(url, {
   transports: transports.split(","),
   reconnection: false,
   timeout: 5000,
+  ...(token ? { auth: { token } } : {}),
 });
 socket.on("snapshot", (data) => events.push(["snapshot", data]));
 socket.on("reading", (data) => {
