@@ -8,7 +8,8 @@ before, on disk. Run it for at least an hour to include a seal (the hourly roll-
 
     .venv/bin/python bench/history_writes.py --minutes 65 --out /tmp/history-writes.json
 
-It also reports each daemon's resident memory at the end (history on vs off, same workload).
+It also reports each daemon's resident memory, at the end and its largest once-a-minute value
+(history on vs off, same workload).
 """
 
 from __future__ import annotations
@@ -138,10 +139,12 @@ def measure(args: argparse.Namespace) -> None:
         start = {n: read_io(p.pid) for n, p in procs.items()}
         t0 = time.monotonic()
         series: dict[str, list[tuple[float, int]]] = {n: [(0.0, 0)] for n in procs}
+        rss_series: dict[str, list[int]] = {n: [rss_kb(p.pid)] for n, p in procs.items()}
         while (elapsed := time.monotonic() - t0) < args.minutes * 60:
             time.sleep(min(60.0, args.minutes * 60 - elapsed))
             for n, p in procs.items():
                 series[n].append((round(time.monotonic() - t0, 1), read_io(p.pid) - start[n]))
+                rss_series[n].append(rss_kb(p.pid))
         rss = {n: rss_kb(p.pid) for n, p in procs.items()}
         result = {
             "minutes": args.minutes,
@@ -153,7 +156,9 @@ def measure(args: argparse.Namespace) -> None:
                         next((b for t, b in s if t >= 600), s[-1][1])
                         / next((t for t, b in s if t >= 600), s[-1][0]) * 86400 / 1e6, 1),
                     "rss_mb": round(rss[n] / 1024, 1),
+                    "rss_max_mb": round(max(rss_series[n]) / 1024, 1),
                     "series": s,
+                    "rss_kb_series": rss_series[n],
                 }
                 for n, s in series.items()
             },
@@ -178,7 +183,7 @@ def measure(args: argparse.Namespace) -> None:
     Path(args.out).write_text(text)
     for n, v in result["variants"].items():
         print(f"{n:50s} {v['mb_per_day']:8.1f} MB/day  (10 min: {v['mb_per_day_first_10_min']:.1f})"
-              f"  RSS {v['rss_mb']} MB")  # fmt: skip
+              f"  RSS {v['rss_mb']} MB (max {v['rss_max_mb']})")  # fmt: skip
     print("database bytes after the run:", sizes)
 
 
