@@ -15,11 +15,13 @@ Not thread-safe: one thread owns a Store (`service.History` runs it on its write
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import math
 import os
 import sqlite3
 import time
+import weakref
 from array import array
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -92,9 +94,9 @@ GAP = -(1 << 63)
 BLOCK_SAMPLES = 256
 """Staged samples of a series are kept in memory deflated, this many to a block: a query of the
 unsealed hour decodes them (about 0.7 ms per series-hour)."""
-REOPEN_AFTER = 4096
-"""Python's sqlite3 keeps 88 bytes per blob ever opened until the connection closes (CPython
-3.11, measured), so after this many flushes the next seal reopens it: at most 360 KB."""
+PRUNE_BLOBS = 256
+"""Python's sqlite3 keeps a weak reference (88 bytes) to every blob ever opened until the
+connection closes (python/cpython#144424): every this many flushes, the dead ones are dropped."""
 CUT = -2
 """A record seq that is never one: the next record added starts a new run."""
 
@@ -281,7 +283,6 @@ class Store:
         clock: Callable[[], float] = time.time,
         synchronous: str = "FULL",
         busy_timeout: float = 10.0,
-        reopen_after: int = REOPEN_AFTER,
     ) -> None:
         if 3600 % seal_period:
             raise ValueError("seal_period must divide an hour")
@@ -302,9 +303,7 @@ class Store:
         self._sealed_through = 0
         self._round: _Round | None = None
         self._over_cap = False
-        self._connect = (synchronous, busy_timeout)
         self._blob_opens = 0
-        self._reopen_after = reopen_after
         self.conn = _connect(self.path, synchronous, busy_timeout)
         self._page_size = int(self.conn.execute("PRAGMA page_size").fetchone()[0])
         try:
@@ -494,10 +493,12 @@ class Store:
         room = row.page_end(end) - end
         if room < len(frame) and row.page_end(end) <= row.size:
             frame += bytes(room)  # the next record starts on the next page; zeros say so
-        self._blob_opens += 1
         with self.conn.blobopen("staging", "data", row.id) as b:
             b.seek(row.used)
             b.write(bytes(frame))
+        self._blob_opens += 1
+        if self._blob_opens % PRUNE_BLOBS == 0:
+            _drop_dead_blob_refs(self.conn)
         row.used += len(frame)
         row.max_seq = seq
 
@@ -562,10 +563,6 @@ class Store:
         self._sealed_through = max(self._sealed_through, r.upto)
         self._round = None
         self.stats.seals += 1
-        if self._blob_opens >= self._reopen_after and self.path != ":memory:":
-            self.conn.close()  # checkpoints and removes the WAL: a new one starts
-            self.conn = _connect(self.path, *self._connect)
-            self._blob_opens = 0
         return False
 
     def _seal_series(self, sid: int, upto: int) -> None:
@@ -888,6 +885,17 @@ def _connect(path: str, synchronous: str, busy_timeout: float) -> sqlite3.Connec
         conn.close()
         raise
     return conn
+
+
+def _drop_dead_blob_refs(conn: sqlite3.Connection) -> None:
+    """Empty CPython's list of weak references to closed blobs (it only ever grows, 88 bytes a
+    flush, 1.5 MB a day). Closing the connection would also empty it, but would delete the WAL,
+    and a WAL that grows again from nothing costs more writes than one SQLite reuses in place
+    (docs/history.md). The list is found as the connection's only referent that is a list of
+    weak references; if a Python without it has none, this does nothing."""
+    for ref in gc.get_referents(conn):
+        if type(ref) is list and ref and all(type(w) is weakref.ReferenceType for w in ref):
+            ref[:] = [w for w in ref if w() is not None]
 
 
 def _encode_record(seq: int, entries: dict[int, Samples]) -> bytes:
