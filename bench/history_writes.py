@@ -8,6 +8,10 @@ before, on disk. Run it for at least an hour to include a seal (the hourly roll-
 
     .venv/bin/python bench/history_writes.py --minutes 65 --out /tmp/history-writes.json
 
+With `--aged`, also a daemon started on a database brought to the state of one that has run for a
+day (`age`: the WAL reused in place rather than growing, the staging rows allocated): the steady
+state, where the first hours after a fresh start include one-time costs.
+
 It also reports each daemon's resident memory, at the end and its largest once-a-minute value
 (history on vs off, same workload).
 """
@@ -76,6 +80,55 @@ def serve(args: argparse.Namespace) -> None:
     asyncio.run(serve_app(app, listen("127.0.0.1", 0), "127.0.0.1", args.design, Signals()))
 
 
+def age(args: argparse.Namespace) -> None:
+    """Bring a database to the state of a daemon that has run for a day: the reference workload's
+    series, ~20 h of samples sealed hour by hour, the staging rows allocated and reused, and the
+    WAL grown to its checkpoint size and restarted (SQLite then writes it again in place). Exits
+    without closing, as a power cut would: closing would delete the WAL."""
+    import random
+
+    from pi_dashboard.history import paths
+    from pi_dashboard.history.codec import Samples
+    from pi_dashboard.history.store import SeriesInfo, Store
+    from pi_dashboard.sensors.demo import CHANNELS
+
+    path = paths.database(paths.ensure(Path(args.data_dir)), mock=False)
+    start = time.time() - args.flushes * 5 - 3600
+    clock = [start]
+    store = Store(path, clock=lambda: clock[0])
+    sids = [
+        store.register(
+            SeriesInfo(
+                sensor=f"room{i}",
+                channel=m.id,
+                unit=m.unit,
+                name=m.name,
+                kind=m.device_class.value,
+                precision=m.precision,
+                interval_s=1.0,
+            )
+        )
+        for i in range(10)
+        for m in CHANNELS
+    ]
+    rng = random.Random(1)
+    walk = dict.fromkeys(sids, 0.0)
+    for _ in range(args.flushes):
+        batch = {}
+        for sid in sids:
+            s = Samples(store.series[sid].precision)
+            for n in range(5):
+                walk[sid] += rng.random() - 0.5
+                s.t.append(int((clock[0] + n) * 1000))
+                s.q.append(round(walk[sid] * 10))
+            batch[sid] = s
+        clock[0] += 5
+        store.append(batch)
+        while store.seal_step():
+            pass
+    os._exit(0)
+
+
 def read_io(pid: int) -> int:
     for line in Path(f"/proc/{pid}/io").read_text().splitlines():
         if line.startswith("write_bytes:"):
@@ -90,7 +143,7 @@ def rss_kb(pid: int) -> int:
     return 0
 
 
-def variants(tmp: Path) -> dict[str, list[str]]:
+def variants(tmp: Path, aged: bool) -> dict[str, list[str]]:
     py = [sys.executable]
     me = [*py, str(Path(__file__).resolve()), "serve"]
     run = [*py, "-m", "pi_dashboard", "run", "--host", "127.0.0.1", "--port", "0"]
@@ -105,6 +158,11 @@ def variants(tmp: Path) -> dict[str, list[str]]:
         c = cfg(f"flush{flush}", reference_config(flush))
         data = str(tmp / f"d{flush}")
         out[f"chunks, {flush} s flush"] = [*run, "--config", c, "--data-dir", data]
+    if aged:
+        c = cfg("aged", reference_config(5))
+        data = str(tmp / "aged")
+        subprocess.run([*me[:-1], "age", "--data-dir", data], check=True, timeout=900)
+        out["chunks, 5 s flush, database a day old"] = [*run, "--config", c, "--data-dir", data]
     c5 = cfg("naive", reference_config(5))
     out["naive rows, 5 s flush"] = [*me, "--design", "naive", "--config", c5,
                                     "--data-dir", str(tmp / "naive")]  # fmt: skip
@@ -124,7 +182,7 @@ def measure(args: argparse.Namespace) -> None:
     procs: dict[str, subprocess.Popen[bytes]] = {}
     logs = {}
     try:
-        for name, cmd in variants(tmp).items():
+        for name, cmd in variants(tmp, args.aged).items():
             log = open(tmp / f"{len(logs)}.log", "wb")  # noqa: SIM115
             logs[name] = log
             procs[name] = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=log)
@@ -194,13 +252,21 @@ def main() -> None:
     s.add_argument("--design", required=True)
     s.add_argument("--config", required=True)
     s.add_argument("--data-dir", required=True)
+    a = sub.add_parser("age")
+    a.add_argument("--data-dir", required=True)
+    a.add_argument("--flushes", type=int, default=14_000)
     p.add_argument("--minutes", type=float, default=65)
     p.add_argument("--warmup", type=float, default=60)
     p.add_argument("--out", default="/tmp/history-writes.json")
     p.add_argument("--dir", default=None, help="where the databases go (a real disk, not tmpfs)")
+    p.add_argument(
+        "--aged", action="store_true", help="also a daemon on a database aged a day (bench age)"
+    )
     args = p.parse_args()
     if args.cmd == "serve":
         serve(args)
+    elif args.cmd == "age":
+        age(args)
     else:
         measure(args)
 
