@@ -8,7 +8,12 @@ before, on disk. Run it for at least an hour to include a seal (the hourly roll-
 
     .venv/bin/python bench/history_writes.py --minutes 65 --out /tmp/history-writes.json
 
-It also reports each daemon's resident memory at the end (history on vs off, same workload).
+With `--aged`, also a daemon started on a database brought to the state of one that has run for a
+day (`age`: the WAL reused in place rather than growing, the staging rows allocated): the steady
+state, where the first hours after a fresh start include one-time costs.
+
+It also reports each daemon's resident memory, at the end and its largest once-a-minute value
+(history on vs off, same workload).
 """
 
 from __future__ import annotations
@@ -75,6 +80,55 @@ def serve(args: argparse.Namespace) -> None:
     asyncio.run(serve_app(app, listen("127.0.0.1", 0), "127.0.0.1", args.design, Signals()))
 
 
+def age(args: argparse.Namespace) -> None:
+    """Bring a database to the state of a daemon that has run for a day: the reference workload's
+    series, ~20 h of samples sealed hour by hour, the staging rows allocated and reused, and the
+    WAL grown to its checkpoint size and restarted (SQLite then writes it again in place). Exits
+    without closing, as a power cut would: closing would delete the WAL."""
+    import random
+
+    from pi_dashboard.history import paths
+    from pi_dashboard.history.codec import Samples
+    from pi_dashboard.history.store import SeriesInfo, Store
+    from pi_dashboard.sensors.demo import CHANNELS
+
+    path = paths.database(paths.ensure(Path(args.data_dir)), mock=False)
+    start = time.time() - args.flushes * 5 - 3600
+    clock = [start]
+    store = Store(path, clock=lambda: clock[0])
+    sids = [
+        store.register(
+            SeriesInfo(
+                sensor=f"room{i}",
+                channel=m.id,
+                unit=m.unit,
+                name=m.name,
+                kind=m.device_class.value,
+                precision=m.precision,
+                interval_s=1.0,
+            )
+        )
+        for i in range(10)
+        for m in CHANNELS
+    ]
+    rng = random.Random(1)
+    walk = dict.fromkeys(sids, 0.0)
+    for _ in range(args.flushes):
+        batch = {}
+        for sid in sids:
+            s = Samples(store.series[sid].precision)
+            for n in range(5):
+                walk[sid] += rng.random() - 0.5
+                s.t.append(int((clock[0] + n) * 1000))
+                s.q.append(round(walk[sid] * 10))
+            batch[sid] = s
+        clock[0] += 5
+        store.append(batch)
+        while store.seal_step():
+            pass
+    os._exit(0)
+
+
 def read_io(pid: int) -> int:
     for line in Path(f"/proc/{pid}/io").read_text().splitlines():
         if line.startswith("write_bytes:"):
@@ -89,7 +143,7 @@ def rss_kb(pid: int) -> int:
     return 0
 
 
-def variants(tmp: Path) -> dict[str, list[str]]:
+def variants(tmp: Path, aged: bool) -> dict[str, list[str]]:
     py = [sys.executable]
     me = [*py, str(Path(__file__).resolve()), "serve"]
     run = [*py, "-m", "pi_dashboard", "run", "--host", "127.0.0.1", "--port", "0"]
@@ -104,6 +158,11 @@ def variants(tmp: Path) -> dict[str, list[str]]:
         c = cfg(f"flush{flush}", reference_config(flush))
         data = str(tmp / f"d{flush}")
         out[f"chunks, {flush} s flush"] = [*run, "--config", c, "--data-dir", data]
+    if aged:
+        c = cfg("aged", reference_config(5))
+        data = str(tmp / "aged")
+        subprocess.run([*me[:-1], "age", "--data-dir", data], check=True, timeout=900)
+        out["chunks, 5 s flush, database a day old"] = [*run, "--config", c, "--data-dir", data]
     c5 = cfg("naive", reference_config(5))
     out["naive rows, 5 s flush"] = [*me, "--design", "naive", "--config", c5,
                                     "--data-dir", str(tmp / "naive")]  # fmt: skip
@@ -123,7 +182,7 @@ def measure(args: argparse.Namespace) -> None:
     procs: dict[str, subprocess.Popen[bytes]] = {}
     logs = {}
     try:
-        for name, cmd in variants(tmp).items():
+        for name, cmd in variants(tmp, args.aged).items():
             log = open(tmp / f"{len(logs)}.log", "wb")  # noqa: SIM115
             logs[name] = log
             procs[name] = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=log)
@@ -138,10 +197,12 @@ def measure(args: argparse.Namespace) -> None:
         start = {n: read_io(p.pid) for n, p in procs.items()}
         t0 = time.monotonic()
         series: dict[str, list[tuple[float, int]]] = {n: [(0.0, 0)] for n in procs}
+        rss_series: dict[str, list[int]] = {n: [rss_kb(p.pid)] for n, p in procs.items()}
         while (elapsed := time.monotonic() - t0) < args.minutes * 60:
             time.sleep(min(60.0, args.minutes * 60 - elapsed))
             for n, p in procs.items():
                 series[n].append((round(time.monotonic() - t0, 1), read_io(p.pid) - start[n]))
+                rss_series[n].append(rss_kb(p.pid))
         rss = {n: rss_kb(p.pid) for n, p in procs.items()}
         result = {
             "minutes": args.minutes,
@@ -153,7 +214,9 @@ def measure(args: argparse.Namespace) -> None:
                         next((b for t, b in s if t >= 600), s[-1][1])
                         / next((t for t, b in s if t >= 600), s[-1][0]) * 86400 / 1e6, 1),
                     "rss_mb": round(rss[n] / 1024, 1),
+                    "rss_max_mb": round(max(rss_series[n]) / 1024, 1),
                     "series": s,
+                    "rss_kb_series": rss_series[n],
                 }
                 for n, s in series.items()
             },
@@ -178,7 +241,7 @@ def measure(args: argparse.Namespace) -> None:
     Path(args.out).write_text(text)
     for n, v in result["variants"].items():
         print(f"{n:50s} {v['mb_per_day']:8.1f} MB/day  (10 min: {v['mb_per_day_first_10_min']:.1f})"
-              f"  RSS {v['rss_mb']} MB")  # fmt: skip
+              f"  RSS {v['rss_mb']} MB (max {v['rss_max_mb']})")  # fmt: skip
     print("database bytes after the run:", sizes)
 
 
@@ -189,13 +252,21 @@ def main() -> None:
     s.add_argument("--design", required=True)
     s.add_argument("--config", required=True)
     s.add_argument("--data-dir", required=True)
+    a = sub.add_parser("age")
+    a.add_argument("--data-dir", required=True)
+    a.add_argument("--flushes", type=int, default=14_000)
     p.add_argument("--minutes", type=float, default=65)
     p.add_argument("--warmup", type=float, default=60)
     p.add_argument("--out", default="/tmp/history-writes.json")
     p.add_argument("--dir", default=None, help="where the databases go (a real disk, not tmpfs)")
+    p.add_argument(
+        "--aged", action="store_true", help="also a daemon on a database aged a day (bench age)"
+    )
     args = p.parse_args()
     if args.cmd == "serve":
         serve(args)
+    elif args.cmd == "age":
+        age(args)
     else:
         measure(args)
 

@@ -105,11 +105,7 @@ def _from_database(path: Path) -> Recording:
         raise ReplayError(f"{path}: not a pi-dashboard history database ({e})") from None
     infos = [i for sid, i in sorted(store.series.items()) if store.find(i.sensor, i.channel) == sid]
     ids = {(i.sensor, i.channel): store.find(i.sensor, i.channel) for i in infos}
-    span = store.conn.execute(
-        "SELECT min(t_first), max(t_last) FROM chunks WHERE tier=0"
-    ).fetchone()
-    staged = [t for u in store._unsealed.values() for t in (u.t[0] / 1000, u.t[-1] / 1000) if u.t]
-    bounds = [x for x in (*span, *staged) if x is not None]
+    bounds = store.raw_span() or ()
 
     def events() -> Iterator[Event]:
         if not bounds:

@@ -15,11 +15,13 @@ Not thread-safe: one thread owns a Store (`service.History` runs it on its write
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import math
 import os
 import sqlite3
 import time
+import weakref
 from array import array
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -57,7 +59,6 @@ from pi_dashboard.history.tiers import (
     coarsen,
     downsample,
     merge,
-    rescale,
     rescale_buckets,
     rescale_samples,
     rollup,
@@ -90,6 +91,14 @@ RAW_QUERY_SAMPLES = 50_000
 a longer one is answered from the minute tier."""
 GAP = -(1 << 63)
 """A gap in the in-memory arrays (no value is ever this small)."""
+BLOCK_SAMPLES = 256
+"""Staged samples of a series are kept in memory deflated, this many to a block: a query of the
+unsealed hour decodes them (about 0.7 ms per series-hour)."""
+PRUNE_BLOBS = 256
+"""Python's sqlite3 keeps a weak reference (88 bytes) to every blob ever opened until the
+connection closes (python/cpython#144424): every this many flushes, the dead ones are dropped."""
+CUT = -2
+"""A record seq that is never one: the next record added starts a new run."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -110,56 +119,123 @@ class SeriesInfo:
 
 @dataclass(slots=True)
 class _Unsealed:
-    """Staged samples of one series not yet sealed into chunks, in arrival order, with the staging
-    record (seq) each run of them came from."""
+    """Staged samples of one series not yet sealed into chunks, in arrival order: deflated in
+    blocks of BLOCK_SAMPLES (about 1.5 bytes a sample, instead of 16 in arrays), the newest in a
+    short tail; and the runs of consecutive staging records of one seal period they came from,
+    so that a seal can stop after any record it chooses (see `upto`)."""
 
     precision: int
+    blocks: list[tuple[int, int, int, int, bytes]] = field(default_factory=list)
+    """(samples, base ms, first and last time ms, codec.encode_raw blob), oldest first"""
     t: array[int] = field(default_factory=lambda: array("q"))
     q: array[int] = field(default_factory=lambda: array("q"))
-    run_seq: array[int] = field(default_factory=lambda: array("q"))
-    run_start: array[int] = field(default_factory=lambda: array("q"))
+    n: int = 0
+    run_seq: list[int] = field(default_factory=list)
+    """first staging record of each run"""
+    run_start: list[int] = field(default_factory=list)
+    """index of its first sample"""
+    last: tuple[int, int] = (CUT, CUT)
+    """(seq, seal period) of the last record added; CUT starts a new run at the next one"""
 
-    def add(self, seq: int, s: Samples) -> None:
+    def add(self, seq: int, period: int, s: Samples) -> None:
         if not s.t:
             return
         if s.precision != self.precision:
             s = rescale_samples(s, self.precision)
-        if not self.run_seq or self.run_seq[-1] != seq:
+        # A run is consecutive records of one period: whatever record a seal stops after (the
+        # last of a past period, or the last of all, after which the round cuts every run), the
+        # next one starts a run, so `upto` finds the exact boundary.
+        if (seq - 1, period) != self.last and (seq, period) != self.last:
             self.run_seq.append(seq)
-            self.run_start.append(len(self.t))
+            self.run_start.append(self.n)
+        self.last = (seq, period)
         self.t.extend(s.t)
         self.q.extend(GAP if v is None else v for v in s.q)
+        self.n += len(s.t)
+        if len(self.t) >= BLOCK_SAMPLES:
+            self._pack()
 
-    def upto(self, seq: int) -> int:
-        """Number of leading samples from records <= seq."""
-        for i, rs in enumerate(self.run_seq):
-            if rs > seq:
-                return self.run_start[i]
-        return len(self.t)
+    def _pack(self) -> None:
+        while len(self.t) >= BLOCK_SAMPLES:
+            self.blocks.append(_block(self._tail(0, BLOCK_SAMPLES)))
+            del self.t[:BLOCK_SAMPLES]
+            del self.q[:BLOCK_SAMPLES]
 
-    def samples(self, start: int = 0, end: int | None = None) -> Samples:
+    def _tail(self, start: int, end: int) -> Samples:
         qs = self.q[start:end]
         return Samples(
             self.precision, self.t[start:end].tolist(), [None if v == GAP else v for v in qs]
         )
 
+    def cut(self) -> None:
+        """The next record added starts a new run (a seal round stops after the current one)."""
+        self.last = (CUT, CUT)
+
+    def upto(self, seq: int) -> int:
+        """Number of leading samples from records <= seq (seq ends a run, see `add`)."""
+        for i, rs in enumerate(self.run_seq):
+            if rs > seq:
+                return self.run_start[i]
+        return self.n
+
+    def span(self) -> tuple[int, int] | None:
+        """Earliest and latest sample time (ms), or None when empty."""
+        times = [t for b in self.blocks for t in b[2:4]]
+        if self.t:
+            times += [min(self.t), max(self.t)]
+        return (min(times), max(times)) if times else None
+
+    def samples(self, start: int = 0, end: int | None = None) -> Samples:
+        end = self.n if end is None else min(end, self.n)
+        out = Samples(self.precision)
+        pos = 0
+        for count, base, _lo, _hi, blob in self.blocks:
+            if pos >= end:
+                break
+            if pos + count > start:
+                s = decode_raw(blob, base)
+                a, b = max(start - pos, 0), min(end - pos, count)
+                out.t += s.t[a:b]
+                out.q += s.q[a:b]
+            pos += count
+        if end > pos:
+            s = self._tail(max(start - pos, 0), end - pos)
+            out.t += s.t
+            out.q += s.q
+        return out
+
     def drop(self, n: int) -> None:
         """Forget the first n samples (they are sealed now)."""
-        ends = [*self.run_start[1:], len(self.t)]
+        ends = [*self.run_start[1:], self.n]
         runs = [
             (seq, max(start - n, 0))
             for seq, start, end in zip(self.run_seq, self.run_start, ends, strict=True)
             if end > n
         ]
-        del self.t[:n]
-        del self.q[:n]
-        self.run_seq = array("q", [seq for seq, _ in runs])
-        self.run_start = array("q", [start for _, start in runs])
+        self.run_seq = [seq for seq, _ in runs]
+        self.run_start = [start for _, start in runs]
+        self.n -= min(n, self.n)
+        while self.blocks and n >= self.blocks[0][0]:
+            n -= self.blocks.pop(0)[0]
+        if self.blocks and n:
+            _n, base, _lo, _hi, blob = self.blocks[0]
+            s = decode_raw(blob, base)
+            self.blocks[0] = _block(Samples(s.precision, s.t[n:], s.q[n:]))
+        elif n:
+            del self.t[:n]
+            del self.q[:n]
 
     def rescale(self, precision: int) -> None:
-        p = self.precision
-        self.q = array("q", (v if v == GAP else rescale(v, p, precision) for v in self.q))
+        s = rescale_samples(self.samples(), precision)
         self.precision = precision
+        self.blocks.clear()
+        self.t = array("q", s.t)
+        self.q = array("q", (GAP if v is None else v for v in s.q))
+        self._pack()
+
+
+def _block(s: Samples) -> tuple[int, int, int, int, bytes]:
+    return len(s.t), s.t[0], min(s.t), max(s.t), encode_raw(s, s.t[0])
 
 
 @dataclass(slots=True)
@@ -227,6 +303,7 @@ class Store:
         self._sealed_through = 0
         self._round: _Round | None = None
         self._over_cap = False
+        self._blob_opens = 0
         self.conn = _connect(self.path, synchronous, busy_timeout)
         self._page_size = int(self.conn.execute("PRAGMA page_size").fetchone()[0])
         try:
@@ -321,18 +398,19 @@ class Store:
                 log.error("history: skipping damaged staging record %d: %s", seq, e)
                 continue
             live = False
+            period = base // (self.seal_period * 1000)
             for sid, smp in entries.items():
                 if sid in self.series and seq > self._sealed_seq[sid]:
-                    self._unsealed_for(sid).add(seq, smp)
+                    self._unsealed_for(sid).add(seq, period, smp)
                     live = True
             if live:
-                self._records.append((seq, base // (self.seal_period * 1000)))
+                self._records.append((seq, period))
                 if oldest_unsealed is None:
                     oldest_unsealed = seq
         self._sealed_through = self._seq if oldest_unsealed is None else oldest_unsealed - 1
         if self._rows:
             self._row = max(range(len(self._rows)), key=lambda i: self._rows[i].max_seq)
-        n = sum(len(u.t) for u in self._unsealed.values())
+        n = sum(u.n for u in self._unsealed.values())
         if n:
             log.info("history: %d staged samples recovered", n)
 
@@ -365,7 +443,7 @@ class Store:
         for (seq, period, _blob), (_p, entries) in zip(frames, records, strict=True):
             self._records.append((seq, period))
             for sid, s in entries.items():
-                self._unsealed_for(sid).add(seq, s)
+                self._unsealed_for(sid).add(seq, period, s)
         self.stats.flushes += 1
         self.stats.samples += sum(len(s) for s in batch.values())
 
@@ -418,6 +496,9 @@ class Store:
         with self.conn.blobopen("staging", "data", row.id) as b:
             b.seek(row.used)
             b.write(bytes(frame))
+        self._blob_opens += 1
+        if self._blob_opens % PRUNE_BLOBS == 0:
+            _drop_dead_blob_refs(self.conn)
         row.used += len(frame)
         row.max_seq = seq
 
@@ -464,6 +545,8 @@ class Store:
                 upto = max(seq for seq, period in self._records if period != current)
             todo = [sid for sid, u in self._unsealed.items() if u.run_seq and u.run_seq[0] <= upto]
             self._round = _Round(upto=upto, todo=todo)
+            for u in self._unsealed.values():
+                u.cut()
         r = self._round
         batch, r.todo = r.todo[:SEAL_BATCH], r.todo[SEAL_BATCH:]
         with self.transaction():
@@ -472,7 +555,7 @@ class Store:
         for sid in batch:
             u = self._unsealed[sid]
             u.drop(u.upto(r.upto))
-            if not u.t:
+            if not u.n:
                 del self._unsealed[sid]
         if r.todo:
             return True
@@ -626,8 +709,8 @@ class Store:
         ).fetchone()
         times = [x for x in (lo, hi) if x is not None]
         for u in self._unsealed.values():
-            if u.t:
-                times += [u.t[0] / 1000, u.t[-1] / 1000]
+            if (span := u.span()) is not None:
+                times += [span[0] / 1000, span[1] / 1000]
         return (min(times), max(times)) if times else None
 
     def latest(self, sid: int) -> tuple[float, float] | None:
@@ -802,6 +885,17 @@ def _connect(path: str, synchronous: str, busy_timeout: float) -> sqlite3.Connec
         conn.close()
         raise
     return conn
+
+
+def _drop_dead_blob_refs(conn: sqlite3.Connection) -> None:
+    """Empty CPython's list of weak references to closed blobs (it only ever grows, 88 bytes a
+    flush, 1.5 MB a day). Closing the connection would also empty it, but would delete the WAL,
+    and a WAL that grows again from nothing costs more writes than one SQLite reuses in place
+    (docs/history.md). The list is found as the connection's only referent that is a list of
+    weak references; if a Python without it has none, this does nothing."""
+    for ref in gc.get_referents(conn):
+        if type(ref) is list and ref and all(type(w) is weakref.ReferenceType for w in ref):
+            ref[:] = [w for w in ref if w() is not None]
 
 
 def _encode_record(seq: int, entries: dict[int, Samples]) -> bytes:

@@ -3,14 +3,23 @@ through a seal), bounded staging, the size cap, and upgrades from the first sche
 
 from __future__ import annotations
 
+import gc
 import os
 import sqlite3
+import weakref
 
 import pytest
 
 from pi_dashboard.history import schema
 from pi_dashboard.history.codec import Samples, encode_raw
-from pi_dashboard.history.store import PAGE_SIZE, SEAL_BATCH, SeriesInfo, Store
+from pi_dashboard.history.store import (
+    BLOCK_SAMPLES,
+    PAGE_SIZE,
+    PRUNE_BLOBS,
+    SEAL_BATCH,
+    SeriesInfo,
+    Store,
+)
 from pi_dashboard.history.tiers import RAW, Retention
 
 T0 = 1_800_000_000  # epoch s, on an hour boundary
@@ -193,4 +202,74 @@ def test_a_precision_change_rescales_old_data(tmp_path):
     store.append({sid: Samples(1, [(T0 + 3602) * 1000], [215])})
     out = store.query(sid, T0, T0 + 7200, 100)
     assert out.mean == [21.4, 21.5]
+    store.close()
+
+
+def test_staged_samples_kept_deflated_read_back_exactly_and_seal_at_the_hour(tmp_path):
+    """Staged samples live in memory in deflated blocks; a seal that stops in the middle of a
+    block (at the hour) keeps exactly the samples after it, also across a restart."""
+    clock = Clock(T0 + 3600 - 1000)
+    path = tmp_path / "h.sqlite3"
+    store = Store(path, clock=clock)
+    ids = register(store, 2)
+    expected = []
+    for k in range(260):  # 1300 s: 1000 before the hour, 300 after
+        t = T0 + 3600 - 1000 + 5 * k
+        ms = [(t + i) * 1000 for i in range(5)]
+        qs: list[int | None] = [
+            None if (k * 5 + i) % 97 == 0 else 3000 + k * 7 - i for i in range(5)
+        ]
+        store.append({ids[0]: Samples(2, ms, qs), ids[1]: Samples(2, ms, [1] * 5)})
+        expected += list(zip(ms, qs, strict=True))
+    u = store._unsealed[ids[0]]
+    assert len(u.blocks) == 1300 // BLOCK_SAMPLES
+    assert sum(len(b[-1]) for b in u.blocks) < 3 * 1300, "a few bytes a sample, not 16"
+    assert every_sample(store, ids[0]) == expected
+    clock.t = T0 + 3600 + 300
+    store.seal_all()
+    after = [(t, q) for t, q in expected if t >= (T0 + 3600) * 1000]
+    assert store._unsealed[ids[0]].n == len(after) == 300
+    assert every_sample(store, ids[0]) == expected
+    store.conn.close()
+    again = Store(path, clock=clock)
+    assert every_sample(again, ids[0]) == expected
+    again.close()
+
+
+def test_a_late_record_of_a_past_hour_is_sealed_once_and_nothing_twice(tmp_path):
+    """Records of the current hour, then one of the past hour (a late sample of one series), then
+    the current hour again: the seal stops after the late one; after a restart every sample is
+    there exactly once."""
+    clock = Clock(T0 + 3600 + 10)
+    path = tmp_path / "h.sqlite3"
+    store = Store(path, clock=clock)
+    a, b = register(store, 2)
+    now = (T0 + 3600) * 1000
+    store.append({a: Samples(2, [now], [1]), b: Samples(2, [now], [2])})
+    store.append({b: Samples(2, [now - 5000], [3])})  # late, of the past hour
+    store.append({a: Samples(2, [now + 5000], [4]), b: Samples(2, [now + 5000], [5])})
+    before = {sid: every_sample(store, sid) for sid in (a, b)}
+    store.seal_all()
+    assert {sid: every_sample(store, sid) for sid in (a, b)} == before
+    store.conn.close()
+    again = Store(path, clock=clock)
+    assert {sid: every_sample(again, sid) for sid in (a, b)} == before
+    again.close()
+
+
+def test_closed_blobs_are_not_remembered_forever(tmp_path):
+    """CPython's sqlite3 keeps a weak reference to every blob opened until the connection closes
+    (python/cpython#144424): the store drops the dead ones, so a flush a second for a year does
+    not pile up 2.8 GB of them, and the WAL is never deleted to get rid of them."""
+    clock = Clock()
+    path = tmp_path / "h.sqlite3"
+    store = Store(path, clock=clock)
+    ids = register(store, 3)
+    for k in range(3 * PRUNE_BLOBS):
+        flush(store, ids, T0 + 5 * k)
+    refs = [r for r in gc.get_referents(store.conn) if type(r) is list]
+    weak = [w for r in refs for w in r if type(w) is weakref.ReferenceType]
+    assert len(weak) < PRUNE_BLOBS
+    assert os.path.exists(f"{path}-wal")
+    assert len(every_sample(store, ids[0])) == 3 * PRUNE_BLOBS * 5
     store.close()
