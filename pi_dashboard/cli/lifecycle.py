@@ -85,6 +85,20 @@ class Signals:
             raise SystemExit(EXIT_OK)
         self.handle()
 
+    def stopped_starting(self, error: BaseException) -> bool:
+        """`error` is the start-up stop's SystemExit, maybe wrapped on its way out: Python 3.11
+        turns one raised inside a class body's `__set_name__` into a RuntimeError caused by it."""
+        if self.received is None or self._attached:
+            return False
+        seen: BaseException | None = error
+        for _ in range(16):  # a cause chain is short; never loop on a cycle
+            if seen is None:
+                return False
+            if isinstance(seen, SystemExit):
+                return True
+            seen = seen.__cause__ or seen.__context__
+        return False
+
     def handle(self) -> None:
         if self.received is not None:
             force_exit("second stop signal: exiting at once")

@@ -65,6 +65,15 @@ def setup_logging(debug: bool) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     signals = Signals()
     signals.install()  # first: a SIGTERM while starting is a stop, not a kill
+    try:
+        return _run(args, signals)
+    except BaseException as e:
+        if signals.stopped_starting(e):
+            return EXIT_OK
+        raise
+
+
+def _run(args: argparse.Namespace, signals: Signals) -> int:
     setup_logging(args.debug)
     from dataclasses import replace
 

@@ -466,3 +466,28 @@ def test_a_stop_signal_landing_in_a_callback_python_cannot_raise_from_is_kept_qu
     assert r.stdout.strip() == "kept"
     assert "SystemExit" not in r.stderr
     assert "ValueError: something else" in r.stderr
+
+
+def test_a_stop_signal_wrapped_on_its_way_out_still_exits_0_quietly():
+    """Python 3.11 turns a SystemExit raised inside `__set_name__` (a dataclass field, while
+    config.py is imported) into a RuntimeError caused by it: CI saw exit 1 and a traceback."""
+    script = (
+        "import signal\n"
+        "from pi_dashboard.cli import lifecycle\n"
+        "signals = lifecycle.Signals()\n"
+        "signals.install()\n"
+        "class Lands:\n"
+        "    def __set_name__(self, owner, name):\n"
+        "        signals._python_handler(signal.SIGTERM, None)\n"
+        "try:\n"
+        "    class Config:\n"
+        "        field = Lands()\n"
+        "except BaseException as e:\n"
+        "    print(type(e).__name__, signals.stopped_starting(e))\n"
+        "print(signals.stopped_starting(RuntimeError('something else')))\n"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=10, check=False
+    )
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["RuntimeError", "True", "False"]
