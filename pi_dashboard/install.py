@@ -24,6 +24,7 @@ from pathlib import Path
 from pi_dashboard import data_dir
 from pi_dashboard.config import Config, load_config, parse_config
 from pi_dashboard.errors import PiDashboardError
+from pi_dashboard.history.paths import SERVICE_DIR
 from pi_dashboard.sensors.base import Types
 from pi_dashboard.sensors.registry import TYPES
 
@@ -34,7 +35,7 @@ DEVICE_GROUPS = ("i2c", "gpio")
 """Owners of /dev/i2c-* and /dev/gpiochip* on Raspberry Pi OS; created if missing elsewhere."""
 UNIT = "etc/systemd/system/pi-dashboard.service"
 CONFIG = "etc/pi-dashboard/config.toml"
-STATE = "var/lib/pi-dashboard"
+STATE = str(SERVICE_DIR.relative_to("/"))
 PRIVATE_HOMES = ("/home", "/root", "/run/user")
 """What the unit's ProtectHome= hides; a program installed there needs ProtectHome=read-only."""
 

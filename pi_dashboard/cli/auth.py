@@ -5,10 +5,8 @@ change on its next request: no restart."""
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pi_dashboard.cli.codes import EXIT_OK, Subparsers
@@ -17,9 +15,6 @@ from pi_dashboard.errors import PiDashboardError
 
 if TYPE_CHECKING:
     from pi_dashboard.web.credentials import CredentialFile
-
-SERVICE_DIR = Path("/var/lib/pi-dashboard")
-"""The service's data directory (the unit's StateDirectory=), which root means by default."""
 
 
 def add_parsers(sub: Subparsers) -> None:
@@ -44,13 +39,10 @@ def add_parsers(sub: Subparsers) -> None:
 
 
 def credential_file(arg: str | None) -> CredentialFile:
-    """The data directory as `run` finds it; as root with nothing said, the service's."""
+    """The data directory as `run` finds it (as root with nothing said, the service's)."""
     from pi_dashboard.history import paths
     from pi_dashboard.web.credentials import CredentialFile
 
-    chosen = arg or os.environ.get("PI_DASHBOARD_DATA_DIR") or os.environ.get("STATE_DIRECTORY")
-    if not chosen and os.geteuid() == 0 and SERVICE_DIR.is_dir():
-        return CredentialFile(SERVICE_DIR)
     return CredentialFile(paths.data_dir(arg))
 
 

@@ -1,6 +1,7 @@
 """Where the history database lives: one file in the data directory, chosen as systemd and the XDG
 base-directory spec expect (`--data-dir`, else $PI_DASHBOARD_DATA_DIR, else systemd's
-$STATE_DIRECTORY, else $XDG_DATA_HOME/pi-dashboard, i.e. ~/.local/share/pi-dashboard)."""
+$STATE_DIRECTORY, else, as root, the service's directory when it exists, else
+$XDG_DATA_HOME/pi-dashboard, i.e. ~/.local/share/pi-dashboard)."""
 
 from __future__ import annotations
 
@@ -11,18 +12,30 @@ from pathlib import Path
 from pi_dashboard.errors import PiDashboardError
 
 DATABASE = "history.sqlite3"
+SERVICE_DIR = Path("/var/lib/pi-dashboard")
+"""The service's data directory (the unit's StateDirectory=, made by install-service): what `sudo
+pi-dashboard ...` means with no directory given, so `run`, `token` and `export` agree."""
 MOCK_DATABASE = "history-mock.sqlite3"
 """Mock mode's own file beside the real one: simulated readings never mix with real ones."""
 
 
-def data_dir(arg: str | None = None, env: Mapping[str, str] | None = None) -> Path:
+def data_dir(
+    arg: str | None = None,
+    env: Mapping[str, str] | None = None,
+    *,
+    root: bool | None = None,
+    service_dir: Path = SERVICE_DIR,
+) -> Path:
     env = os.environ if env is None else env
+    root = os.geteuid() == 0 if root is None else root
     if arg:
         return Path(arg).expanduser()
     if env.get("PI_DASHBOARD_DATA_DIR"):
         return Path(env["PI_DASHBOARD_DATA_DIR"]).expanduser()
     if env.get("STATE_DIRECTORY"):  # StateDirectory= may list several, separated by ":"
         return Path(env["STATE_DIRECTORY"].split(":")[0])
+    if root and service_dir.is_dir():
+        return service_dir
     xdg = env.get("XDG_DATA_HOME") or str(Path(env.get("HOME") or Path.home()) / ".local/share")
     return Path(xdg) / "pi-dashboard"
 

@@ -21,7 +21,7 @@ from pi_dashboard.history.paths import data_dir, database
     ],
 )
 def test_data_dir_order(arg, env, expected):
-    assert data_dir(arg, env) == Path(expected)
+    assert data_dir(arg, env, root=False) == Path(expected)
 
 
 def test_mock_mode_has_its_own_file_beside_the_real_one():
@@ -50,3 +50,21 @@ def test_history_config_defaults(make_config):
     assert (h.enabled, h.flush_interval, h.raw_days, h.minute_days, h.hour_days) == (
         True, 5.0, 7.0, 90.0, 1825.0,
     )  # fmt: skip
+
+
+def test_root_means_the_service_directory_when_nothing_else_is_said(tmp_path):
+    """`sudo pi-dashboard run`, `sudo pi-dashboard token create` and `sudo pi-dashboard export`
+    all find the service's data (and auth.json) without --data-dir."""
+    service = tmp_path / "var-lib-pi-dashboard"
+    home = {"HOME": "/root"}
+    assert data_dir(None, home, root=True, service_dir=service) == Path(
+        "/root/.local/share/pi-dashboard"
+    )  # not installed: the user's own directory
+    service.mkdir()
+    assert data_dir(None, home, root=True, service_dir=service) == service
+    assert data_dir(None, home, root=False, service_dir=service) == Path(
+        "/root/.local/share/pi-dashboard"
+    )
+    said = {"STATE_DIRECTORY": "/run/x", **home}
+    assert data_dir(None, said, root=True, service_dir=service) == Path("/run/x")
+    assert data_dir("/srv/pd", home, root=True, service_dir=service) == Path("/srv/pd")
