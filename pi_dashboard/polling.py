@@ -1,4 +1,5 @@
-"""One task per sensor on its own drift-free schedule, one worker thread per bus, timeouts, backoff.
+"""A task per sensor on its own drift-free schedule (sensors read on the event loop: one task per
+interval), one worker thread per bus, timeouts, backoff.
 
 Isolation in the spirit of Home Assistant's setup guards: each sensor's setup and read run inside
 their own try/except, a failure marks only that sensor `error` (logged once when it starts, and
@@ -166,14 +167,17 @@ class Poller:
         for p in self.polled.values():
             by_interval.setdefault(p.cfg.interval, []).append(p)
         for interval, group in by_interval.items():
-            # Spread phases so reads do not all land on one tick, but within the first second:
-            # a sensor polled every 10 minutes still shows a value right after start.
+            # Reads on the event loop (worker "") take microseconds: sensors of one interval share
+            # one task and one wakeup. The others' phases are spread so reads do not all land on
+            # one tick, but within the first second: a sensor polled every 10 minutes still shows
+            # a value right after start.
+            on_loop = [p for p in group if p.sensor.worker == ""]
+            runs = [[p] for p in group if p.sensor.worker != ""] + ([on_loop] if on_loop else [])
             window = min(interval, PHASE_WINDOW_S)
-            for k, p in enumerate(group):
-                phase = window * k / len(group)
-                self._tasks.append(
-                    asyncio.create_task(self._run(p, phase), name=f"poll-{p.cfg.id}")
-                )
+            for k, run in enumerate(runs):
+                phase = window * k / len(runs)
+                name = f"poll-{run[0].cfg.id}" + (f"+{len(run) - 1}" if len(run) > 1 else "")
+                self._tasks.append(asyncio.create_task(self._run(run, phase), name=name))
 
     async def stop(self) -> None:
         """At most STOP_TASKS_S + STOP_CLOSE_S, whatever the sensors do.
@@ -264,23 +268,29 @@ class Poller:
             raise TimeoutError
         return job.future.result()
 
-    async def _run(self, p: Polled, phase: float) -> None:
+    async def _run(self, run: list[Polled], phase: float) -> None:
+        """Poll `run`'s sensors (one interval) on a drift-free grid, each when it is due: a
+        failing one retries on its own backoff and rejoins the grid once it reads again."""
         loop = asyncio.get_running_loop()
-        interval = p.cfg.interval
-        due = loop.time() + phase
+        interval = run[0].cfg.interval
+        start = loop.time() + phase
+        due = [start] * len(run)
         while True:
-            delay = due - loop.time()
+            delay = min(due) - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
-            ok = await self._poll_once(loop, p)
-            self.state.set_dropped(p.cfg.id, self._dropped(p))
-            if ok:
-                due += interval
+            for i, p in enumerate(run):
                 now = loop.time()
-                if due <= now:  # fell behind (slow bus, suspended laptop): skip, do not burst
-                    due += math.ceil((now - due) / interval) * interval
-            else:
-                due = loop.time() + self.retry_delay(p)
+                if due[i] > now:
+                    continue
+                ok = await self._poll_once(loop, p)
+                self.state.set_dropped(p.cfg.id, self._dropped(p))
+                if ok:  # the next grid point a whole interval on; skipped ones are not made up
+                    k = math.ceil((due[i] + interval - start) / interval - 1e-9)
+                    k = max(k, math.ceil((loop.time() - start) / interval))
+                    due[i] = start + k * interval
+                else:
+                    due[i] = loop.time() + self.retry_delay(p)
 
     def retry_delay(self, p: Polled) -> float:
         """Exponential backoff from the interval, capped at max(interval, max_backoff)."""
