@@ -1,5 +1,5 @@
-"""A task per sensor on its own drift-free schedule (sensors read on the event loop: one task per
-interval), one worker thread per bus, timeouts, backoff.
+"""A drift-free schedule per sensor (one task, so one wakeup a tick, for the sensors of an interval
+that share a thread), one worker thread per bus, timeouts, backoff.
 
 Isolation in the spirit of Home Assistant's setup guards: each sensor's setup and read run inside
 their own try/except, a failure marks only that sensor `error` (logged once when it starts, and
@@ -167,12 +167,15 @@ class Poller:
         for p in self.polled.values():
             by_interval.setdefault(p.cfg.interval, []).append(p)
         for interval, group in by_interval.items():
-            # Reads on the event loop (worker "") take microseconds: sensors of one interval share
-            # one task and one wakeup. The others' phases are spread so reads do not all land on
-            # one tick, but within the first second: a sensor polled every 10 minutes still shows
-            # a value right after start.
-            on_loop = [p for p in group if p.sensor.worker == ""]
-            runs = [[p] for p in group if p.sensor.worker != ""] + ([on_loop] if on_loop else [])
+            # Sensors of one interval that share a thread (or read on the event loop, worker
+            # "") share a task: one wakeup a tick, their reads queued back to back as they would
+            # be anyway. The tasks' phases are spread so reads do not all land on one tick, but
+            # within the first second: a sensor polled every 10 minutes still shows a value
+            # right after start.
+            by_worker: dict[str, list[Polled]] = {}
+            for p in group:
+                by_worker.setdefault(p.sensor.worker, []).append(p)
+            runs = list(by_worker.values())
             window = min(interval, PHASE_WINDOW_S)
             for k, run in enumerate(runs):
                 phase = window * k / len(runs)
@@ -279,11 +282,14 @@ class Poller:
             delay = min(due) - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
-            for i, p in enumerate(run):
-                now = loop.time()
-                if due[i] > now:
-                    continue
-                ok = await self._poll_once(loop, p)
+            now = loop.time()
+            ready = [i for i, d in enumerate(due) if d <= now]
+            if len(ready) == 1 or run[0].sensor.worker == "":
+                oks = [await self._poll_once(loop, run[i]) for i in ready]
+            else:  # each under its own timeout, as if it had a task of its own
+                oks = await asyncio.gather(*(self._poll_once(loop, run[i]) for i in ready))
+            for i, ok in zip(ready, oks, strict=True):
+                p = run[i]
                 self.state.set_dropped(p.cfg.id, self._dropped(p))
                 if ok:  # the next grid point a whole interval on; skipped ones are not made up
                     k = math.ceil((due[i] + interval - start) / interval - 1e-9)

@@ -154,26 +154,31 @@ async def test_failure_is_isolated_and_recovers(caplog):
 
 
 LOOP_CONFIG = "".join(
-    f'[[sensors]]\nid = "{sid}"\ntype = "{kind}"\ninterval = {every}\n\n'
-    for sid, kind, every in [
-        ("a", "loop_probe", 0.1),
-        ("b", "loop_probe", 0.1),
-        ("c", "loop_probe", 0.1),
-        ("slow", "loop_probe", 0.2),
-        ("bus", "probe", 0.1),
+    f'[[sensors]]\nid = "{sid}"\ntype = "{kind}"\ninterval = {every}\nbus = "{bus}"\n\n'
+    for sid, kind, every, bus in [
+        ("a", "loop_probe", 0.1, ""),
+        ("b", "loop_probe", 0.1, ""),
+        ("c", "loop_probe", 0.1, ""),
+        ("slow", "loop_probe", 0.2, ""),
+        ("one", "probe", 0.1, "i2c"),
+        ("two", "probe", 0.1, "i2c"),
+        ("own", "probe", 0.1, ""),
     ]
 )
 
 
-async def test_sensors_read_on_the_loop_share_one_task_per_interval():
-    """Ten `demo` sensors at 1 s wake the loop once a second, not ten times."""
+async def test_sensors_sharing_a_thread_and_an_interval_share_one_task():
+    """Ten `demo` sensors at 1 s (read on the event loop) wake the loop once a second, not ten
+    times; so do two chips of one I2C bus polled at the same interval."""
     state = State()
     poller = make_poller(LOOP_CONFIG, state)
     poller.start()
     try:
         names = sorted(t.get_name() for t in poller._tasks)
-        assert names == ["poll-a+2", "poll-bus", "poll-slow"]
-        await until(lambda: all(len(Probe.instances[s].reads) >= 3 for s in "abc"))
+        assert names == ["poll-a+2", "poll-one+1", "poll-own", "poll-slow"]
+        await until(
+            lambda: all(len(Probe.instances[s].reads) >= 3 for s in ("a", "b", "c", "one", "two"))
+        )
         await until(lambda: len(Probe.instances["slow"].reads) >= 2)
     finally:
         await poller.stop()
