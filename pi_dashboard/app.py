@@ -29,7 +29,6 @@ from pi_dashboard.state import State
 from pi_dashboard.web import keys
 from pi_dashboard.web.admission import middlewares
 from pi_dashboard.web.auth import Auth, auth_middleware, setup_auth
-from pi_dashboard.web.credentials import CredentialFile
 from pi_dashboard.web.integrations import setup_integration_routes
 from pi_dashboard.web.live import LiveNamespace, broadcaster, create_sio, shutdown
 from pi_dashboard.web.mockfaults import setup_mock_routes
@@ -42,6 +41,7 @@ if TYPE_CHECKING:  # imported at run time only in mock mode, by `scan`, or to re
     from pi_dashboard.history.replay import Recording
     from pi_dashboard.scan import ScanResult
     from pi_dashboard.sim.world import SimWorld
+    from pi_dashboard.web.credentials import CredentialFile
 
 log = logging.getLogger(__name__)
 

@@ -20,17 +20,18 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from http.cookies import Morsel
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from aiohttp import web
 
 from pi_dashboard.config import AuthConfig
 from pi_dashboard.errors import PiDashboardError
-from pi_dashboard.web.credentials import CredentialFile, Credentials, hash_token, verify_password
 from pi_dashboard.web.keys import CONFIG, SIO, STATIC_DIR
 from pi_dashboard.web.routes import Handler, Middleware, json_error, json_response
-from pi_dashboard.web.sessions import LoginLimiter, Sessions
+
+if TYPE_CHECKING:  # imported by Auth, made only with login on: nothing of it loads when it is off
+    from pi_dashboard.web.credentials import CredentialFile
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,9 @@ class Auth:
         *,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        from pi_dashboard.web.credentials import Credentials
+        from pi_dashboard.web.sessions import LoginLimiter, Sessions
+
         self.cfg = cfg
         self.file = file
         self.sessions = Sessions(cfg.session_lifetime, cfg.max_sessions, clock)
@@ -146,6 +150,8 @@ class Auth:
         return any(ip in net for net in self.networks)
 
     def token(self, token: str) -> Principal | None:
+        from pi_dashboard.web.credentials import hash_token
+
         name = self._tokens.get(hash_token(token))
         if name is None:
             return None
@@ -241,6 +247,8 @@ class Auth:
             if wait > 0:
                 seconds = max(1, round(wait))
                 return 429, f"too many failed logins: try again in {seconds} s", seconds
+            from pi_dashboard.web.credentials import verify_password
+
             loop = asyncio.get_running_loop()
             ok = await loop.run_in_executor(self.hasher, verify_password, password, stored)
             if not ok:
