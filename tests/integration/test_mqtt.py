@@ -29,6 +29,8 @@ class Seen:
 
     latest: dict[str, bytes] = field(default_factory=dict)
     retained: dict[str, bool] = field(default_factory=dict)
+    """Whether each topic's *first* message came retained (what the broker held on subscribing);
+    a live publish right behind it, with the flag off, does not change it."""
     log: list[tuple[str, bytes]] = field(default_factory=list)
     marked: Callable[[], Awaitable[None]] | None = None
     """Returns once every message the broker had queued for this watcher has arrived."""
@@ -48,7 +50,7 @@ async def watching(b: Broker, *filters: str) -> AsyncIterator[Seen]:
             async for m in c.messages:
                 payload = m.payload if isinstance(m.payload, bytes) else b""
                 seen.latest[m.topic.value] = payload
-                seen.retained[m.topic.value] = bool(m.retain)
+                seen.retained.setdefault(m.topic.value, bool(m.retain))
                 seen.log.append((m.topic.value, payload))
 
         async def marked() -> None:
