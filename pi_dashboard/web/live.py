@@ -469,6 +469,9 @@ def create_sio(cfg: ServerConfig | None = None) -> LiveServer:
         hosts,
         async_mode="aiohttp",
         json=OrjsonCodec,
+        # A client's messages are handled in its reader, not in a new task each: clients send
+        # only CONNECT and DISCONNECT (web/inbound.py), and nothing we do for them waits.
+        async_handlers=False,
         # Our own loggers, so the libraries add no handler of their own: their lines go through
         # the root handler's filters (one line, rate-limited; see pi_dashboard/logs.py).
         logger=logging.getLogger("socketio.server"),
