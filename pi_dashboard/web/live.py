@@ -1,8 +1,9 @@
 """The Socket.IO live feed: a `snapshot` to each client after it connects, then every change.
 
-Payloads and versioning are documented in docs/protocol.md. The snapshot is sent from a task the
-connect handler starts: an emit from inside the handler would go out before python-socketio's
-CONNECT packet, and strict clients (socket.io-client v4) drop events that arrive before it.
+Payloads and versioning are documented in docs/protocol.md. The snapshot is sent once
+python-socketio has queued its CONNECT answer (`LiveServer._welcome`): an emit from inside the
+connect handler would go out before it, and strict clients (socket.io-client v4) drop events that
+arrive before it. It is encoded once per state change and shared by every client (`SnapshotCache`).
 
 Each browser gets at most `[server] client_queue` packets waiting in its Engine.IO queue. Past
 that it is behind: its readings are merged to the latest value per channel (a browser that is
@@ -46,6 +47,9 @@ INBOX = 4096
 """Readings waiting for the broadcaster; past that they are merged like a slow client's."""
 ALIVE_S = 1.0
 """How often clients hear which sensors were read without a change (the `alive` event)."""
+
+CLIENT_LOG_S = 10.0
+"""At most one INFO line about clients coming and going this often (the rest are counted)."""
 
 Packets = list[eio_packet.Packet]
 
@@ -335,10 +339,20 @@ class LiveServer(socketio.AsyncServer):
             reason = "second CONNECT on one connection"
         else:
             await super()._handle_eio_message(eio_sid, data)
+            if pkt.packet_type == packet.CONNECT:
+                await self._welcome(eio_sid, pkt.namespace or "/")
             return
         request = self.environ.get(eio_sid, {}).get("aiohttp.request")
         self.guard.refuse(request.remote if request else None, reason)
         await self.guard.drop(eio_sid)
+
+    async def _welcome(self, eio_sid: str, namespace: str) -> None:
+        """The snapshot, right behind python-socketio's CONNECT answer, which its handler has just
+        queued (strict clients drop events that arrive before it), and in the same task: no task
+        of our own per connection."""
+        handler = self.namespace_handlers.get(namespace)
+        if isinstance(handler, LiveNamespace) and self.manager.sid_from_eio_sid(eio_sid, namespace):
+            await self.fanout.join(eio_sid, handler.snapshot())
 
     async def _handle_eio_disconnect(self, eio_sid: str, reason: Any = None) -> None:
         self.guard.forget(eio_sid)
@@ -351,7 +365,63 @@ class LiveServer(socketio.AsyncServer):
             sock.queue.put_nowait(None)
 
 
+class ClientCount:
+    """The client count in the log: one INFO line at once for a browser that comes or goes, and
+    for a burst (1,000 clients connecting, or leaving when a Wi-Fi access point drops) one line
+    per `interval` with the count, written at the end of the interval by one timer. A line per
+    connection cost 5 % of a connect, and used up the log's line budget (pi_dashboard/logs.py)
+    that a "sensor lost" line needs."""
+
+    def __init__(
+        self,
+        clients: set[str],
+        interval: float = CLIENT_LOG_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.clients, self.interval, self.clock = clients, interval, clock
+        self.joined = self.left = 0
+        """Connections and disconnections since the last line."""
+        self._logged = -interval
+        self._timer: asyncio.TimerHandle | None = None
+
+    def changed(self, *, joined: bool) -> None:
+        if joined:
+            self.joined += 1
+        else:
+            self.left += 1
+        if self._timer is not None:
+            return  # the line at the end of this interval will count it
+        wait = self._logged + self.interval - self.clock()
+        if wait <= 0:
+            self._write()
+        else:
+            self._timer = asyncio.get_running_loop().call_later(wait, self._write)
+
+    def _write(self) -> None:
+        self._timer = None
+        self._logged = self.clock()
+        joined, left = self.joined, self.left
+        self.joined = self.left = 0
+        if joined + left == 1:
+            what = "client connected" if joined else "client disconnected"
+            log.info("%s (%d open)", what, len(self.clients))
+        elif joined + left:
+            log.info(
+                "%d clients connected and %d disconnected in the last %.0f s (%d open)",
+                joined, left, self.interval, len(self.clients),
+            )  # fmt: skip
+
+    def close(self) -> None:
+        """Write what is counted now (the daemon is stopping): no timer outlives the loop."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._write()
+
+
 class LiveNamespace(socketio.AsyncNamespace):
+    """The connect check (`gate`) and the client count; LiveServer sends each client its snapshot
+    once python-socketio has answered its CONNECT."""
+
     def __init__(
         self,
         state: State,
@@ -364,24 +434,20 @@ class LiveNamespace(socketio.AsyncNamespace):
         self.state = state
         self.clients = clients
         self.recent = recent
-        self._tasks: set[asyncio.Task[None]] = set()
+        self.count = ClientCount(clients)
         self.snapshots: SnapshotCache | None = None
+
+    def snapshot(self) -> Packets:
+        """The `snapshot` event, shared by every client that connects before the next change."""
+        if self.snapshots is None:
+            self.snapshots = SnapshotCache(self.server, self.state, self.recent)
+        return self.snapshots.packets()
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         if self.gate is not None and (why := self.gate.admit_socket(sid, environ, auth)):
             raise socketio.exceptions.ConnectionRefusedError(why)
         self.clients.add(sid)
-        log.info("client connected (%d open)", len(self.clients))
-        task = asyncio.create_task(self._send_snapshot(sid))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _send_snapshot(self, sid: str) -> None:
-        if self.snapshots is None:
-            self.snapshots = SnapshotCache(self.server, self.state, self.recent)
-        eio_sid = self.server.manager.eio_sid_from_sid(sid, "/")
-        if eio_sid is not None:
-            await self.server.fanout.join(eio_sid, self.snapshots.packets())
+        self.count.changed(joined=True)
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         eio_sid = self.server.manager.eio_sid_from_sid(sid, "/")
@@ -389,8 +455,9 @@ class LiveNamespace(socketio.AsyncNamespace):
             self.server.fanout.leave(eio_sid)
         if self.gate is not None:
             self.gate.socket_gone(sid)
-        self.clients.discard(sid)
-        log.info("client disconnected (%d open)", len(self.clients))
+        if sid in self.clients:
+            self.clients.discard(sid)
+            self.count.changed(joined=False)
 
 
 def create_sio(cfg: ServerConfig | None = None) -> LiveServer:
@@ -402,6 +469,9 @@ def create_sio(cfg: ServerConfig | None = None) -> LiveServer:
         hosts,
         async_mode="aiohttp",
         json=OrjsonCodec,
+        # A client's messages are handled in its reader, not in a new task each: clients send
+        # only CONNECT and DISCONNECT (web/inbound.py), and nothing we do for them waits.
+        async_handlers=False,
         # Our own loggers, so the libraries add no handler of their own: their lines go through
         # the root handler's filters (one line, rate-limited; see pi_dashboard/logs.py).
         logger=logging.getLogger("socketio.server"),
@@ -540,4 +610,8 @@ async def alive(app: web.Application, told: dict[str, float]) -> None:
 
 async def shutdown(app: web.Application) -> None:
     """on_shutdown: tell clients we are going, so browsers show 'offline' at once."""
-    await app[SIO].shutdown()
+    sio = app[SIO]
+    await sio.shutdown()
+    live = sio.namespace_handlers.get("/")
+    if isinstance(live, LiveNamespace):
+        live.count.close()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import socket
 import ssl
@@ -259,6 +260,22 @@ class GuardedSite(web.BaseSite):
                 reuse_address=True,
                 ssl=self._ssl_context,
             )
+
+
+GC_YOUNG = 2000
+"""Net new objects between young collections (CPython's default: 700). Connecting 1,000 clients,
+the collector took 0.31 s of the 0.85 s of CPU with the defaults, two full collections of 0.1 s
+each among them; with `gc.freeze()` and this, 0.08-0.2 s and no full collection. Higher saves
+little more and leaves more cyclic garbage waiting (RSS)."""
+
+
+def settle_heap() -> None:
+    """Once the daemon serves: what exists now (modules, config, sensors) lives as long as the
+    process, so move it out of the collector's scans, and collect young objects less often. Each
+    connection keeps a few hundred objects (requests, tasks, queues) that the default thresholds
+    scan over and over. Process-wide: the daemon calls it, tests and libraries do not."""
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG, *gc.get_threshold()[1:])
 
 
 async def start_site(
