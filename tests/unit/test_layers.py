@@ -46,7 +46,8 @@ ALLOWED: dict[str, set[str]] = {
     "demo": {"sensors", "config"},
     "service": {"web", "state", "model", "config", "errors"},  # systemd, beside web
     "doctor": {"hw", "sensors", "polling", "scan", "config", "model", "errors"},
-    "install": {"sensors", "polling", "config", "model", "errors"},
+    # history: only its paths, for the service's data directory (declared once there)
+    "install": {"sensors", "polling", "config", "model", "errors", "history"},
     "app": None,  # composition root: may import anything
     "cli": None,
     "__main__": None,
