@@ -89,9 +89,7 @@ def test_a_bad_config_exits_before_the_web_stack_is_imported(tmp_path: Path):
 def test_a_busy_port_exits_before_the_web_stack_is_imported(tmp_path: Path):
     config = tmp_path / "c.toml"
     config.write_text(CONFIG)
-    with socket.socket() as busy:
-        busy.bind(("127.0.0.1", 0))
-        busy.listen()
+    with socket.create_server(("127.0.0.1", 0)) as busy:
         port = busy.getsockname()[1]
         done = run_with_importtime("--mock", "--config", str(config), "--port", str(port))
     assert done.returncode == 1, done.stderr[-2000:]
