@@ -26,6 +26,8 @@ UNUSED = (
     # hardware: demo sensors have no driver, and mock mode no gpiozero for them
     "gpiozero",
     "pi_dashboard.drivers",
+    "smbus2",  # with ctypes: only for a chip on I2C
+    "ctypes",
     # other commands and options
     "pi_dashboard.scan",
     "pi_dashboard.doctor",
