@@ -140,7 +140,11 @@ def build_editable(
     ensure_vendor()  # the checkout's static/ is served as is: it needs the libraries too
     from setuptools import build_meta
 
-    return build_meta.build_editable(wheel_directory, config_settings, metadata_directory)
+    # A plain path .pth (the checkout on sys.path) rather than setuptools' import-hook finder,
+    # which every start of `.venv/bin/pi-dashboard` would import first (~2 ms, with
+    # importlib.util); static/ and systemd/ are found beside the package (pi_dashboard.data_dir).
+    settings = {"editable_mode": "compat", **(config_settings or {})}
+    return build_meta.build_editable(wheel_directory, settings, metadata_directory)
 
 
 def __getattr__(name: str) -> Any:

@@ -7,7 +7,6 @@ stack: a busy port then fails in a fraction of a second.
 from __future__ import annotations
 
 import tomllib
-from importlib.resources import files
 from pathlib import Path
 
 from pi_dashboard.config import Config, load_config, parse_config
@@ -17,6 +16,8 @@ from pi_dashboard.sensors.registry import TYPES
 
 def demo_config(types: Types = TYPES) -> Config:
     """The built-in configuration `make run` uses when no config file is given."""
+    from importlib.resources import files  # ~1 ms: only the built-in config needs it
+
     text = files("pi_dashboard").joinpath("demo.toml").read_text(encoding="utf-8")
     return parse_config(tomllib.loads(text), types, source="<built-in demo config>")
 

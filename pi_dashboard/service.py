@@ -13,11 +13,10 @@ import os
 import socket
 import time
 from collections.abc import Callable, MutableMapping
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from aiohttp import web
-
-from pi_dashboard.web.keys import CLIENTS, STATE
+if TYPE_CHECKING:  # the CLI sets up logging (log_formatter) before the web stack is imported
+    from aiohttp import web
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +124,8 @@ class Notifier:
 
 def status_line(app: web.Application) -> str:
     """What `systemctl status` shows: "18 sensors, 1 failing, 3 browsers"."""
+    from pi_dashboard.web.keys import CLIENTS, STATE
+
     counts = app[STATE].counts()
     parts = [f"{counts['total']} sensors", f"{counts['error']} failing"]
     if counts["pending"]:

@@ -8,11 +8,23 @@ from __future__ import annotations
 import errno
 import threading
 from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from smbus2 import SMBus, i2c_msg
+if TYPE_CHECKING:
+    from smbus2 import i2c_msg
 
 __all__ = ["I2CBus", "I2CBusOpener", "i2c_msg"]
+
+
+def __getattr__(name: str) -> Any:
+    """`i2c_msg` from smbus2 when a driver first asks for it: smbus2 loads ctypes (~4 ms of a
+    start), which a daemon without I2C chips, or in mock mode with none, never needs."""
+    if name == "i2c_msg":
+        from smbus2 import i2c_msg
+
+        return i2c_msg
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 NACK_ERRNOS = frozenset({errno.EREMOTEIO, errno.EIO, errno.ENXIO, errno.ETIMEDOUT})
 
@@ -60,6 +72,8 @@ class I2CBusOpener:
     def __call__(self, bus: int) -> I2CBus:
         with self._lock:
             if bus not in self._buses:
+                from smbus2 import SMBus
+
                 self._buses[bus] = SMBus(bus)  # OSError ENOENT/EACCES: reported by the sensor
             return self._buses[bus]
 

@@ -14,11 +14,12 @@ import errno
 import os
 import threading
 from collections.abc import Sequence
-from typing import Protocol
-
-from smbus2 import i2c_msg
+from typing import TYPE_CHECKING, Protocol
 
 from pi_dashboard.sim.chips.base import SimChip, nack
+
+if TYPE_CHECKING:  # the drivers build the messages: smbus2 (and ctypes) only with an I2C chip
+    from smbus2 import i2c_msg
 
 
 class WireFaults(Protocol):

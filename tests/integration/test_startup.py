@@ -1,0 +1,134 @@
+"""What `run` imports, read from `python -X importtime` (docs/performance.md, "Startup").
+
+The web stack (aiohttp, python-socketio) is most of a start's CPU: a bad config or a busy port is
+reported before it is imported, and a daemon imports nothing its config does not use. A test
+fails here when a module-level import brings one of these back."""
+
+from __future__ import annotations
+
+import os
+import select
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+WEB_STACK = ("aiohttp", "socketio", "engineio", "pi_dashboard.app", "pi_dashboard.web")
+
+UNUSED = (
+    # integrations, none configured: each library only with its section
+    "aiomqtt",
+    "prometheus_client",
+    "zeroconf",
+    "pi_dashboard.integrations",
+    "pi_dashboard.alerts",
+    # hardware: demo sensors have no driver, and mock mode no gpiozero for them
+    "gpiozero",
+    "pi_dashboard.drivers",
+    "smbus2",  # with ctypes: only for a chip on I2C
+    "ctypes",
+    # other commands and options
+    "pi_dashboard.scan",
+    "pi_dashboard.doctor",
+    "pi_dashboard.install",
+    "pi_dashboard.history.replay",
+    "pi_dashboard.web.tls",
+    "statistics",  # only for a median filter
+    "importlib.resources",  # only for the built-in demo config
+)
+
+CONFIG = """\
+[server]
+host = "127.0.0.1"
+
+[alerts]
+enabled = false
+
+[[sensors]]
+id = "a"
+type = "demo"
+
+[[sensors]]
+id = "b"
+type = "demo"
+"""
+
+
+def imported(stderr: str) -> list[str]:
+    """Every module `-X importtime` reported, in import order."""
+    names = []
+    for line in stderr.splitlines():
+        if line.startswith("import time:") and "[us]" not in line:
+            names.append(line.rsplit("|", 1)[1].strip())
+    return names
+
+
+def loaded(modules: list[str], prefixes: tuple[str, ...]) -> list[str]:
+    return [m for m in modules if m in prefixes or m.startswith(tuple(p + "." for p in prefixes))]
+
+
+def run_with_importtime(*args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "pi_dashboard", "run", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def test_a_bad_config_exits_before_the_web_stack_is_imported(tmp_path: Path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[server]\nport = "http"\n')
+    done = run_with_importtime("--config", str(bad))
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "config error: " in done.stderr
+    modules = imported(done.stderr)
+    assert "pi_dashboard.config" in modules  # the parse is seen at all
+    assert loaded(modules, WEB_STACK) == []
+
+
+def test_a_busy_port_exits_before_the_web_stack_is_imported(tmp_path: Path):
+    config = tmp_path / "c.toml"
+    config.write_text(CONFIG)
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        port = busy.getsockname()[1]
+        done = run_with_importtime("--mock", "--config", str(config), "--port", str(port))
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert "already in use" in done.stderr
+    assert loaded(imported(done.stderr), WEB_STACK) == []
+
+
+def test_run_imports_only_what_its_config_uses(tmp_path: Path):
+    """Modules imported until the daemon serves; the stop afterwards is not counted."""
+    config = tmp_path / "c.toml"
+    config.write_text(CONFIG)
+    argv = ["run", "--mock", "--config", str(config), "--port", "0"]
+    proc = subprocess.Popen(
+        [sys.executable, "-X", "importtime", "-m", "pi_dashboard", *argv],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+    )
+    assert proc.stderr is not None
+    err = b""  # read from the descriptor: a buffered readline could hold the line select awaits
+    try:
+        deadline = time.monotonic() + 30
+        while b"serving http://" not in err:
+            left = deadline - time.monotonic()
+            assert left > 0, "no startup line:\n" + err.decode()[-2000:]
+            if select.select([proc.stderr], [], [], left)[0]:
+                chunk = os.read(proc.stderr.fileno(), 65536)
+                assert chunk, "the daemon exited:\n" + err.decode()[-2000:]
+                err += chunk
+        proc.terminate()
+        proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    modules = imported(err.decode())
+    assert "aiohttp.web" in modules  # a real start
+    assert "pi_dashboard.sim.world" in modules
+    assert loaded(modules, UNUSED) == []
