@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import os
+import select
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import IO, TypeVar
 
 LIMIT_S = 10.0
 """Default deadline: far above what any condition needs on an idle machine."""
@@ -59,3 +61,25 @@ def wait_until(condition: Callable[[], T], limit: float = LIMIT_S, what: Describ
             raise _timed_out(condition, limit, what)
         time.sleep(POLL_S)
     return value
+
+
+def read_until(stream: IO[bytes] | IO[str], needle: str, limit: float = LIMIT_S) -> str:
+    """What a child process wrote to `stream` (a pipe) until `needle` appears; fails on its
+    exit or at the deadline. Reads the descriptor itself: a buffered readline could hold the
+    line that `select` is waiting for, and the test would hang until its deadline."""
+    got = b""
+    deadline = time.monotonic() + limit
+    while needle.encode() not in got:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise AssertionError(
+                f"{needle!r} not written within {limit} s:\n{got.decode()[-2000:]}"
+            )
+        if select.select([stream], [], [], left)[0]:
+            chunk = os.read(stream.fileno(), 65536)
+            if not chunk:
+                raise AssertionError(
+                    f"the process exited before {needle!r}:\n{got.decode()[-2000:]}"
+                )
+            got += chunk
+    return got.decode()

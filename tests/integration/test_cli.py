@@ -6,11 +6,10 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from waiting import wait_until
+from waiting import read_until, wait_until
 
 GOOD = '[[sensors]]\nid = "a"\ntype = "demo"\n'
 
@@ -129,23 +128,13 @@ def test_run_serves_and_stops_on_sigterm(tmp_path: Path):
 
 def test_demo_binds_loopback_and_says_how_to_share_it():
     """Without --config the demo runs on 127.0.0.1 (a user's config keeps its own host)."""
-    import select
-
     proc = subprocess.Popen(
         [sys.executable, "-m", "pi_dashboard", "run", "--port", "0"],
         stderr=subprocess.PIPE,
-        text=True,
         stdin=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 20
-        line = ""
-        while "serving" not in line:
-            left = deadline - time.monotonic()
-            assert left > 0, "no startup line"
-            if select.select([proc.stderr], [], [], left)[0]:
-                line = proc.stderr.readline()
-                assert line, "the daemon exited"
+        line = read_until(proc.stderr, "serving", 20)
         proc.terminate()
         proc.communicate(timeout=10)
     finally:

@@ -6,13 +6,12 @@ fails here when a module-level import brings one of these back."""
 
 from __future__ import annotations
 
-import os
-import select
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
+
+from waiting import read_until
 
 WEB_STACK = ("aiohttp", "socketio", "engineio", "pi_dashboard.app", "pi_dashboard.web")
 
@@ -112,23 +111,15 @@ def test_run_imports_only_what_its_config_uses(tmp_path: Path):
         stdin=subprocess.DEVNULL,
     )
     assert proc.stderr is not None
-    err = b""  # read from the descriptor: a buffered readline could hold the line select awaits
     try:
-        deadline = time.monotonic() + 30
-        while b"serving http://" not in err:
-            left = deadline - time.monotonic()
-            assert left > 0, "no startup line:\n" + err.decode()[-2000:]
-            if select.select([proc.stderr], [], [], left)[0]:
-                chunk = os.read(proc.stderr.fileno(), 65536)
-                assert chunk, "the daemon exited:\n" + err.decode()[-2000:]
-                err += chunk
+        err = read_until(proc.stderr, "serving http://", 30)
         proc.terminate()
         proc.communicate(timeout=10)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    modules = imported(err.decode())
+    modules = imported(err)
     assert "aiohttp.web" in modules  # a real start
     assert "pi_dashboard.sim.world" in modules
     assert loaded(modules, UNUSED) == []
