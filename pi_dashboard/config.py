@@ -77,6 +77,18 @@ HOST_RE = re.compile(r"^(\*|[A-Za-z0-9_.:-]{1,253}|\[[0-9A-Fa-f:.]+\])$")
 ORIGIN_RE = re.compile(r"^https?://[^\s/]+$")
 
 
+def _check_networks(name: str, networks: tuple[str, ...]) -> None:
+    import ipaddress
+
+    for i, net in enumerate(networks):
+        try:
+            ipaddress.ip_network(net, strict=False)
+        except ValueError:
+            raise FieldError(
+                f"{name}[{i}]", f'"{net}" is not an address or network (CIDR)'
+            ) from None
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AuthConfig:
     """`[server.auth]`: optional login and API tokens (docs/security.md). Off: read-only, open."""
@@ -96,15 +108,7 @@ class AuthConfig:
     """Addresses whose failed logins are remembered at once (the oldest is forgotten first)."""
 
     def __post_init__(self) -> None:
-        import ipaddress
-
-        for i, net in enumerate(self.trusted_networks):
-            try:
-                ipaddress.ip_network(net, strict=False)
-            except ValueError:
-                raise FieldError(
-                    f"trusted_networks[{i}]", f'"{net}" is not an address or network (CIDR)'
-                ) from None
+        _check_networks("trusted_networks", self.trusted_networks)
         if self.session_lifetime <= 0:
             raise FieldError("session_lifetime", f"must be > 0, got {self.session_lifetime:g}")
         if self.login_lockout <= 0:
@@ -146,10 +150,13 @@ class ServerConfig:
     log_repeat_interval: float = 60.0
     cors_origins: tuple[str, ...] = ()
     """Other sites whose scripts may read /api (e.g. "https://grafana.home.lan")."""
+    trusted_proxies: tuple[str, ...] = ()
+    """Reverse proxies (CIDRs) whose X-Forwarded-For names the client (web/proxies.py)."""
     auth: AuthConfig = field(default_factory=AuthConfig)
     tls: HttpsConfig | None = None
 
     def __post_init__(self) -> None:
+        _check_networks("trusted_proxies", self.trusted_proxies)
         for i, origin in enumerate(self.cors_origins):
             if not ORIGIN_RE.match(origin):
                 raise FieldError(

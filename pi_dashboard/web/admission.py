@@ -61,5 +61,11 @@ def _close(resp: web.Response) -> web.Response:
 
 
 def middlewares(cfg: ServerConfig, extra: Sequence[Middleware] = ()) -> list[Middleware]:
-    """What `create_app` installs, outermost first; `extra` (CORS, auth) after admission."""
-    return [admission(cfg), *extra, errors_and_headers]
+    """What `create_app` installs, outermost first; `extra` (CORS, auth) after admission. Behind
+    a trusted proxy the client's address is found first, so everything after sees it."""
+    first: list[Middleware] = []
+    if cfg.trusted_proxies:
+        from pi_dashboard.web.proxies import forwarded_for
+
+        first.append(forwarded_for(cfg.trusted_proxies))
+    return [*first, admission(cfg), *extra, errors_and_headers]

@@ -382,3 +382,56 @@ async def test_a_broken_credentials_file_keeps_the_previous_ones(start, creds):
     creds.path.write_text("{half written")  # by hand, say: one warning, nothing lost
     assert (await statuses(server, bearer))["/api/sensors"] == 200
     assert (await login(server)).status == 200
+
+
+PROXIED = 'trusted_proxies = ["127.0.0.1/32"]'
+
+
+async def test_behind_a_trusted_proxy_the_forwarded_client_is_who_logs_in(start):
+    """Each client behind the proxy has its own login limit; a client's own spoofed entries (to
+    the left of what the proxy appended) change nothing."""
+    server = await start("login_failures = 2\nlogin_lockout = 600", PROXIED)
+
+    async def guess(client: str, password: str = "wrong password") -> int:
+        headers = {"X-Forwarded-For": client}
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(
+                server.make_url("/auth/login"), json={"password": password}, headers=headers
+            ) as r,
+        ):
+            return r.status
+
+    assert [await guess("198.51.100.7") for _ in range(3)] == [401, 401, 429]
+    assert await guess("10.0.0.1, 198.51.100.7") == 429  # a spoofed first hop is ignored
+    assert await guess("198.51.100.8", PASSWORD) == 200  # another client is not locked out
+    assert await guess("198.51.100.7", PASSWORD) == 429
+
+
+async def test_trusted_networks_see_the_forwarded_client(start):
+    server = await start('trusted_networks = ["192.168.1.0/24"]', PROXIED)
+    home = {"X-Forwarded-For": "192.168.1.20"}
+    assert set((await statuses(server, home)).values()) == {200, 404}
+    assert set((await statuses(server, {"X-Forwarded-For": "203.0.113.9"})).values()) == {401}
+    assert set((await statuses(server, {})).values()) == {401}  # the proxy itself is not trusted
+    client, snapshots = await connect(server, headers=home)
+    await until(lambda: snapshots)
+    await client.disconnect()
+    assert "login" in await refused(server, headers={"X-Forwarded-For": "203.0.113.9"})
+
+
+async def test_forwarded_for_is_ignored_unless_the_proxy_is_trusted(start):
+    server = await start('trusted_networks = ["192.168.1.0/24"]')
+    assert set((await statuses(server, {"X-Forwarded-For": "192.168.1.20"})).values()) == {401}
+
+
+async def test_a_malformed_forwarded_for_from_the_proxy_is_a_400(start):
+    server = await start("", PROXIED)
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(server.make_url("/api/sensors"), headers={"X-Forwarded-For": "x, 1.2.3.4"}) as r,
+    ):
+        assert r.status == 400
+        assert (await r.json())["error"] == (
+            "bad X-Forwarded-For from a trusted proxy: 'x' is not an IP address"
+        )
