@@ -1,5 +1,4 @@
-"""A drift-free schedule per sensor (one task, so one wakeup a tick, for the sensors of an interval
-that share a thread), one worker thread per bus, timeouts, backoff.
+"""One task per sensor on its own drift-free schedule, one worker thread per bus, timeouts, backoff.
 
 Isolation in the spirit of Home Assistant's setup guards: each sensor's setup and read run inside
 their own try/except, a failure marks only that sensor `error` (logged once when it starts, and
@@ -167,20 +166,14 @@ class Poller:
         for p in self.polled.values():
             by_interval.setdefault(p.cfg.interval, []).append(p)
         for interval, group in by_interval.items():
-            # Sensors of one interval that share a thread (or read on the event loop, worker
-            # "") share a task: one wakeup a tick, their reads queued back to back as they would
-            # be anyway. The tasks' phases are spread so reads do not all land on one tick, but
-            # within the first second: a sensor polled every 10 minutes still shows a value
-            # right after start.
-            by_worker: dict[str, list[Polled]] = {}
-            for p in group:
-                by_worker.setdefault(p.sensor.worker, []).append(p)
-            runs = list(by_worker.values())
+            # Spread phases so reads do not all land on one tick, but within the first second:
+            # a sensor polled every 10 minutes still shows a value right after start.
             window = min(interval, PHASE_WINDOW_S)
-            for k, run in enumerate(runs):
-                phase = window * k / len(runs)
-                name = f"poll-{run[0].cfg.id}" + (f"+{len(run) - 1}" if len(run) > 1 else "")
-                self._tasks.append(asyncio.create_task(self._run(run, phase), name=name))
+            for k, p in enumerate(group):
+                phase = window * k / len(group)
+                self._tasks.append(
+                    asyncio.create_task(self._run(p, phase), name=f"poll-{p.cfg.id}")
+                )
 
     async def stop(self) -> None:
         """At most STOP_TASKS_S + STOP_CLOSE_S, whatever the sensors do.
@@ -271,32 +264,23 @@ class Poller:
             raise TimeoutError
         return job.future.result()
 
-    async def _run(self, run: list[Polled], phase: float) -> None:
-        """Poll `run`'s sensors (one interval) on a drift-free grid, each when it is due: a
-        failing one retries on its own backoff and rejoins the grid once it reads again."""
+    async def _run(self, p: Polled, phase: float) -> None:
         loop = asyncio.get_running_loop()
-        interval = run[0].cfg.interval
-        start = loop.time() + phase
-        due = [start] * len(run)
+        interval = p.cfg.interval
+        due = loop.time() + phase
         while True:
-            delay = min(due) - loop.time()
+            delay = due - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
-            now = loop.time()
-            ready = [i for i, d in enumerate(due) if d <= now]
-            if len(ready) == 1 or run[0].sensor.worker == "":
-                oks = [await self._poll_once(loop, run[i]) for i in ready]
-            else:  # each under its own timeout, as if it had a task of its own
-                oks = await asyncio.gather(*(self._poll_once(loop, run[i]) for i in ready))
-            for i, ok in zip(ready, oks, strict=True):
-                p = run[i]
-                self.state.set_dropped(p.cfg.id, self._dropped(p))
-                if ok:  # the next grid point a whole interval on; skipped ones are not made up
-                    k = math.ceil((due[i] + interval - start) / interval - 1e-9)
-                    k = max(k, math.ceil((loop.time() - start) / interval))
-                    due[i] = start + k * interval
-                else:
-                    due[i] = loop.time() + self.retry_delay(p)
+            ok = await self._poll_once(loop, p)
+            self.state.set_dropped(p.cfg.id, self._dropped(p))
+            if ok:
+                due += interval
+                now = loop.time()
+                if due <= now:  # fell behind (slow bus, suspended laptop): skip, do not burst
+                    due += math.ceil((now - due) / interval) * interval
+            else:
+                due = loop.time() + self.retry_delay(p)
 
     def retry_delay(self, p: Polled) -> float:
         """Exponential backoff from the interval, capped at max(interval, max_backoff)."""

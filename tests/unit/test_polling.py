@@ -85,19 +85,8 @@ class Edge(Probe):
         self.push = push
 
 
-class LoopProbe(Probe):
-    """Read on the event loop, as the `demo` type is."""
-
-    def __init__(self, config, hardware):
-        super().__init__(config, hardware)
-        self.worker = ""
-
-
 TEST_TYPES = {
     **TYPES,
-    "loop_probe": SensorType(
-        name="loop_probe", options=ProbeOptions, sensor=LoopProbe, description="test"
-    ),
     "probe": SensorType(name="probe", options=ProbeOptions, sensor=Probe, description="test"),
     "edge": SensorType(name="edge", options=ProbeOptions, sensor=Edge, description="test"),
 }
@@ -151,59 +140,6 @@ async def test_failure_is_isolated_and_recovers(caplog):
         await poller.stop()
     assert "sensor a failed" in caplog.text
     assert "sensor a recovered" in caplog.text
-
-
-LOOP_CONFIG = "".join(
-    f'[[sensors]]\nid = "{sid}"\ntype = "{kind}"\ninterval = {every}\nbus = "{bus}"\n\n'
-    for sid, kind, every, bus in [
-        ("a", "loop_probe", 0.1, ""),
-        ("b", "loop_probe", 0.1, ""),
-        ("c", "loop_probe", 0.1, ""),
-        ("slow", "loop_probe", 0.2, ""),
-        ("one", "probe", 0.1, "i2c"),
-        ("two", "probe", 0.1, "i2c"),
-        ("own", "probe", 0.1, ""),
-    ]
-)
-
-
-async def test_sensors_sharing_a_thread_and_an_interval_share_one_task():
-    """Ten `demo` sensors at 1 s (read on the event loop) wake the loop once a second, not ten
-    times; so do two chips of one I2C bus polled at the same interval."""
-    state = State()
-    poller = make_poller(LOOP_CONFIG, state)
-    poller.start()
-    try:
-        names = sorted(t.get_name() for t in poller._tasks)
-        assert names == ["poll-a+2", "poll-one+1", "poll-own", "poll-slow"]
-        await until(
-            lambda: all(len(Probe.instances[s].reads) >= 3 for s in ("a", "b", "c", "one", "two"))
-        )
-        await until(lambda: len(Probe.instances["slow"].reads) >= 2)
-    finally:
-        await poller.stop()
-
-
-async def test_a_failing_sensor_sharing_a_task_retries_alone():
-    """Its backoff is its own: the others of its task keep their schedule, and it reads again
-    once it recovers."""
-    state = State()
-    poller = make_poller(LOOP_CONFIG, state, max_backoff=0.2)
-    a, b, c = (Probe.instances[s] for s in "abc")
-    poller.start()
-    try:
-        await until(lambda: len(a.reads) >= 2)
-        a.broken = True
-        await until(lambda: state.sensors["a"].status is Status.ERROR)
-        n, m = len(b.reads), len(c.reads)
-        await until(lambda: len(b.reads) >= n + 5 and len(c.reads) >= m + 5)
-        assert state.sensors["b"].status is Status.OK
-        a.broken = False
-        await until(lambda: state.sensors["a"].status is Status.OK)
-        k = len(a.reads)
-        await until(lambda: len(a.reads) >= k + 3)
-    finally:
-        await poller.stop()
 
 
 async def test_schedule_is_drift_free_and_phases_spread():
