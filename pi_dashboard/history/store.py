@@ -86,6 +86,10 @@ cache only grows the daemon's memory (2000 pages would be about 1.4 MB)."""
 WAL_PAGES = 10_000
 """Checkpoint when the WAL holds this many pages (5 MB at 512 B): staging pages are rewritten every
 hour or so, and a checkpoint copies only a page's last version, so a long WAL copies each once."""
+WAL_FRAME_HEADER = 24
+WAL_BYTES = 32 + (WAL_PAGES + 64) * (WAL_FRAME_HEADER + PAGE_SIZE)
+"""The WAL's working size: its header, the frames up to the checkpoint, and a seal's transaction
+past it. The file is given this size up front (see `_reserve_wal`)."""
 RAW_QUERY_SAMPLES = 50_000
 """A query reads raw samples only if the range holds no more than this (about 5 MB in Python):
 a longer one is answered from the minute tier."""
@@ -312,6 +316,8 @@ class Store:
         except BaseException:
             self.conn.close()
             raise
+        if self.path != ":memory:":
+            _reserve_wal(self.path + "-wal")
 
     def close(self) -> None:
         self.conn.close()
@@ -885,6 +891,26 @@ def _connect(path: str, synchronous: str, busy_timeout: float) -> sqlite3.Connec
         conn.close()
         raise
     return conn
+
+
+def _reserve_wal(path: str) -> None:
+    """Give the WAL its working size at once: a file that grows costs a page or two more at the
+    sync that extends it (its new blocks are allocated then), 5.4 to 5.8 KB a flush instead of 4.9
+    while it grows (docs/history.md). fallocate reserves the blocks without writing them (they read
+    as zeros), and SQLite writes a WAL from its start whatever its size: past its last valid frame
+    a zero frame fails its checksum, so recovery stops there. The WAL exists once the connection
+    has read the database; where the file system cannot reserve, the WAL simply grows as before."""
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except FileNotFoundError:
+        return
+    try:
+        if os.fstat(fd).st_size < WAL_BYTES:
+            os.posix_fallocate(fd, 0, WAL_BYTES)
+    except OSError as e:
+        log.debug("history: cannot reserve the WAL (%s); it grows as it is written", e)
+    finally:
+        os.close(fd)
 
 
 def _drop_dead_blob_refs(conn: sqlite3.Connection) -> None:
