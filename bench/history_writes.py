@@ -68,7 +68,8 @@ def serve(args: argparse.Namespace) -> None:
         from pi_dashboard.history import store
 
         store._reserve_wal = lambda path: None
-        app = create_app(config)
+        history = History(options_from_config(config.history, paths.database(data, mock=False)))
+        app = create_app(config, history=history)
     elif args.design == "naive":
         history = History(
             options_from_config(config.history, paths.database(data, mock=False)),

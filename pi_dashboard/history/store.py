@@ -902,12 +902,12 @@ def _reserve_wal(path: str) -> None:
     has read the database; where the file system cannot reserve, the WAL simply grows as before."""
     try:
         fd = os.open(path, os.O_RDWR)
-    except FileNotFoundError:
+    except OSError:  # no WAL (yet), or not ours to write: SQLite says so where it matters
         return
     try:
         if os.fstat(fd).st_size < WAL_BYTES:
             os.posix_fallocate(fd, 0, WAL_BYTES)
-    except OSError as e:
+    except OSError as e:  # disk full, or a file system that cannot: the WAL grows as before
         log.debug("history: cannot reserve the WAL (%s); it grows as it is written", e)
     finally:
         os.close(fd)
