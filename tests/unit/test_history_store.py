@@ -87,13 +87,19 @@ def test_a_flush_rewrites_exactly_one_page(tmp_path):
     store.close()
 
 
-def test_staged_samples_survive_a_restart_and_queries_see_them(tmp_path):
-    clock = Clock()
-    path = tmp_path / "h.sqlite3"
+def ten_flushes(path: os.PathLike[str], clock: Clock) -> tuple[Store, list[int]]:
+    """A store with 3 series and 10 flushes of 5 samples each, nothing sealed."""
     store = Store(path, clock=clock)
     ids = register(store, 3)
     for k in range(10):
         flush(store, ids, T0 + 5 * k)
+    return store, ids
+
+
+def test_staged_samples_survive_a_restart_and_queries_see_them(tmp_path):
+    clock = Clock()
+    path = tmp_path / "h.sqlite3"
+    store, ids = ten_flushes(path, clock)
     expected = every_sample(store, ids[1])
     assert len(expected) == 50
     store.conn.close()  # as a SIGKILL leaves it: no seal, the WAL not checkpointed
@@ -324,10 +330,7 @@ def test_a_grown_wal_left_by_a_crash_is_extended_without_losing_its_frames(tmp_p
     extended on the next start, and every committed flush is still there."""
     clock = Clock()
     path = tmp_path / "h.sqlite3"
-    store = Store(path, clock=clock)
-    ids = register(store, 3)
-    for k in range(10):
-        flush(store, ids, T0 + 5 * k)
+    store, ids = ten_flushes(path, clock)
     expected = every_sample(store, ids[0])
     crash_image(path, tmp_path / "cut")
     store.close()
