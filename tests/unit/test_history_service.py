@@ -10,6 +10,7 @@ import threading
 import pytest
 from waiting import until
 
+from pi_dashboard.history.codec import Samples
 from pi_dashboard.history.service import History, HistoryBusy, HistoryOptions
 from pi_dashboard.history.store import SeriesInfo, Store
 
@@ -95,6 +96,37 @@ async def test_queries_beyond_the_limit_are_refused_not_queued(tmp_path):
     assert await blocker is True
     assert await asyncio.gather(*waiting) == [2, 2, 2]
     await h.stop()
+
+
+class CountingStore(Store):
+    """The real store, counting the flushes handed to it."""
+
+    appends: list[int]
+
+    def append(self, batch: dict[int, Samples]) -> None:
+        self.appends.append(sum(len(s) for s in batch.values()))
+        super().append(batch)
+
+
+async def test_the_writer_sleeps_while_nothing_is_recorded_and_wakes_for_a_reading(tmp_path):
+    """No wakeup every flush interval for nothing: with nothing recorded the writer waits for a
+    reading (or a query, or the sweep), and a reading that arrives is flushed at once."""
+    appends: list[int] = []
+
+    def counting(*args: object, **kw: object) -> Store:
+        store = CountingStore(*args, **kw)
+        store.appends = appends
+        return store
+
+    h = History(options(tmp_path, flush_interval=0.02), clock=Clock(), store=counting)
+    await h.start(ROOM)
+    await until(lambda: h._idle, what="the writer asleep with nothing to write")
+    before = len(appends)
+    h.record("room", T0 + 1, {"temperature": 21.5, "humidity": 40.0})
+    await until(lambda: h._idle and h.stats()["unflushed_readings"] == 0)
+    assert appends[before:] == [2], "one flush, with the reading's two samples; no empty ones"
+    await h.stop()
+    assert stored(tmp_path / "h.sqlite3")[-1][1] == 2150
 
 
 async def test_a_failed_read_and_a_restart_leave_gaps_never_a_line(tmp_path):
