@@ -385,6 +385,7 @@ class History:
                 seal_period=self.options.seal_period,
                 clock=self._clock,
                 synchronous=self.options.synchronous,
+                reserve_wal=True,
             )
         except BaseException as e:  # reported to start()'s caller
             ready.set_exception(e)

@@ -289,7 +289,10 @@ class Store:
         clock: Callable[[], float] = time.time,
         synchronous: str = "FULL",
         busy_timeout: float = 10.0,
+        reserve_wal: bool = False,
     ) -> None:
+        """`reserve_wal`: the daemon's writer gives the WAL its working size (see `_reserve_wal`);
+        a reader (export, backup, replay of a copy) has no use for 5 MB of zeros."""
         if 3600 % seal_period:
             raise ValueError("seal_period must divide an hour")
         self.path = str(path)
@@ -318,7 +321,7 @@ class Store:
         except BaseException:
             self.conn.close()
             raise
-        if self.path != ":memory:":
+        if reserve_wal and self.path != ":memory:":
             _reserve_wal(self.path + "-wal")
 
     def close(self) -> None:

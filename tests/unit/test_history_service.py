@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
 
 import pytest
@@ -12,7 +13,7 @@ from waiting import until
 
 from pi_dashboard.history.codec import Samples
 from pi_dashboard.history.service import History, HistoryBusy, HistoryOptions
-from pi_dashboard.history.store import SeriesInfo, Store
+from pi_dashboard.history.store import WAL_BYTES, SeriesInfo, Store
 
 T0 = 1_800_000_000.0
 
@@ -45,6 +46,10 @@ def stored(path, sensor="room", channel="temperature"):
         store.close()
 
 
+def wal_size(tmp_path) -> int:
+    return os.path.getsize(tmp_path / "h.sqlite3-wal")
+
+
 async def test_stop_flushes_every_reading_recorded(tmp_path):
     clock = Clock()
     h = History(options(tmp_path, flush_interval=60), clock=clock)
@@ -52,6 +57,7 @@ async def test_stop_flushes_every_reading_recorded(tmp_path):
     for i in range(50):
         h.record("room", T0 + i, {"temperature": 21.0 + i / 100, "humidity": 40.0})
     assert h.stats()["unflushed_readings"] == 50
+    assert wal_size(tmp_path) == WAL_BYTES, "the daemon's writer reserves its WAL"
     await h.stop()
     values = [q for _, q in stored(tmp_path / "h.sqlite3") if q is not None]
     assert values == [2100 + i for i in range(50)]
