@@ -135,6 +135,8 @@ class History:
         self._pending: deque[tuple[str, float, Mapping[str, Value] | None]] = deque()
         self._lost: dict[str, float] = {}
         self._new: list[SeriesInfo] = []
+        self._idle = False
+        """the writer sleeps until a reading arrives (the last flush had nothing to write)"""
         self._known: set[tuple[str, str]] = set()
         self._channels: dict[str, list[str]] = {}
         self._windows: dict[tuple[str, str], _Window] = {}
@@ -229,6 +231,9 @@ class History:
                     )
                 self.dropped += 1
             self._pending.append((sensor, ts, values))
+            if self._idle:
+                self._idle = False
+                self._cond.notify()
 
     def set_describe(self, describe: Describe) -> None:
         self._describe = describe
@@ -380,6 +385,7 @@ class History:
                 seal_period=self.options.seal_period,
                 clock=self._clock,
                 synchronous=self.options.synchronous,
+                reserve_wal=True,
             )
         except BaseException as e:  # reported to start()'s caller
             ready.set_exception(e)
@@ -451,10 +457,18 @@ class History:
                 ids[(sensor_key(info.node, info.sensor), info.channel)] = sid
         gap_open: set[int] = set()
         busy = False  # maintenance has more steps to run
+        quiet = False  # the last flush had nothing to write
         while True:
             with self._cond:
                 if not self._jobs and not self._stopping and not busy:
-                    self._cond.wait(max(next_flush - time.monotonic(), 0.0))
+                    if quiet and not self._pending:
+                        # nothing to write: sleep until a reading (record() wakes us), a query,
+                        # stop, or the retention sweep, instead of waking every flush interval
+                        self._idle = True
+                        self._cond.wait(max(next_sweep - time.monotonic(), 0.0))
+                        self._idle = False
+                    else:
+                        self._cond.wait(max(next_flush - time.monotonic(), 0.0))
                 jobs = list(self._jobs)
                 self._jobs.clear()
                 stopping = self._stopping
@@ -469,7 +483,7 @@ class History:
                 return
             now = time.monotonic()
             if now >= next_flush:
-                self._flush(store, ids, gap_open)
+                quiet = not self._flush(store, ids, gap_open)
                 next_flush += interval
                 if next_flush < now:  # fell behind: do not flush back to back
                     next_flush = now + interval
@@ -486,13 +500,16 @@ class History:
                     busy = False
                 self._measure(store)
 
-    def _flush(self, store: Store, ids: dict[tuple[str, str], int], gap_open: set[int]) -> None:
+    def _flush(self, store: Store, ids: dict[tuple[str, str], int], gap_open: set[int]) -> bool:
+        """Write what was recorded since the last flush; False if there was nothing."""
         with self._lock:
             batch, self._pending = self._pending, deque()
             lost, self._lost = self._lost, {}
             new, self._new = self._new, []
             if batch:
                 self._inflight_since = batch[0][1]
+        if not (batch or lost or new):
+            return False
         try:
             if new:
                 ids.update(self._register(store, new))
@@ -512,7 +529,7 @@ class History:
                 self._new[:0] = new
                 for s, ts in lost.items():
                     self._lost.setdefault(s, ts)
-            return
+            return True
         finally:
             self._inflight_since = None
         if self._failing:
@@ -520,6 +537,7 @@ class History:
             self._failing = False
         self.flushes += 1
         self._measure(store)
+        return True
 
     def _samples(
         self,

@@ -86,6 +86,12 @@ cache only grows the daemon's memory (2000 pages would be about 1.4 MB)."""
 WAL_PAGES = 10_000
 """Checkpoint when the WAL holds this many pages (5 MB at 512 B): staging pages are rewritten every
 hour or so, and a checkpoint copies only a page's last version, so a long WAL copies each once."""
+WAL_FRAME_HEADER = 24
+WAL_BYTES = 32 + (WAL_PAGES + 64) * (WAL_FRAME_HEADER + PAGE_SIZE)
+"""The WAL's working size: its header, the frames up to the checkpoint, and a seal's transaction
+past it. The file is given this size up front (see `_reserve_wal`)."""
+ZERO_CHUNK = 4096
+"""The WAL is reserved in writes of one memory page (see `_reserve_wal`)."""
 RAW_QUERY_SAMPLES = 50_000
 """A query reads raw samples only if the range holds no more than this (about 5 MB in Python):
 a longer one is answered from the minute tier."""
@@ -283,7 +289,10 @@ class Store:
         clock: Callable[[], float] = time.time,
         synchronous: str = "FULL",
         busy_timeout: float = 10.0,
+        reserve_wal: bool = False,
     ) -> None:
+        """`reserve_wal`: the daemon's writer gives the WAL its working size (see `_reserve_wal`);
+        a reader (export, backup, replay of a copy) has no use for 5 MB of zeros."""
         if 3600 % seal_period:
             raise ValueError("seal_period must divide an hour")
         self.path = str(path)
@@ -312,6 +321,8 @@ class Store:
         except BaseException:
             self.conn.close()
             raise
+        if reserve_wal and self.path != ":memory:":
+            _reserve_wal(self.path + "-wal")
 
     def close(self) -> None:
         self.conn.close()
@@ -885,6 +896,35 @@ def _connect(path: str, synchronous: str, busy_timeout: float) -> sqlite3.Connec
         conn.close()
         raise
     return conn
+
+
+def _reserve_wal(path: str) -> None:
+    """Give the WAL its working size at once, in real zero blocks: a WAL that grows costs more at
+    each sync that extends it (the new block is allocated and the file's size changes then): 5.4
+    to 5.8 KB a flush instead of 4.9 while it grows, measured (docs/history.md). Zeros are written
+    only past the file's end, never over a frame; SQLite writes a WAL from its start whatever its
+    size, and recovery stops at the first frame whose salts and checksum do not match, so zeros
+    past the last commit read as the end of the log. fallocate would reserve the blocks without
+    writing them, but then the first write to each converts an unwritten extent, a journal commit
+    (measured on the device: 5.2 KB a flush, against 4.3 with zero blocks). 4 KB writes, so the
+    page cache keeps 4 KB pages: a large folio would be dirtied, and written, whole per flush."""
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except OSError:  # no WAL (yet), or not ours to write: SQLite says so where it matters
+        return
+    try:
+        size = os.fstat(fd).st_size
+        if size >= WAL_BYTES:
+            return
+        zeros = bytes(ZERO_CHUNK)
+        while size < WAL_BYTES:
+            n = min(ZERO_CHUNK - size % ZERO_CHUNK, WAL_BYTES - size)
+            size += os.pwrite(fd, zeros[:n], size)
+        os.fdatasync(fd)  # now, rather than in the first flush's sync
+    except OSError as e:  # disk full: the WAL grows as it is written, as before
+        log.warning("history: cannot reserve the WAL (%s); it grows as it is written", e)
+    finally:
+        os.close(fd)
 
 
 def _drop_dead_blob_refs(conn: sqlite3.Connection) -> None:

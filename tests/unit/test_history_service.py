@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
 
 import pytest
 from waiting import until
 
+from pi_dashboard.history.codec import Samples
 from pi_dashboard.history.service import History, HistoryBusy, HistoryOptions
-from pi_dashboard.history.store import SeriesInfo, Store
+from pi_dashboard.history.store import WAL_BYTES, SeriesInfo, Store
 
 T0 = 1_800_000_000.0
 
@@ -44,6 +46,10 @@ def stored(path, sensor="room", channel="temperature"):
         store.close()
 
 
+def wal_size(tmp_path) -> int:
+    return os.path.getsize(tmp_path / "h.sqlite3-wal")
+
+
 async def test_stop_flushes_every_reading_recorded(tmp_path):
     clock = Clock()
     h = History(options(tmp_path, flush_interval=60), clock=clock)
@@ -51,6 +57,7 @@ async def test_stop_flushes_every_reading_recorded(tmp_path):
     for i in range(50):
         h.record("room", T0 + i, {"temperature": 21.0 + i / 100, "humidity": 40.0})
     assert h.stats()["unflushed_readings"] == 50
+    assert wal_size(tmp_path) == WAL_BYTES, "the daemon's writer reserves its WAL"
     await h.stop()
     values = [q for _, q in stored(tmp_path / "h.sqlite3") if q is not None]
     assert values == [2100 + i for i in range(50)]
@@ -95,6 +102,37 @@ async def test_queries_beyond_the_limit_are_refused_not_queued(tmp_path):
     assert await blocker is True
     assert await asyncio.gather(*waiting) == [2, 2, 2]
     await h.stop()
+
+
+class CountingStore(Store):
+    """The real store, counting the flushes handed to it."""
+
+    appends: list[int]
+
+    def append(self, batch: dict[int, Samples]) -> None:
+        self.appends.append(sum(len(s) for s in batch.values()))
+        super().append(batch)
+
+
+async def test_the_writer_sleeps_while_nothing_is_recorded_and_wakes_for_a_reading(tmp_path):
+    """No wakeup every flush interval for nothing: with nothing recorded the writer waits for a
+    reading (or a query, or the sweep), and a reading that arrives is flushed at once."""
+    appends: list[int] = []
+
+    def counting(*args: object, **kw: object) -> Store:
+        store = CountingStore(*args, **kw)
+        store.appends = appends
+        return store
+
+    h = History(options(tmp_path, flush_interval=0.02), clock=Clock(), store=counting)
+    await h.start(ROOM)
+    await until(lambda: h._idle, what="the writer asleep with nothing to write")
+    before = len(appends)
+    h.record("room", T0 + 1, {"temperature": 21.5, "humidity": 40.0})
+    await until(lambda: h._idle and h.stats()["unflushed_readings"] == 0)
+    assert appends[before:] == [2], "one flush, with the reading's two samples; no empty ones"
+    await h.stop()
+    assert stored(tmp_path / "h.sqlite3")[-1][1] == 2150
 
 
 async def test_a_failed_read_and_a_restart_leave_gaps_never_a_line(tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import os
+import shutil
 import sqlite3
 import weakref
 
@@ -17,6 +18,7 @@ from pi_dashboard.history.store import (
     PAGE_SIZE,
     PRUNE_BLOBS,
     SEAL_BATCH,
+    WAL_BYTES,
     SeriesInfo,
     Store,
 )
@@ -55,6 +57,18 @@ def every_sample(store: Store, sid: int) -> list[tuple[int, int | None]]:
     return list(zip(s.t, s.q, strict=True))
 
 
+def wal_frames(path: str) -> int:
+    """Frames in the WAL's current generation: those carrying the header's salts (the file is
+    reserved at its working size, so its length says nothing)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    salts = data[16:24]
+    n, pos = 0, 32
+    while pos + 24 + PAGE_SIZE <= len(data) and data[pos + 8 : pos + 16] == salts:
+        n, pos = n + 1, pos + 24 + PAGE_SIZE
+    return n
+
+
 def test_a_flush_rewrites_exactly_one_page(tmp_path):
     """30 channels x 5 samples: one WAL frame (page + 24-byte header) per commit, once the
     staging rows exist; this also checks `overflow_layout` against SQLite's real layout."""
@@ -65,21 +79,28 @@ def test_a_flush_rewrites_exactly_one_page(tmp_path):
     flush(store, ids, T0)  # allocates the first staging row
     frames = []
     for k in range(1, 200):
-        before = os.path.getsize(f"{path}-wal")
+        before = wal_frames(f"{path}-wal")
         flush(store, ids, T0 + 5 * k)
-        frames.append((os.path.getsize(f"{path}-wal") - before) / (PAGE_SIZE + 24))
+        frames.append(wal_frames(f"{path}-wal") - before)
     fresh_rows = [f for f in frames if f > 100]  # a new 64 KB staging row now and then
     assert sum(1 for f in frames if f == 1) >= len(frames) - len(fresh_rows) - 2
     store.close()
 
 
-def test_staged_samples_survive_a_restart_and_queries_see_them(tmp_path):
-    clock = Clock()
-    path = tmp_path / "h.sqlite3"
-    store = Store(path, clock=clock)
+def ten_flushes(path: os.PathLike[str], clock: Clock) -> tuple[Store, list[int]]:
+    """A store as the daemon opens it, with 3 series and 10 flushes of 5 samples each, nothing
+    sealed."""
+    store = Store(path, clock=clock, reserve_wal=True)
     ids = register(store, 3)
     for k in range(10):
         flush(store, ids, T0 + 5 * k)
+    return store, ids
+
+
+def test_staged_samples_survive_a_restart_and_queries_see_them(tmp_path):
+    clock = Clock()
+    path = tmp_path / "h.sqlite3"
+    store, ids = ten_flushes(path, clock)
     expected = every_sample(store, ids[1])
     assert len(expected) == 50
     store.conn.close()  # as a SIGKILL leaves it: no seal, the WAL not checkpointed
@@ -273,3 +294,58 @@ def test_closed_blobs_are_not_remembered_forever(tmp_path):
     assert os.path.exists(f"{path}-wal")
     assert len(every_sample(store, ids[0])) == 3 * PRUNE_BLOBS * 5
     store.close()
+
+
+def crash_image(path: os.PathLike[str], to: os.PathLike[str]) -> None:
+    """The files as a power cut would leave them: every commit is synced, nothing closed."""
+    os.makedirs(to)
+    for suffix in ("", "-wal"):
+        shutil.copyfile(f"{path}{suffix}", os.path.join(to, f"h.sqlite3{suffix}"))
+
+
+def test_the_wal_is_reserved_at_its_working_size_and_recovery_stops_at_its_last_frame(tmp_path):
+    """The WAL gets its blocks on open (writing into a growing file costs more per sync); past
+    the last commit it reads as zeros, which fail the frame checks, so a crash loses nothing
+    committed and picks up nothing that was not."""
+    clock = Clock()
+    path = tmp_path / "h.sqlite3"
+    store = Store(path, clock=clock, reserve_wal=True)
+    wal = os.stat(f"{path}-wal")
+    assert wal.st_size == WAL_BYTES
+    assert wal.st_blocks * 512 >= WAL_BYTES, "the blocks are allocated, not a sparse file"
+    ids = register(store, 3)
+    for k in range(10):
+        flush(store, ids, T0 + 5 * k)
+    expected = every_sample(store, ids[2])
+    assert os.path.getsize(f"{path}-wal") == WAL_BYTES, "written in place, not grown"
+    crash_image(path, tmp_path / "cut")
+    store.close()
+    again = Store(tmp_path / "cut" / "h.sqlite3", clock=clock)
+    assert every_sample(again, ids[2]) == expected
+    assert again.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    again.close()
+
+
+def test_a_grown_wal_left_by_a_crash_is_extended_without_losing_its_frames(tmp_path):
+    """A WAL cut to its valid frames (as one that grew as it was written leaves it) is
+    extended on the next start, and every committed flush is still there."""
+    clock = Clock()
+    path = tmp_path / "h.sqlite3"
+    store, ids = ten_flushes(path, clock)
+    expected = every_sample(store, ids[0])
+    crash_image(path, tmp_path / "cut")
+    store.close()
+    cut = tmp_path / "cut" / "h.sqlite3"
+    frames = wal_frames(f"{cut}-wal")
+    os.truncate(f"{cut}-wal", 32 + frames * (24 + PAGE_SIZE))
+    again = Store(cut, clock=clock, reserve_wal=True)
+    assert os.path.getsize(f"{cut}-wal") == WAL_BYTES
+    assert every_sample(again, ids[0]) == expected
+    flush(again, ids, T0 + 50)
+    assert len(every_sample(again, ids[0])) == 55
+    again.close()
+    assert not os.path.exists(f"{cut}-wal"), "a clean close still leaves one self-contained file"
+    final = Store(cut, clock=clock)  # as export opens a stopped daemon's file: no zeros written
+    assert len(every_sample(final, ids[0])) == 55
+    assert os.path.getsize(f"{cut}-wal") < WAL_BYTES
+    final.close()
