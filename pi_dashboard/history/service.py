@@ -385,7 +385,6 @@ class History:
                 seal_period=self.options.seal_period,
                 clock=self._clock,
                 synchronous=self.options.synchronous,
-                reserve_wal=True,
             )
         except BaseException as e:  # reported to start()'s caller
             ready.set_exception(e)
@@ -398,6 +397,7 @@ class History:
             return
         ready.set_result(latest)
         try:
+            store.reserve_wal()  # after the start: readings recorded meanwhile wait in memory
             self._loop(store)
         except Exception:
             log.exception("history writer failed; history is off until restart")

@@ -321,7 +321,13 @@ class Store:
         except BaseException:
             self.conn.close()
             raise
-        if reserve_wal and self.path != ":memory:":
+        if reserve_wal:
+            self.reserve_wal()
+
+    def reserve_wal(self) -> None:
+        """Give the WAL its working size (see `_reserve_wal`); the daemon's writer does this once
+        the port serves, so a start does not wait for 5 MB of zeros and their sync."""
+        if self.path != ":memory:":
             _reserve_wal(self.path + "-wal")
 
     def close(self) -> None:

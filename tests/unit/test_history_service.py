@@ -57,10 +57,35 @@ async def test_stop_flushes_every_reading_recorded(tmp_path):
     for i in range(50):
         h.record("room", T0 + i, {"temperature": 21.0 + i / 100, "humidity": 40.0})
     assert h.stats()["unflushed_readings"] == 50
-    assert wal_size(tmp_path) == WAL_BYTES, "the daemon's writer reserves its WAL"
+    await until(lambda: wal_size(tmp_path) == WAL_BYTES, what="the writer reserves its WAL")
     await h.stop()
     values = [q for _, q in stored(tmp_path / "h.sqlite3") if q is not None]
     assert values == [2100 + i for i in range(50)]
+
+
+async def test_a_start_does_not_wait_for_the_wal_reservation(tmp_path):
+    """5 MB of zeros and their sync take a while on an SD card: the port serves meanwhile, and
+    readings recorded then are kept."""
+    release = threading.Event()
+    reserving = threading.Event()
+
+    class SlowDisk(Store):
+        def reserve_wal(self) -> None:
+            reserving.set()
+            release.wait(30)
+            super().reserve_wal()
+
+    h = History(options(tmp_path), clock=Clock(), store=SlowDisk)
+    starting = asyncio.create_task(h.start(ROOM))
+    try:
+        await until(starting.done, what="start() returns while the WAL is being reserved")
+        await until(reserving.is_set)
+        h.record("room", T0, {"temperature": 21.5, "humidity": 40.0})
+    finally:
+        release.set()
+    await starting
+    await h.stop()
+    assert [q for _, q in stored(tmp_path / "h.sqlite3") if q is not None] == [2150]
 
 
 async def test_the_hand_off_drops_the_oldest_beyond_its_limit_and_marks_a_gap(tmp_path, caplog):
