@@ -45,6 +45,8 @@ class Signals:
         self._on_stop: Callable[[], None] | None = None
         self._attached = False
         """The event loop has run: from then on a stop goes through the cleanup."""
+        self._holding = False
+        """The event loop is being built: a stop is recorded, and `attach` acts on it."""
         self._default_unraisable = sys.unraisablehook
 
     def install(self) -> None:
@@ -77,8 +79,14 @@ class Signals:
             loop.remove_signal_handler(sig)
         self.install()
 
+    def hold(self) -> None:
+        """From here until `attach`, a first stop signal is recorded instead of raised: a
+        SystemExit raised inside the event loop's constructor leaves a half-made loop whose
+        `__del__` fails with a traceback. `attach` then stops at once."""
+        self._holding = True
+
     def _python_handler(self, signum: int, frame: FrameType | None) -> None:
-        if self.received is None and not self._attached:
+        if self.received is None and not self._attached and not self._holding:
             # Still starting (importing, reading the config): nothing runs that a stop must
             # undo, so unwind now rather than at the next check, which may be a second away.
             self.received = time.monotonic()

@@ -114,6 +114,7 @@ def _run(args: argparse.Namespace, signals: Signals) -> int:
         if args.config is None:
             mode = "mock mode, built-in demo config"
         what = f"{mode}, {len(config.sensors)} sensors"
+        signals.hold()  # the loop is built next: a stop now is acted on once it runs
         code = run_loop(serve(app, socks, server.host, what, signals, tls))
     finally:
         for sock in socks:
