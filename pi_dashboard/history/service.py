@@ -397,7 +397,6 @@ class History:
             return
         ready.set_result(latest)
         try:
-            store.reserve_wal()  # after the start: readings recorded meanwhile wait in memory
             self._loop(store)
         except Exception:
             log.exception("history writer failed; history is off until restart")
@@ -458,6 +457,7 @@ class History:
         gap_open: set[int] = set()
         busy = False  # maintenance has more steps to run
         quiet = False  # the last flush had nothing to write
+        reserved = False  # the WAL has its working size (at the first flush, not in the start)
         while True:
             with self._cond:
                 if not self._jobs and not self._stopping and not busy:
@@ -483,6 +483,9 @@ class History:
                 return
             now = time.monotonic()
             if now >= next_flush:
+                if not reserved:  # its writes and sync would compete with the start
+                    store.reserve_wal()
+                    reserved = True
                 quiet = not self._flush(store, ids, gap_open)
                 next_flush += interval
                 if next_flush < now:  # fell behind: do not flush back to back
