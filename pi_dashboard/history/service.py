@@ -67,6 +67,10 @@ class HistoryOptions:
     """Queries waiting for the writer thread before new ones are refused (HTTP 503)."""
     seal_period: int = 3600
     synchronous: str = "FULL"
+    reserve_after: float = 60.0
+    """Seconds from the start until the WAL gets its working size (Store.reserve_wal): one-time
+    work (5 MB of zeros and their sync), kept off the start and the minute after it, when a
+    restarted Pi's browsers reconnect and fetch their history."""
 
 
 def options_from_config(cfg: HistoryConfig, path: str | Path) -> HistoryOptions:
@@ -457,7 +461,8 @@ class History:
         gap_open: set[int] = set()
         busy = False  # maintenance has more steps to run
         quiet = False  # the last flush had nothing to write
-        reserved = False  # the WAL has its working size (at the first flush, not in the start)
+        reserved = False  # the WAL has its working size (see HistoryOptions.reserve_after)
+        reserve_at = time.monotonic() + self.options.reserve_after
         while True:
             with self._cond:
                 if not self._jobs and not self._stopping and not busy:
@@ -483,7 +488,7 @@ class History:
                 return
             now = time.monotonic()
             if now >= next_flush:
-                if not reserved:  # its writes and sync would compete with the start
+                if not reserved and now >= reserve_at:
                     store.reserve_wal()
                     reserved = True
                 quiet = not self._flush(store, ids, gap_open)

@@ -62,10 +62,10 @@ async def test_stop_flushes_every_reading_recorded(tmp_path):
     assert values == [2100 + i for i in range(50)]
 
 
-async def test_the_wal_is_reserved_at_the_first_flush_not_during_the_start(tmp_path):
+async def test_the_wal_is_reserved_after_the_start_at_a_flush(tmp_path):
     """5 MB of zeros and their sync, in the start, competed with it: 40 ms more to the first
-    HTTP 200 here, and more on an SD card. The writer reserves the WAL before its first flush;
-    readings recorded meanwhile wait in memory and are kept."""
+    HTTP 200 here, and more on an SD card. The writer reserves the WAL at a flush once
+    `reserve_after` has passed; readings recorded meanwhile wait in memory and are kept."""
     release = threading.Event()
     reserving = threading.Event()
 
@@ -75,18 +75,27 @@ async def test_the_wal_is_reserved_at_the_first_flush_not_during_the_start(tmp_p
             release.wait(30)
             super().reserve_wal()
 
-    h = History(options(tmp_path, flush_interval=0.2), clock=Clock(), store=SlowDisk)
+    h = History(
+        options(tmp_path, flush_interval=0.2, reserve_after=0.5), clock=Clock(), store=SlowDisk
+    )
+    n = 0
+
+    def reading() -> bool:  # readings keep coming, as in the daemon (an idle writer sleeps)
+        nonlocal n
+        h.record("room", T0 + n, {"temperature": 21.5, "humidity": 40.0})
+        n += 1
+        return reserving.is_set()
+
     try:
         await h.start(ROOM)
         assert not reserving.is_set()
-        h.record("room", T0, {"temperature": 21.5, "humidity": 40.0})
-        await until(reserving.is_set, what="the first flush reserves the WAL")
-        h.record("room", T0 + 1, {"temperature": 21.6, "humidity": 40.0})
+        await until(reading, what="a flush after reserve_after reserves the WAL")
+        reading()  # recorded while the reservation is under way
     finally:
         release.set()
     await until(lambda: wal_size(tmp_path) == WAL_BYTES, what="the WAL at its working size")
     await h.stop()
-    assert [q for _, q in stored(tmp_path / "h.sqlite3") if q is not None] == [2150, 2160]
+    assert [q for _, q in stored(tmp_path / "h.sqlite3") if q is not None] == [2150] * n
 
 
 async def test_the_hand_off_drops_the_oldest_beyond_its_limit_and_marks_a_gap(tmp_path, caplog):
