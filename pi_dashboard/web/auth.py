@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import logging
 import re
 import time
@@ -28,6 +27,7 @@ from aiohttp import web
 from pi_dashboard.config import AuthConfig
 from pi_dashboard.errors import PiDashboardError
 from pi_dashboard.web.keys import CONFIG, SIO, STATIC_DIR
+from pi_dashboard.web.networks import Networks
 from pi_dashboard.web.routes import Handler, Middleware, json_error, json_response
 
 if TYPE_CHECKING:  # imported by Auth, made only with login on: nothing of it loads when it is off
@@ -85,7 +85,7 @@ class Auth:
         self.file = file
         self.sessions = Sessions(cfg.session_lifetime, cfg.max_sessions, clock)
         self.limiter = LoginLimiter(cfg.login_failures, cfg.login_lockout, cfg.max_addresses, clock)
-        self.networks = [ipaddress.ip_network(n, strict=False) for n in cfg.trusted_networks]
+        self.networks = Networks(cfg.trusted_networks)
         self.creds = Credentials()
         self._stamp: tuple[int, int] | None = None
         self._tokens: dict[str, str] = {}
@@ -139,15 +139,7 @@ class Auth:
     # --- who is asking ---------------------------------------------------------------------
 
     def trusted(self, address: str | None) -> bool:
-        if not self.networks or not address:
-            return False
-        try:
-            ip = ipaddress.ip_address(address)
-        except ValueError:
-            return False
-        if ip.version == 6 and ip.ipv4_mapped is not None:
-            ip = ip.ipv4_mapped
-        return any(ip in net for net in self.networks)
+        return self.networks.contain(address)
 
     def token(self, token: str) -> Principal | None:
         from pi_dashboard.web.credentials import hash_token

@@ -15,9 +15,9 @@ from collections.abc import Iterable
 
 from aiohttp import web
 
+from pi_dashboard.web.networks import Networks
 from pi_dashboard.web.routes import Handler, Middleware, json_error
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 HEADER = "X-Forwarded-For"
 MAX_HOPS = 32
 """Longer chains are refused: no real proxy chain is this long, and parsing stays bounded."""
@@ -25,16 +25,10 @@ MAX_HOPS = 32
 
 class Proxies:
     def __init__(self, networks: Iterable[str]) -> None:
-        self.networks: list[Network] = [ipaddress.ip_network(n, strict=False) for n in networks]
+        self.networks = Networks(networks)
 
     def trusted(self, address: str | None) -> bool:
-        if address is None:
-            return False
-        try:
-            ip = ipaddress.ip_address(address)
-        except ValueError:
-            return False
-        return any(ip in net for net in self.networks)
+        return self.networks.contain(address)
 
     def client(self, forwarded: str) -> str:
         """The client's address; ValueError names what is wrong with the header."""

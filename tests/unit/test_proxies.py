@@ -40,6 +40,7 @@ def test_a_malformed_header_is_refused(header, message):
 
 def test_only_listed_proxies_are_trusted():
     assert PROXIES.trusted("10.200.0.1")
+    assert PROXIES.trusted("::ffff:10.200.0.1")  # an IPv4 peer on an IPv6 socket
     assert not PROXIES.trusted("192.168.1.1")
     assert not PROXIES.trusted(None)
     assert not PROXIES.trusted("not an address")
