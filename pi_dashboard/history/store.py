@@ -289,10 +289,7 @@ class Store:
         clock: Callable[[], float] = time.time,
         synchronous: str = "FULL",
         busy_timeout: float = 10.0,
-        reserve_wal: bool = False,
     ) -> None:
-        """`reserve_wal`: the daemon's writer gives the WAL its working size (see `_reserve_wal`);
-        a reader (export, backup, replay of a copy) has no use for 5 MB of zeros."""
         if 3600 % seal_period:
             raise ValueError("seal_period must divide an hour")
         self.path = str(path)
@@ -321,12 +318,11 @@ class Store:
         except BaseException:
             self.conn.close()
             raise
-        if reserve_wal:
-            self.reserve_wal()
 
     def reserve_wal(self) -> None:
-        """Give the WAL its working size (see `_reserve_wal`); the daemon's writer does this once
-        the port serves, so a start does not wait for 5 MB of zeros and their sync."""
+        """Give the WAL its working size (see `_reserve_wal`): the daemon's writer does, a minute
+        after the start (HistoryOptions.reserve_after); a reader (export, backup, replay of a
+        copy) has no use for 5 MB of zeros."""
         if self.path != ":memory:":
             _reserve_wal(self.path + "-wal")
 

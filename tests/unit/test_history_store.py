@@ -90,7 +90,8 @@ def test_a_flush_rewrites_exactly_one_page(tmp_path):
 def ten_flushes(path: os.PathLike[str], clock: Clock) -> tuple[Store, list[int]]:
     """A store as the daemon opens it, with 3 series and 10 flushes of 5 samples each, nothing
     sealed."""
-    store = Store(path, clock=clock, reserve_wal=True)
+    store = Store(path, clock=clock)
+    store.reserve_wal()
     ids = register(store, 3)
     for k in range(10):
         flush(store, ids, T0 + 5 * k)
@@ -309,7 +310,8 @@ def test_the_wal_is_reserved_at_its_working_size_and_recovery_stops_at_its_last_
     committed and picks up nothing that was not."""
     clock = Clock()
     path = tmp_path / "h.sqlite3"
-    store = Store(path, clock=clock, reserve_wal=True)
+    store = Store(path, clock=clock)
+    store.reserve_wal()
     wal = os.stat(f"{path}-wal")
     assert wal.st_size == WAL_BYTES
     assert wal.st_blocks * 512 >= WAL_BYTES, "the blocks are allocated, not a sparse file"
@@ -338,7 +340,8 @@ def test_a_grown_wal_left_by_a_crash_is_extended_without_losing_its_frames(tmp_p
     cut = tmp_path / "cut" / "h.sqlite3"
     frames = wal_frames(f"{cut}-wal")
     os.truncate(f"{cut}-wal", 32 + frames * (24 + PAGE_SIZE))
-    again = Store(cut, clock=clock, reserve_wal=True)
+    again = Store(cut, clock=clock)
+    again.reserve_wal()
     assert os.path.getsize(f"{cut}-wal") == WAL_BYTES
     assert every_sample(again, ids[0]) == expected
     flush(again, ids, T0 + 50)
