@@ -14,6 +14,7 @@ import asyncio
 import inspect
 import os
 import select
+import subprocess
 import time
 from collections.abc import Awaitable, Callable
 from typing import IO, TypeVar
@@ -83,3 +84,21 @@ def read_until(stream: IO[bytes] | IO[str], needle: str, limit: float = LIMIT_S)
                 )
             got += chunk
     return got.decode()
+
+
+def output_until(argv: list[str], needle: str, limit: float = LIMIT_S) -> str:
+    """Start `argv`, return its stderr up to `needle` (see `read_until`), then stop it (SIGTERM,
+    SIGKILL if it will not go): for what a command says as it starts."""
+    proc = subprocess.Popen(
+        argv, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL
+    )
+    assert proc.stderr is not None
+    try:
+        said = read_until(proc.stderr, needle, limit)
+        proc.terminate()
+        proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return said

@@ -125,6 +125,13 @@ def small(tmp_path: Path) -> Path:
     return path
 
 
+def python(script: str) -> subprocess.CompletedProcess[str]:
+    """`script` run by a fresh interpreter (signal handlers and hooks are process-wide)."""
+    return subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=10, check=False
+    )
+
+
 def test_busy_port_exits_1_with_one_line_in_under_2_s_20_of_20(small: Path):
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
@@ -419,9 +426,7 @@ def test_a_thread_still_busy_at_exit_is_abandoned_at_the_deadline():
         "lifecycle.exit_in_time(0, signals)\n"
     )
     t0 = time.monotonic()
-    r = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=10, check=False
-    )
+    r = python(script)
     assert r.returncode == 0, r.stderr
     assert lifecycle.EXIT_S - 0.1 < time.monotonic() - t0 < lifecycle.EXIT_S + 1.0
     assert "abandoning thread driver-call, still busy" in r.stderr
@@ -459,9 +464,7 @@ def test_a_stop_signal_landing_in_a_callback_python_cannot_raise_from_is_kept_qu
         "        raise ValueError('something else')\n"
         "Fails()\n"
     )
-    r = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=10, check=False
-    )
+    r = python(script)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "kept"
     assert "SystemExit" not in r.stderr
@@ -486,9 +489,7 @@ def test_a_stop_signal_wrapped_on_its_way_out_still_exits_0_quietly():
         "    print(type(e).__name__, signals.stopped_starting(e))\n"
         "print(signals.stopped_starting(RuntimeError('something else')))\n"
     )
-    r = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=10, check=False
-    )
+    r = python(script)
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["RuntimeError", "True", "False"]
 
@@ -522,9 +523,7 @@ def test_a_stop_signal_while_the_event_loop_is_built_is_acted_on_once_it_runs(he
         "    print('stopped_starting', signals.stopped_starting(e))\n"
         "import gc; gc.collect()\n"
     )
-    r = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=10, check=False
-    )
+    r = python(script)
     assert r.returncode == 0, r.stderr
     if held:
         assert r.stdout.split() == ["exit", "0"]

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from waiting import read_until, wait_until
+from waiting import output_until, wait_until
 
 GOOD = '[[sensors]]\nid = "a"\ntype = "demo"\n'
 
@@ -128,19 +128,7 @@ def test_run_serves_and_stops_on_sigterm(tmp_path: Path):
 
 def test_demo_binds_loopback_and_says_how_to_share_it():
     """Without --config the demo runs on 127.0.0.1 (a user's config keeps its own host)."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "pi_dashboard", "run", "--port", "0"],
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-    )
-    try:
-        line = read_until(proc.stderr, "serving", 20)
-        proc.terminate()
-        proc.communicate(timeout=10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    line = output_until([sys.executable, "-m", "pi_dashboard", "run", "--port", "0"], "serving", 20)
     assert "serving http://127.0.0.1:" in line
     assert "(this machine only; --host 0.0.0.0 shares it on the LAN)" in line
     assert "built-in demo config" in line

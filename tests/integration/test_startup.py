@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from waiting import read_until
+from waiting import output_until
 
 WEB_STACK = ("aiohttp", "socketio", "engineio", "pi_dashboard.app", "pi_dashboard.web")
 
@@ -104,21 +104,9 @@ def test_run_imports_only_what_its_config_uses(tmp_path: Path):
     config = tmp_path / "c.toml"
     config.write_text(CONFIG)
     argv = ["run", "--mock", "--config", str(config), "--port", "0"]
-    proc = subprocess.Popen(
-        [sys.executable, "-X", "importtime", "-m", "pi_dashboard", *argv],
-        stderr=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        stdin=subprocess.DEVNULL,
+    err = output_until(
+        [sys.executable, "-X", "importtime", "-m", "pi_dashboard", *argv], "serving http://", 30
     )
-    assert proc.stderr is not None
-    try:
-        err = read_until(proc.stderr, "serving http://", 30)
-        proc.terminate()
-        proc.communicate(timeout=10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
     modules = imported(err)
     assert "aiohttp.web" in modules  # a real start
     assert "pi_dashboard.sim.world" in modules
