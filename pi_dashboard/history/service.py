@@ -158,6 +158,9 @@ class History:
         self._io_base: tuple[int, int] | None = None  # (day ordinal, write_bytes at its start)
         self._io_today: int | None = None
         self.flushes = 0
+        self._events: asyncio.AbstractEventLoop | None = None
+        self._refill_sids: dict[tuple[str, str], int] = {}
+        """the sparklines filled from a preview at the open, to refill once the replay is done"""
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -167,6 +170,7 @@ class History:
         infos = list(series)
         for info in infos:
             self._learn(info)
+        self._events = asyncio.get_running_loop()
         ready: concurrent.futures.Future[Latest] = concurrent.futures.Future()
         self._thread = threading.Thread(
             target=self._run, args=(infos, ready), name="history", daemon=True
@@ -416,28 +420,60 @@ class History:
                 log.warning("history: closing the database: %s", e)
 
     def _open(self, store: Store, infos: list[SeriesInfo]) -> Latest:
+        """Register the series, and restore what the first snapshot shows (latest values and
+        sparklines) from the store's preview when it is still replaying the staging log: the
+        port serves without waiting for the replay, and `_refill` redraws the sparklines from
+        every sample once it is done."""
         now = self._clock()
         with self._lock:
             new, self._new = self._new, []
         ids = self._register(store, new)
+        preview = store.preview()
         latest: Latest = {}
         start_gaps: dict[int, Samples] = {}
         for info in infos:
             key = (sensor_key(info.node, info.sensor), info.channel)
             sid = ids[key]
-            found = store.latest(sid)
+            found = store.latest(sid, preview=preview)
             if found is not None:
                 latest[key] = found
             w = self._windows.get(key)
             if w is not None:
-                s = store.raw(sid, now - w.span, now + 60)
-                for t, q in zip(s.t, s.q, strict=True):
-                    w.add(t / 1000, None if q is None else q / 10.0**s.precision)
+                _fill(w, store.raw(sid, now - w.span, now + 60, preview=preview))
+                if preview is not None:
+                    self._refill_sids[key] = sid
             # a restart is a discontinuity: nothing joins the last sample before it to the next
             start_gaps[sid] = Samples(info.precision, [int(now * 1000)], [None])
         store.append(start_gaps)
+        self._refill_at = now
         self._measure(store)
         return latest
+
+    _refill_at = 0.0
+
+    def _refill(self, store: Store) -> None:
+        """The replay is done: the sparklines the preview drew, from every sample before the
+        open, handed to the event loop (which owns the windows) to replace the preview's."""
+        sids, self._refill_sids = self._refill_sids, {}
+        since = self._refill_at
+        fresh: dict[tuple[str, str], _Window] = {}
+        for key, sid in sids.items():
+            w = self._windows.get(key)
+            if w is not None:
+                fresh[key] = _fill(_Window(w.span, w.digits), store.raw(sid, since - w.span, since))
+        if fresh and self._events is not None:
+            with contextlib.suppress(RuntimeError):  # the loop closed: nobody to show them to
+                self._events.call_soon_threadsafe(self._swap_windows, fresh, since)
+
+    def _swap_windows(self, fresh: dict[tuple[str, str], _Window], since: float) -> None:
+        """On the event loop: each refilled window, continued with the live points since."""
+        for key, w in fresh.items():
+            old = self._windows.get(key)
+            if old is not None:
+                for t, v in zip(old.t, old.v, strict=True):
+                    if t >= since:
+                        w.add(t, v)
+                self._windows[key] = w
 
     def _register(self, store: Store, infos: list[SeriesInfo]) -> dict[tuple[str, str], int]:
         with store.transaction():
@@ -459,7 +495,7 @@ class History:
             if sid is not None:
                 ids[(sensor_key(info.node, info.sensor), info.channel)] = sid
         gap_open: set[int] = set()
-        busy = False  # maintenance has more steps to run
+        busy = False  # maintenance has more steps to run (the replay starts at the first flush)
         quiet = False  # the last flush had nothing to write
         reserved = False  # the WAL has its working size (see HistoryOptions.reserve_after)
         reserve_at = time.monotonic() + self.options.reserve_after
@@ -486,6 +522,8 @@ class History:
             if stopping:
                 self._flush(store, ids, gap_open)
                 return
+            if self._refill_sids and not store.replaying:
+                self._refill(store)
             now = time.monotonic()
             if now >= next_flush:
                 if not reserved and now >= reserve_at:
@@ -495,10 +533,10 @@ class History:
                 next_flush += interval
                 if next_flush < now:  # fell behind: do not flush back to back
                     next_flush = now + interval
-                busy = store.seal_due() or now >= next_sweep
+                busy = store.replaying or store.seal_due() or now >= next_sweep
             elif busy:
                 try:
-                    busy = store.seal_step()
+                    busy = store.replay_step() or store.seal_step()
                     if not busy and now >= next_sweep:
                         busy = store.sweep_step()
                         if not busy:
@@ -601,6 +639,13 @@ class History:
         self._io_today = written - self._io_base[1]
 
     _last_written = 0
+
+
+def _fill(w: _Window, s: Samples) -> _Window:
+    scale = 10.0**s.precision
+    for t, q in zip(s.t, s.q, strict=True):
+        w.add(t / 1000, None if q is None else q / scale)
+    return w
 
 
 def _write_bytes() -> int | None:
