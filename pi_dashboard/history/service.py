@@ -428,7 +428,8 @@ class History:
         with self._lock:
             new, self._new = self._new, []
         ids = self._register(store, new)
-        preview = store.preview()
+        spans = [w.span for w in self._windows.values()]
+        preview = store.preview(every_s=min(spans, default=3600.0) / WINDOW_POINTS)
         latest: Latest = {}
         start_gaps: dict[int, Samples] = {}
         for info in infos:

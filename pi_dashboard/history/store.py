@@ -112,9 +112,9 @@ here, so the writer answers queries and flushes between steps."""
 PREVIEW_RECENT = 12
 """The newest staging records a `preview` decodes in full (a minute at the default flush): every
 channel read in the last minute gets its exact latest value."""
-PREVIEW_RECORDS = 72
-"""Staging records a `preview` decodes at most: the recent ones, and the rest spread evenly over
-the unsealed span, one a minute for an hour (the snapshot's sparkline has a point a minute)."""
+PREVIEW_RECORDS = 84
+"""Staging records a `preview` decodes at most: the recent ones, and before them one a minute (the
+snapshot's sparkline has a point a minute), for an hour and then some."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -476,17 +476,23 @@ class Store:
                 continue
             yield seq, base // (self.seal_period * 1000), entries
 
-    def preview(self) -> dict[int, Samples] | None:
+    def preview(self, every_s: float = 60.0) -> dict[int, Samples] | None:
         """While the replay is pending: the unsealed samples of a few staging records (the newest
-        PREVIEW_RECENT, and others evenly spread up to PREVIEW_RECORDS), per series in time order,
-        without replaying: enough for the snapshot's latest values and sparklines, not for a
-        query. None once the replay is done (the unsealed samples themselves are complete)."""
+        PREVIEW_RECENT, and before them one every `every_s` seconds, PREVIEW_RECORDS in all at
+        most), per series in time order, without replaying: enough for the snapshot's latest
+        values and sparklines (a point every `every_s`), not for a query. None once the replay
+        is done (the unsealed samples themselves are complete then)."""
         if not self._backlog:
             return None
         frames = self._backlog
         older = frames[: max(len(frames) - PREVIEW_RECENT, 0)]
-        step = max(len(older) / max(PREVIEW_RECORDS - PREVIEW_RECENT, 1), 1.0)
-        chosen = [older[int(i * step)] for i in range(math.ceil(len(older) / step))]
+        chosen: list[tuple[int, int, int, int, int]] = []
+        for f in older:
+            if not chosen or f[1] >= chosen[-1][1] + every_s * 1000:
+                chosen.append(f)
+        room = PREVIEW_RECORDS - PREVIEW_RECENT
+        if len(chosen) > room:  # a longer span than usual (sealing failed): fewer, evenly
+            chosen = [chosen[i * len(chosen) // room] for i in range(room)]
         chosen += frames[len(older) :]
         out: dict[int, Samples] = {}
         for seq, _period, entries in self._decode(chosen):
