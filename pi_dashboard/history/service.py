@@ -18,6 +18,7 @@ import math
 import sqlite3
 import threading
 import time
+from bisect import bisect_left
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -523,8 +524,6 @@ class History:
             if stopping:
                 self._flush(store, ids, gap_open)
                 return
-            if self._refill_sids and not store.replaying:
-                self._refill(store)
             now = time.monotonic()
             if now >= next_flush:
                 if not reserved and now >= reserve_at:
@@ -546,6 +545,8 @@ class History:
                     log.warning("history: sealing or pruning failed, will retry: %s", e)
                     busy = False
                 self._measure(store)
+            if self._refill_sids and not store.replaying:  # the last step, or a query, ended it
+                self._refill(store)
 
     def _flush(self, store: Store, ids: dict[tuple[str, str], int], gap_open: set[int]) -> bool:
         """Write what was recorded since the last flush; False if there was nothing."""
@@ -643,10 +644,42 @@ class History:
 
 
 def _fill(w: _Window, s: Samples) -> _Window:
+    """`w` fed every sample of `s` (in time order) as `add` one by one would leave it, without
+    looking at those it would replace anyway: between two points that are due, a bisection finds
+    the sample that makes the next one due. An hour at 1 s is 3,600 samples for 60 points: the
+    snapshot's sparklines at the open cost tens of calls per channel instead of thousands."""
+    t, q = s.t, s.q
     scale = 10.0**s.precision
-    for t, q in zip(s.t, s.q, strict=True):
-        w.add(t / 1000, None if q is None else q / scale)
+    step = w.span / WINDOW_POINTS
+    n = len(t)
+    gap = -1  # the next gap at or after i (n: none)
+    i = 0
+    while i < n:
+        if gap < i:
+            try:
+                gap = q.index(None, i)
+            except ValueError:
+                gap = n
+        v = q[i]
+        if v is None or len(w.t) < 2 or w.v[-1] is None or w.v[-2] is None:
+            w.add(t[i] / 1000, None if v is None else v / scale)
+            i += 1
+            continue
+        due = w.t[-2] + step
+        if w.t[-1] >= due:  # sample i is the next point
+            w.add(t[i] / 1000, v / scale)
+            i += 1
+            continue
+        # samples i, i+1, ... replace the last point, up to the first at or past `due` (or the
+        # last before a gap); the one after it is the next point
+        j = min(bisect_left(t, due, i, gap, key=_seconds), gap - 1)
+        w.add(t[j] / 1000, q[j] / scale)  # type: ignore[operator]  # no gap before `gap`
+        i = j + 1
     return w
+
+
+def _seconds(ms: int) -> float:
+    return ms / 1000
 
 
 def _write_bytes() -> int | None:

@@ -23,6 +23,7 @@ import sqlite3
 import time
 import weakref
 from array import array
+from bisect import bisect_left
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
@@ -248,6 +249,16 @@ class _Unsealed:
         self.t = array("q", s.t)
         self.q = array("q", (GAP if v is None else v for v in s.q))
         self._pack()
+
+
+def _within(s: Samples, lo: int, hi: int) -> Samples:
+    """The samples of `s` with lo <= t < hi, in their order; by bisection when in time order."""
+    t = s.t
+    if t == sorted(t):
+        a, b = bisect_left(t, lo), bisect_left(t, hi)
+        return Samples(s.precision, t[a:b], s.q[a:b])
+    keep = [i for i, x in enumerate(t) if lo <= x < hi]
+    return Samples(s.precision, [t[i] for i in keep], [s.q[i] for i in keep])
 
 
 def _block(s: Samples) -> tuple[int, int, int, int, bytes]:
@@ -806,7 +817,15 @@ class Store:
         if staged is not None:
             parts.append(staged)
         lo, hi = math.ceil(t_from * 1000), math.ceil(t_to * 1000)
-        pairs = [(t, q) for p in parts for t, q in zip(p.t, p.q, strict=True) if lo <= t < hi]
+        parts = [_within(p, lo, hi) for p in parts]
+        if all(p.t == sorted(p.t) for p in parts) and all(
+            a.t[-1] <= b.t[0] for a, b in pairwise(p for p in parts if p.t)
+        ):  # the usual case: consecutive chunks, then the staged samples
+            for p in parts:
+                out.t += p.t
+                out.q += p.q
+            return out
+        pairs = [(t, q) for p in parts for t, q in zip(p.t, p.q, strict=True)]
         if len(parts) > 1:
             pairs.sort(key=itemgetter(0))
         out.t = [t for t, _ in pairs]

@@ -13,7 +13,7 @@ import pytest
 from waiting import until
 
 from pi_dashboard.history.codec import Samples
-from pi_dashboard.history.service import History, HistoryOptions, _Window
+from pi_dashboard.history.service import History, HistoryOptions, _fill, _Window
 from pi_dashboard.history.store import (
     PREVIEW_RECENT,
     PREVIEW_RECORDS,
@@ -252,3 +252,28 @@ async def test_a_query_during_the_replay_waits_for_it_and_gets_every_sample(tmp_
     restart = ((T0 + 5 * FLUSHES) * 1000, None)  # the open's gap: the two are not joined
     assert await task == [*expected(), restart]
     await h.stop()
+
+
+@pytest.mark.parametrize("seed", range(100))
+def test_a_sparkline_filled_at_once_is_the_one_filled_sample_by_sample(seed):
+    """`_fill` skips the samples a window would replace: it must leave what `add` leaves, with
+    gaps, runs of gaps, jitter, bursts and a window that already has points."""
+    rng = random.Random(seed)
+    span = rng.choice([600.0, 3600.0])
+    t = (T0 - rng.randrange(4000)) * 1000
+    s = Samples(2)
+    for _ in range(rng.randrange(1, 5000)):
+        t += rng.choice([1000, 1000, 1000, 997, 1003, 5000, 60_000, 59_999, 60_001, 1])
+        s.t.append(t)
+        s.q.append(
+            None if rng.random() < rng.choice([0, 0.001, 0.05, 0.5]) else rng.randrange(9999)
+        )
+    one, bulk = _Window(span, 2), _Window(span, 2)
+    before = rng.randrange(4)
+    for w in one, bulk:
+        for k in range(before):  # points already there, older than the samples
+            w.add(s.t[0] / 1000 - 100 + k, None if k == 2 else 20.0)
+    for ts, q in zip(s.t, s.q, strict=True):
+        one.add(ts / 1000, None if q is None else q / 100)
+    _fill(bulk, s)
+    assert (list(bulk.t), list(bulk.v)) == (list(one.t), list(one.v))
