@@ -24,6 +24,7 @@ import time
 import weakref
 from array import array
 from bisect import bisect_left
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
@@ -329,7 +330,7 @@ class Store:
         self._seq = 0
         self._sealed_through = 0
         self._round: _Round | None = None
-        self._backlog: list[tuple[int, int, int, int, int]] = []
+        self._backlog: deque[tuple[int, int, int, int, int]] = deque()
         """staging records found at the open and not decoded yet: (seq, base ms, row, start, end)"""
         self._late: list[tuple[int, int, dict[int, Samples]]] = []
         """(seq, seal period, samples) appended while the backlog is replayed, added after it"""
@@ -428,7 +429,7 @@ class Store:
         frames.sort()
         self._seq = max([0, *self._sealed_seq.values(), *(r.max_seq for r in self._rows)])
         floor = min(self._sealed_seq.values(), default=self._seq)
-        self._backlog = [f for f in frames if f[0] > floor]
+        self._backlog = deque(f for f in frames if f[0] > floor)
         # until the backlog is replayed, a row holding any of it is never reused (`_next_row`)
         self._sealed_through = self._backlog[0][0] - 1 if self._backlog else self._seq
         if self._rows:
@@ -446,7 +447,7 @@ class Store:
         sees part of it (`preview` is the one exception, and says so)."""
         if not self._backlog:
             return False
-        batch, self._backlog = self._backlog[:records], self._backlog[records:]
+        batch = [self._backlog.popleft() for _ in range(min(records, len(self._backlog)))]
         for seq, period, entries in self._decode(batch):
             live = False
             for sid, smp in entries.items():
@@ -495,7 +496,7 @@ class Store:
         is done (the unsealed samples themselves are complete then)."""
         if not self._backlog:
             return None
-        frames = self._backlog
+        frames = list(self._backlog)
         older = frames[: max(len(frames) - PREVIEW_RECENT, 0)]
         chosen: list[tuple[int, int, int, int, int]] = []
         for f in older:
