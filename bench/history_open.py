@@ -8,7 +8,11 @@ it (a start seals and appends), alternated with a start on an empty data dir. Re
 of the daemon until its first 200 (utime + stime of every thread, from the kernel's per-thread
 clocks; the machine is shared, so CPU time rather than wall is the measure), and wall time.
 
-    .venv/bin/python bench/history_open.py [--starts 8] [--records 720] [--keep DIR] [--base SRC]
+    .venv/bin/python bench/history_open.py [--starts 8] [--records 720] [--sealed]
+                                           [--keep DIR] [--base SRC]
+
+`--sealed`: the same hour, sealed (a daemon restarted right after its seal): nothing to replay,
+but the snapshot's sparklines still come from an hour of samples.
 
 `--base SRC` also starts another checkout's code (`python -m pi_dashboard` with SRC first on
 PYTHONPATH) on the same fixture, alternated with the rest: before and after in one run.
@@ -64,8 +68,9 @@ def info(sensor: int, m: ChannelMeta) -> SeriesInfo:
     )  # fmt: skip
 
 
-def build(directory: Path, records: int, end: float) -> None:
-    """`records` flushes ending at `end` (epoch s), written by a child that then dies unclosed."""
+def build(directory: Path, records: int, end: float, sealed: bool = False) -> None:
+    """`records` flushes ending at `end` (epoch s), written by a child that then dies unclosed
+    (`sealed`: after sealing them all, as a daemon restarted right after its seal leaves it)."""
     directory.mkdir(parents=True, exist_ok=True)
     pid = os.fork()
     if pid:
@@ -91,6 +96,9 @@ def build(directory: Path, records: int, end: float) -> None:
                         b.q.append(round(value[m.id] * 10**m.precision))
             store.clock.t = start + (flush + 1) * FLUSH_S
             store.append(batch)
+        if sealed:
+            store.clock.t = end + 3600
+            store.seal_all()
     except BaseException:
         os._exit(1)
     os._exit(0)  # no close: the WAL stays as a killed daemon leaves it
@@ -156,17 +164,19 @@ def main() -> None:
     p.add_argument("--starts", type=int, default=8, help="starts of each kind (alternated)")
     p.add_argument("--records", type=int, default=720)
     p.add_argument("--keep", type=Path, help="build the fixture into this data dir and stop")
+    p.add_argument("--sealed", action="store_true", help="the records sealed: no replay")
     p.add_argument("--base", type=Path, help="another checkout to start too (before/after)")
     args = p.parse_args()
     if args.keep:
-        build(args.keep, args.records, time.time())
-        print(f"{args.keep / MOCK_DATABASE}: {args.records} unsealed records")
+        build(args.keep, args.records, time.time(), args.sealed)
+        state = "sealed" if args.sealed else "unsealed"
+        print(f"{args.keep / MOCK_DATABASE}: {args.records} records, {state}")
         return
     tmp = Path(tempfile.mkdtemp(prefix="history-open-"))
     try:
         load = os.getloadavg()[0]
         fixture = tmp / "fixture"
-        build(fixture, args.records, time.time())
+        build(fixture, args.records, time.time(), args.sealed)
         argv0 = [sys.executable, "-m", "pi_dashboard"]
         # bytecode cached, as on a Pi (and as the shared bench starts the project)
         drop = ("PYTHONPATH", "PYTHONDONTWRITEBYTECODE")
@@ -174,18 +184,19 @@ def main() -> None:
         codes = {"": env}
         if args.base:
             codes["base "] = {**env, "PYTHONPATH": str(args.base.resolve())}
-        kinds = [(code, data) for code in codes for data in ("fresh", "unsealed")]
+        kinds = [(code, data) for code in codes for data in ("fresh", "filled")]
         figures: dict[str, list[tuple[float, float]]] = {c + d: [] for c, d in kinds}
         for code_env in codes.values():  # bytecode and page cache warm
             start_once(argv0, tmp / "warm", tmp, code_env)
         for i in range(args.starts):
             for code, data in kinds if i % 2 == 0 else kinds[::-1]:
                 d = tmp / f"{code.strip()}{data}-{i}"
-                if data == "unsealed":
+                if data == "filled":
                     shutil.copytree(fixture, d)
                 figures[code + data].append(start_once(argv0, d, tmp, codes[code]))
                 shutil.rmtree(d, ignore_errors=True)
-        print(f"load average {load:.2f}; {args.records} records; medians of "
+        what = "sealed" if args.sealed else "unsealed"
+        print(f"load average {load:.2f}; {args.records} records ({what}); medians of "
               f"{args.starts} alternated starts")  # fmt: skip
         for kind, xs in figures.items():
             cpu = statistics.median(c for c, _ in xs) * 1000
@@ -193,9 +204,9 @@ def main() -> None:
             each = [round(c * 1000) for c, _ in xs]
             print(f"  {kind:14s} CPU {cpu:6.1f} ms   wall {wall:6.1f} ms   (CPU each: {each})")
         for code in codes:
-            pairs = zip(figures[code + "unsealed"], figures[code + "fresh"], strict=True)
+            pairs = zip(figures[code + "filled"], figures[code + "fresh"], strict=True)
             extra = statistics.median(u[0] - f[0] for u, f in pairs) * 1000
-            print(f"  {code}unsealed - {code}fresh, paired CPU median: {extra:.1f} ms")
+            print(f"  {code}filled - {code}fresh, paired CPU median: {extra:.1f} ms")
         print(f"load average after: {os.getloadavg()[0]:.2f}")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
