@@ -429,8 +429,8 @@ class History:
         with self._lock:
             new, self._new = self._new, []
         ids = self._register(store, new)
-        spans = [w.span for w in self._windows.values()]
-        preview = store.preview(every_s=min(spans, default=3600.0) / WINDOW_POINTS)
+        spans = [w.span for w in self._windows.values()] or [3600.0]
+        preview = store.preview(now - max(spans), every_s=min(spans) / WINDOW_POINTS)
         latest: Latest = {}
         start_gaps: dict[int, Samples] = {}
         for info in infos:

@@ -488,18 +488,23 @@ class Store:
                 continue
             yield seq, base // (self.seal_period * 1000), entries
 
-    def preview(self, every_s: float = 60.0) -> dict[int, Samples] | None:
+    def preview(self, since: float = 0.0, every_s: float = 60.0) -> dict[int, Samples] | None:
         """While the replay is pending: the unsealed samples of a few staging records (the newest
-        PREVIEW_RECENT, and before them one every `every_s` seconds, PREVIEW_RECORDS in all at
-        most), per series in time order, without replaying: enough for the snapshot's latest
-        values and sparklines (a point every `every_s`), not for a query. None once the replay
-        is done (the unsealed samples themselves are complete then)."""
+        PREVIEW_RECENT, and before them one every `every_s` seconds from `since`, epoch s;
+        PREVIEW_RECORDS in all at most), per series in time order, without replaying: enough for
+        the snapshot's latest values and sparklines (a point every `every_s`), not for a query.
+        None once the replay is done (the unsealed samples themselves are complete then)."""
         if not self._backlog:
             return None
         frames = list(self._backlog)
         older = frames[: max(len(frames) - PREVIEW_RECENT, 0)]
         chosen: list[tuple[int, int, int, int, int]] = []
+        # a record's base is its first sample: one that starts a little before `since` may hold
+        # the sample a sparkline starts with
+        first = since * 1000 - every_s * 1000
         for f in older:
+            if f[1] < first:
+                continue
             if not chosen or f[1] >= chosen[-1][1] + every_s * 1000:
                 chosen.append(f)
         room = PREVIEW_RECORDS - PREVIEW_RECENT
