@@ -515,6 +515,13 @@ class History:
                 jobs = list(self._jobs)
                 self._jobs.clear()
                 stopping = self._stopping
+            # a query needs the whole replay: finish it step by step, so a stop is not held up
+            while jobs and store.replaying and not self._stopping:
+                store.replay_step()
+            if store.replaying:  # stopping: the replay is for the next start
+                for _fn, fut in jobs:
+                    fut.cancel()
+                jobs = []
             for fn, fut in jobs:
                 if fut.set_running_or_notify_cancel():
                     try:

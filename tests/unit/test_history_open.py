@@ -13,7 +13,7 @@ import pytest
 from waiting import until
 
 from pi_dashboard.history.codec import Samples
-from pi_dashboard.history.service import History, HistoryOptions, _fill, _Window
+from pi_dashboard.history.service import History, HistoryBusy, HistoryOptions, _fill, _Window
 from pi_dashboard.history.store import (
     PREVIEW_RECENT,
     PREVIEW_RECORDS,
@@ -277,3 +277,27 @@ def test_a_sparkline_filled_at_once_is_the_one_filled_sample_by_sample(seed):
         one.add(ts / 1000, None if q is None else q / 100)
     _fill(bulk, s)
     assert (list(bulk.t), list(bulk.v)) == (list(one.t), list(one.v))
+
+
+async def test_a_stop_during_a_query_that_waits_for_the_replay_is_not_held_up(tmp_path):
+    """The query's replay runs step by step; a stop between two steps refuses the query (as any
+    the writer did not get to) and flushes, instead of finishing the replay first."""
+    killed_daemon(tmp_path / "h.sqlite3")
+    h, made, gate = gated(tmp_path)
+    await h.start(ROOM)
+    await until(lambda: made[0].steps == 2, what="the replay held partway")
+    task = asyncio.ensure_future(h.query("room", "temperature", T0, T0 + 3600, 500))
+    await until(lambda: h._jobs, what="the query waiting for the writer")
+    h.record("room", T0 + 5 * FLUSHES + 1, {"temperature": 25.0, "humidity": 40.0})
+    stop = asyncio.ensure_future(h.stop())
+    await until(lambda: h._stopping, what="the stop requested")
+    gate.set()
+    await stop
+    assert made[0].replaying, "the stop did not wait for the rest of the replay"
+    with pytest.raises(HistoryBusy):
+        await task
+    again = Store(tmp_path / "h.sqlite3")
+    sid = again.find("room", "temperature")
+    assert sid is not None
+    assert every_sample(again, sid)[-1] == ((T0 + 5 * FLUSHES + 1) * 1000, 2500), "flushed"
+    again.close()
