@@ -18,6 +18,7 @@ import math
 import sqlite3
 import threading
 import time
+from bisect import bisect_left
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -158,6 +159,9 @@ class History:
         self._io_base: tuple[int, int] | None = None  # (day ordinal, write_bytes at its start)
         self._io_today: int | None = None
         self.flushes = 0
+        self._events: asyncio.AbstractEventLoop | None = None
+        self._refill_sids: dict[tuple[str, str], int] = {}
+        """the sparklines filled from a preview at the open, to refill once the replay is done"""
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -167,6 +171,7 @@ class History:
         infos = list(series)
         for info in infos:
             self._learn(info)
+        self._events = asyncio.get_running_loop()
         ready: concurrent.futures.Future[Latest] = concurrent.futures.Future()
         self._thread = threading.Thread(
             target=self._run, args=(infos, ready), name="history", daemon=True
@@ -416,28 +421,61 @@ class History:
                 log.warning("history: closing the database: %s", e)
 
     def _open(self, store: Store, infos: list[SeriesInfo]) -> Latest:
+        """Register the series, and restore what the first snapshot shows (latest values and
+        sparklines) from the store's preview when it is still replaying the staging log: the
+        port serves without waiting for the replay, and `_refill` redraws the sparklines from
+        every sample once it is done."""
         now = self._clock()
         with self._lock:
             new, self._new = self._new, []
         ids = self._register(store, new)
+        spans = [w.span for w in self._windows.values()] or [3600.0]
+        preview = store.preview(now - max(spans), every_s=min(spans) / WINDOW_POINTS)
         latest: Latest = {}
         start_gaps: dict[int, Samples] = {}
         for info in infos:
             key = (sensor_key(info.node, info.sensor), info.channel)
             sid = ids[key]
-            found = store.latest(sid)
+            found = store.latest(sid, preview=preview)
             if found is not None:
                 latest[key] = found
             w = self._windows.get(key)
             if w is not None:
-                s = store.raw(sid, now - w.span, now + 60)
-                for t, q in zip(s.t, s.q, strict=True):
-                    w.add(t / 1000, None if q is None else q / 10.0**s.precision)
+                _fill(w, store.raw(sid, now - w.span, now + 60, preview=preview))
+                if preview is not None:
+                    self._refill_sids[key] = sid
             # a restart is a discontinuity: nothing joins the last sample before it to the next
             start_gaps[sid] = Samples(info.precision, [int(now * 1000)], [None])
         store.append(start_gaps)
+        self._refill_at = now
         self._measure(store)
         return latest
+
+    _refill_at = 0.0
+
+    def _refill(self, store: Store) -> None:
+        """The replay is done: the sparklines the preview drew, from every sample before the
+        open, handed to the event loop (which owns the windows) to replace the preview's."""
+        sids, self._refill_sids = self._refill_sids, {}
+        since = self._refill_at
+        fresh: dict[tuple[str, str], _Window] = {}
+        for key, sid in sids.items():
+            w = self._windows.get(key)
+            if w is not None:
+                fresh[key] = _fill(_Window(w.span, w.digits), store.raw(sid, since - w.span, since))
+        if fresh and self._events is not None:
+            with contextlib.suppress(RuntimeError):  # the loop closed: nobody to show them to
+                self._events.call_soon_threadsafe(self._swap_windows, fresh, since)
+
+    def _swap_windows(self, fresh: dict[tuple[str, str], _Window], since: float) -> None:
+        """On the event loop: each refilled window, continued with the live points since."""
+        for key, w in fresh.items():
+            old = self._windows.get(key)
+            if old is not None:
+                for t, v in zip(old.t, old.v, strict=True):
+                    if t >= since:
+                        w.add(t, v)
+                self._windows[key] = w
 
     def _register(self, store: Store, infos: list[SeriesInfo]) -> dict[tuple[str, str], int]:
         with store.transaction():
@@ -459,7 +497,7 @@ class History:
             if sid is not None:
                 ids[(sensor_key(info.node, info.sensor), info.channel)] = sid
         gap_open: set[int] = set()
-        busy = False  # maintenance has more steps to run
+        busy = False  # maintenance has more steps to run (the replay starts at the first flush)
         quiet = False  # the last flush had nothing to write
         reserved = False  # the WAL has its working size (see HistoryOptions.reserve_after)
         reserve_at = time.monotonic() + self.options.reserve_after
@@ -477,6 +515,13 @@ class History:
                 jobs = list(self._jobs)
                 self._jobs.clear()
                 stopping = self._stopping
+            # a query needs the whole replay: finish it step by step, so a stop is not held up
+            while jobs and store.replaying and not self._stopping:
+                store.replay_step()
+            if store.replaying:  # stopping: the replay is for the next start
+                for _fn, fut in jobs:
+                    fut.cancel()
+                jobs = []
             for fn, fut in jobs:
                 if fut.set_running_or_notify_cancel():
                     try:
@@ -495,10 +540,10 @@ class History:
                 next_flush += interval
                 if next_flush < now:  # fell behind: do not flush back to back
                     next_flush = now + interval
-                busy = store.seal_due() or now >= next_sweep
+                busy = store.replaying or store.seal_due() or now >= next_sweep
             elif busy:
                 try:
-                    busy = store.seal_step()
+                    busy = store.replay_step() or store.seal_step()
                     if not busy and now >= next_sweep:
                         busy = store.sweep_step()
                         if not busy:
@@ -507,6 +552,8 @@ class History:
                     log.warning("history: sealing or pruning failed, will retry: %s", e)
                     busy = False
                 self._measure(store)
+            if self._refill_sids and not store.replaying:  # the last step, or a query, ended it
+                self._refill(store)
 
     def _flush(self, store: Store, ids: dict[tuple[str, str], int], gap_open: set[int]) -> bool:
         """Write what was recorded since the last flush; False if there was nothing."""
@@ -601,6 +648,45 @@ class History:
         self._io_today = written - self._io_base[1]
 
     _last_written = 0
+
+
+def _fill(w: _Window, s: Samples) -> _Window:
+    """`w` fed every sample of `s` (in time order) as `add` one by one would leave it, without
+    looking at those it would replace anyway: between two points that are due, a bisection finds
+    the sample that makes the next one due. An hour at 1 s is 3,600 samples for 60 points: the
+    snapshot's sparklines at the open cost tens of calls per channel instead of thousands."""
+    t, q = s.t, s.q
+    scale = 10.0**s.precision
+    step = w.span / WINDOW_POINTS
+    n = len(t)
+    gap = -1  # the next gap at or after i (n: none)
+    i = 0
+    while i < n:
+        if gap < i:
+            try:
+                gap = q.index(None, i)
+            except ValueError:
+                gap = n
+        v = q[i]
+        if v is None or len(w.t) < 2 or w.v[-1] is None or w.v[-2] is None:
+            w.add(t[i] / 1000, None if v is None else v / scale)
+            i += 1
+            continue
+        due = w.t[-2] + step
+        if w.t[-1] >= due:  # sample i is the next point
+            w.add(t[i] / 1000, v / scale)
+            i += 1
+            continue
+        # samples i, i+1, ... replace the last point, up to the first at or past `due` (or the
+        # last before a gap); the one after it is the next point
+        j = min(bisect_left(t, due, i, gap, key=_seconds), gap - 1)
+        w.add(t[j] / 1000, q[j] / scale)  # type: ignore[operator]  # no gap before `gap`
+        i = j + 1
+    return w
+
+
+def _seconds(ms: int) -> float:
+    return ms / 1000
 
 
 def _write_bytes() -> int | None:

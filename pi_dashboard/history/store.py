@@ -23,8 +23,11 @@ import sqlite3
 import time
 import weakref
 from array import array
-from collections.abc import Callable, Iterator, Sequence
+from bisect import bisect_left
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from operator import itemgetter
 from pathlib import Path
 
@@ -105,6 +108,15 @@ PRUNE_BLOBS = 256
 connection closes (python/cpython#144424): every this many flushes, the dead ones are dropped."""
 CUT = -2
 """A record seq that is never one: the next record added starts a new run."""
+REPLAY_BATCH = 32
+"""Staging records decoded per step of the replay after the open (`replay_step`): about 10 ms
+here, so the writer answers queries and flushes between steps."""
+PREVIEW_RECENT = 12
+"""The newest staging records a `preview` decodes in full (a minute at the default flush): every
+channel read in the last minute gets its exact latest value."""
+PREVIEW_RECORDS = 84
+"""Staging records a `preview` decodes at most: the recent ones, and before them one a minute (the
+snapshot's sparkline has a point a minute), for an hour and then some."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -240,6 +252,16 @@ class _Unsealed:
         self._pack()
 
 
+def _within(s: Samples, lo: int, hi: int) -> Samples:
+    """The samples of `s` with lo <= t < hi, in their order; by bisection when in time order."""
+    t = s.t
+    if t == sorted(t):
+        a, b = bisect_left(t, lo), bisect_left(t, hi)
+        return Samples(s.precision, t[a:b], s.q[a:b])
+    keep = [i for i, x in enumerate(t) if lo <= x < hi]
+    return Samples(s.precision, [t[i] for i in keep], [s.q[i] for i in keep])
+
+
 def _block(s: Samples) -> tuple[int, int, int, int, bytes]:
     return len(s.t), s.t[0], min(s.t), max(s.t), encode_raw(s, s.t[0])
 
@@ -308,6 +330,10 @@ class Store:
         self._seq = 0
         self._sealed_through = 0
         self._round: _Round | None = None
+        self._backlog: deque[tuple[int, int, int, int, int]] = deque()
+        """staging records found at the open and not decoded yet: (seq, base ms, row, start, end)"""
+        self._late: list[tuple[int, int, dict[int, Samples]]] = []
+        """(seq, seal period, samples) appended while the backlog is replayed, added after it"""
         self._over_cap = False
         self._blob_opens = 0
         self.conn = _connect(self.path, synchronous, busy_timeout)
@@ -344,8 +370,10 @@ class Store:
                     (info.name, info.kind, info.precision, int(info.binary), info.interval_s, sid),
                 )
                 self.series[sid] = info
-                if old.precision != info.precision and sid in self._unsealed:
-                    self._unsealed[sid].rescale(info.precision)
+                if old.precision != info.precision:
+                    self._caught_up()
+                    if sid in self._unsealed:
+                        self._unsealed[sid].rescale(info.precision)
             return sid
         cur = self._exec(
             "INSERT INTO series (node, sensor, channel, unit, name, kind, precision, binary,"
@@ -400,7 +428,55 @@ class Store:
             self._rows.append(r)
         frames.sort()
         self._seq = max([0, *self._sealed_seq.values(), *(r.max_seq for r in self._rows)])
-        oldest_unsealed = None
+        floor = min(self._sealed_seq.values(), default=self._seq)
+        self._backlog = deque(f for f in frames if f[0] > floor)
+        # until the backlog is replayed, a row holding any of it is never reused (`_next_row`)
+        self._sealed_through = self._backlog[0][0] - 1 if self._backlog else self._seq
+        if self._rows:
+            self._row = max(range(len(self._rows)), key=lambda i: self._rows[i].max_seq)
+
+    @property
+    def replaying(self) -> bool:
+        """Staging records found at the open are not all decoded yet (see `replay_step`)."""
+        return bool(self._backlog)
+
+    def replay_step(self, records: int = REPLAY_BATCH) -> bool:
+        """Decode the next `records` staging records found at the open into the unsealed samples;
+        True while more remain. The open only indexes them, so the daemon serves at once whatever
+        the staging log holds; every read of unsealed samples finishes the replay first, so none
+        sees part of it (`preview` is the one exception, and says so)."""
+        if not self._backlog:
+            return False
+        batch = [self._backlog.popleft() for _ in range(min(records, len(self._backlog)))]
+        for seq, period, entries in self._decode(batch):
+            live = False
+            for sid, smp in entries.items():
+                if sid in self.series and seq > self._sealed_seq[sid]:
+                    self._unsealed_for(sid).add(seq, period, smp)
+                    live = True
+            if live:
+                self._records.append((seq, period))
+        if self._backlog:
+            return True
+        for seq, period, entries in self._late:
+            self._records.append((seq, period))
+            for sid, smp in entries.items():
+                self._unsealed_for(sid).add(seq, period, smp)
+        self._late = []
+        self._sealed_through = self._records[0][0] - 1 if self._records else self._seq
+        n = sum(u.n for u in self._unsealed.values())
+        if n:
+            log.info("history: %d staged samples recovered", n)
+        return False
+
+    def _caught_up(self) -> None:
+        while self.replay_step(len(self._backlog)):
+            pass
+
+    def _decode(
+        self, frames: Sequence[tuple[int, int, int, int, int]]
+    ) -> Iterator[tuple[int, int, dict[int, Samples]]]:
+        """(seq, seal period, samples) of each staging record in `frames`, damaged ones skipped."""
         cached: tuple[int, bytes] = (-1, b"")
         for seq, base, row, start, end in frames:
             if cached[0] != row:
@@ -410,22 +486,46 @@ class Store:
             except CodecError as e:
                 log.error("history: skipping damaged staging record %d: %s", seq, e)
                 continue
-            live = False
-            period = base // (self.seal_period * 1000)
+            yield seq, base // (self.seal_period * 1000), entries
+
+    def preview(self, since: float = 0.0, every_s: float = 60.0) -> dict[int, Samples] | None:
+        """While the replay is pending: the unsealed samples of a few staging records (the newest
+        PREVIEW_RECENT, and before them one every `every_s` seconds from `since`, epoch s;
+        PREVIEW_RECORDS in all at most), per series in time order, without replaying: enough for
+        the snapshot's latest values and sparklines (a point every `every_s`), not for a query.
+        None once the replay is done (the unsealed samples themselves are complete then)."""
+        if not self._backlog:
+            return None
+        frames = list(self._backlog)
+        older = frames[: max(len(frames) - PREVIEW_RECENT, 0)]
+        chosen: list[tuple[int, int, int, int, int]] = []
+        # a record's base is its first sample: one that starts a little before `since` may hold
+        # the sample a sparkline starts with
+        first = since * 1000 - every_s * 1000
+        for f in older:
+            if f[1] < first:
+                continue
+            if not chosen or f[1] >= chosen[-1][1] + every_s * 1000:
+                chosen.append(f)
+        room = PREVIEW_RECORDS - PREVIEW_RECENT
+        if len(chosen) > room:  # a longer span than usual (sealing failed): fewer, evenly
+            chosen = [chosen[i * len(chosen) // room] for i in range(room)]
+        chosen += frames[len(older) :]
+        out: dict[int, Samples] = {}
+        for seq, _period, entries in self._decode(chosen):
             for sid, smp in entries.items():
-                if sid in self.series and seq > self._sealed_seq[sid]:
-                    self._unsealed_for(sid).add(seq, period, smp)
-                    live = True
-            if live:
-                self._records.append((seq, period))
-                if oldest_unsealed is None:
-                    oldest_unsealed = seq
-        self._sealed_through = self._seq if oldest_unsealed is None else oldest_unsealed - 1
-        if self._rows:
-            self._row = max(range(len(self._rows)), key=lambda i: self._rows[i].max_seq)
-        n = sum(u.n for u in self._unsealed.values())
-        if n:
-            log.info("history: %d staged samples recovered", n)
+                info = self.series.get(sid)
+                if info is not None and seq > self._sealed_seq[sid]:
+                    part = out.setdefault(sid, Samples(info.precision))
+                    smp = rescale_samples(smp, info.precision)
+                    part.t += smp.t
+                    part.q += smp.q
+        for part in out.values():  # records are in seq order, not always in time order
+            if any(b < a for a, b in pairwise(part.t)):
+                pairs = sorted(zip(part.t, part.q, strict=True), key=itemgetter(0))
+                part.t = [t for t, _ in pairs]
+                part.q = [q for _, q in pairs]
+        return out
 
     def _read_row(self, row_id: int) -> bytes:
         return bytes(
@@ -454,6 +554,9 @@ class Store:
             for seq, _period, blob in frames:
                 self._write_frame(seq, blob)
         for (seq, period, _blob), (_p, entries) in zip(frames, records, strict=True):
+            if self._backlog:  # after the records being replayed, in seq order
+                self._late.append((seq, period, entries))
+                continue
             self._records.append((seq, period))
             for sid, s in entries.items():
                 self._unsealed_for(sid).add(seq, period, s)
@@ -539,6 +642,9 @@ class Store:
     # --- sealing: staged samples -> chunks and roll-ups ------------------------------------------
 
     def seal_due(self) -> bool:
+        """Whether a seal round is due; not before the replay is done (`seal_step` forces it)."""
+        if self._backlog:
+            return False
         if self._round is not None:
             return True
         if not self._records:
@@ -548,6 +654,7 @@ class Store:
 
     def seal_step(self) -> bool:
         """Seal the next few series; True while the round has more to do."""
+        self._caught_up()
         if self._round is None:
             if not self.seal_due():
                 return False
@@ -694,8 +801,16 @@ class Store:
 
     # --- reading -------------------------------------------------------------------------------
 
-    def raw(self, sid: int, t_from: float, t_to: float) -> Samples:
-        """Every raw sample (and gap) in [t_from, t_to), sealed or staged, in time order."""
+    def raw(
+        self,
+        sid: int,
+        t_from: float,
+        t_to: float,
+        *,
+        preview: Mapping[int, Samples] | None = None,
+    ) -> Samples:
+        """Every raw sample (and gap) in [t_from, t_to), sealed or staged, in time order (with
+        `preview`, its staged samples instead: see `preview`)."""
         info = self.series[sid]
         out = Samples(info.precision)
         rows = self.conn.execute(
@@ -704,11 +819,19 @@ class Store:
             (sid, RAW, chunk_start(t_from, RAW), t_to, t_from),
         ).fetchall()
         parts = [rescale_samples(decode_raw(data, t0 * 1000), info.precision) for t0, data in rows]
-        u = self._unsealed.get(sid)
-        if u is not None:
-            parts.append(u.samples())
+        staged = self._staged(sid, preview)
+        if staged is not None:
+            parts.append(staged)
         lo, hi = math.ceil(t_from * 1000), math.ceil(t_to * 1000)
-        pairs = [(t, q) for p in parts for t, q in zip(p.t, p.q, strict=True) if lo <= t < hi]
+        parts = [_within(p, lo, hi) for p in parts]
+        if all(p.t == sorted(p.t) for p in parts) and all(
+            a.t[-1] <= b.t[0] for a, b in pairwise(p for p in parts if p.t)
+        ):  # the usual case: consecutive chunks, then the staged samples
+            for p in parts:
+                out.t += p.t
+                out.q += p.q
+            return out
+        pairs = [(t, q) for p in parts for t, q in zip(p.t, p.q, strict=True)]
         if len(parts) > 1:
             pairs.sort(key=itemgetter(0))
         out.t = [t for t, _ in pairs]
@@ -721,15 +844,18 @@ class Store:
             "SELECT min(t_first), max(t_last) FROM chunks WHERE tier=?", (RAW,)
         ).fetchone()
         times = [x for x in (lo, hi) if x is not None]
+        self._caught_up()
         for u in self._unsealed.values():
             if (span := u.span()) is not None:
                 times += [span[0] / 1000, span[1] / 1000]
         return (min(times), max(times)) if times else None
 
-    def latest(self, sid: int) -> tuple[float, float] | None:
+    def latest(
+        self, sid: int, *, preview: Mapping[int, Samples] | None = None
+    ) -> tuple[float, float] | None:
         """The newest sample that is a value (not a gap): (epoch s, value)."""
-        u = self._unsealed.get(sid)
-        candidates: list[Samples] = [u.samples()] if u is not None else []
+        staged = self._staged(sid, preview)
+        candidates: list[Samples] = [staged] if staged is not None else []
         row = self.conn.execute(
             "SELECT t0, data FROM chunks WHERE series=? AND tier=? ORDER BY t0 DESC LIMIT 1",
             (sid, RAW),
@@ -799,13 +925,21 @@ class Store:
             items.extend(sample_items(s))
         else:
             items = self._tier_items(sid, tier, t_from, t_to)
-            u = self._unsealed.get(sid)
-            if u is not None:
-                items.extend(sample_items(u.samples()))
+            staged = self._staged(sid, None)
+            if staged is not None:
+                items.extend(sample_items(staged))
             if extra is not None:
                 items.extend(sample_items(rescale_samples(extra, info.precision)))
         items.sort(key=itemgetter(0))
         return downsample(items, t_from, t_to, step, info.precision, tier)
+
+    def _staged(self, sid: int, preview: Mapping[int, Samples] | None) -> Samples | None:
+        """A series' unsealed samples: replayed in full, or those of `preview` if given."""
+        if preview is not None:
+            return preview.get(sid)
+        self._caught_up()
+        u = self._unsealed.get(sid)
+        return u.samples() if u is not None else None
 
     def _tier_items(self, sid: int, tier: int, t_from: float, t_to: float) -> list[Item]:
         """Buckets of `tier` in range; before the oldest chunk it still has, coarser tiers'."""
