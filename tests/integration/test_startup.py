@@ -28,6 +28,12 @@ UNUSED = (
     "smbus2",  # with ctypes: only for a chip on I2C
     "ctypes",
     # other commands and options
+    "pi_dashboard.cli.auth",  # each command's module only for it (cli.COMMANDS)
+    "pi_dashboard.cli.checks",
+    "pi_dashboard.cli.service",
+    "pi_dashboard.history.export",  # with csv: only for /api/history.csv, or a relative time
+    "csv",
+    "encodings.idna",  # with stringprep: a str host name to getaddrinfo (cli/run.py listen)
     "pi_dashboard.scan",
     "pi_dashboard.doctor",
     "pi_dashboard.install",
