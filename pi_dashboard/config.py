@@ -9,6 +9,7 @@ addresses, through the `SensorSchema` protocol, without importing any sensor cod
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import math
 import re
@@ -694,11 +695,18 @@ def convert(tp: Any, value: Any, path: str) -> Any:
     raise ConfigError(f"must be {_type_name(tp)}, got {_show(value)}", field=path)
 
 
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    """`cls`'s annotations, evaluated once per class: each evaluation compiles every string
+    annotation again, and a config has one table per sensor."""
+    return typing.get_type_hints(cls)
+
+
 def from_table(
     cls: type[TableT], table: Mapping[str, Any], path: str, *, skip: frozenset[str] = frozenset()
 ) -> TableT:
     """Build dataclass `cls` from a TOML table; unknown keys and wrong types name `path`."""
-    hints = typing.get_type_hints(cls)
+    hints = _hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     prefix = f"{path}." if path else ""
     for key in table:

@@ -7,7 +7,6 @@ wrapper. Outside systemd (no `$NOTIFY_SOCKET`) every call is a no-op.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import socket
@@ -15,7 +14,10 @@ import time
 from collections.abc import Callable, MutableMapping
 from typing import TYPE_CHECKING, TextIO
 
-if TYPE_CHECKING:  # the CLI sets up logging (log_formatter) before the web stack is imported
+if TYPE_CHECKING:  # the CLI sets up logging (log_formatter) before it reads the config: a bad
+    # config's exit 2 imports neither the web stack nor asyncio (~10 ms)
+    import asyncio
+
     from aiohttp import web
 
 log = logging.getLogger(__name__)
@@ -88,6 +90,8 @@ class Notifier:
         """Call once the port is bound and serving; starts the watchdog and status tasks."""
         if self.address is None:
             return
+        import asyncio
+
         last = status()
         self.send("READY=1", f"STATUS={last}")
         if self.watchdog_s is not None:
@@ -98,12 +102,16 @@ class Notifier:
             asyncio.get_running_loop().call_later(after, time.sleep, seconds)
 
     async def _watchdog(self) -> None:
+        import asyncio
+
         assert self.watchdog_s is not None
         while True:
             self.send("WATCHDOG=1")
             await asyncio.sleep(self.watchdog_s / 2)
 
     async def _status(self, status: Callable[[], str], last: str) -> None:
+        import asyncio
+
         while True:
             await asyncio.sleep(STATUS_EVERY_S)
             text = status()

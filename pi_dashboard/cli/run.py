@@ -126,7 +126,10 @@ def _run(args: argparse.Namespace, signals: Signals) -> int:
 def listen(host: str, port: int) -> list[socket.socket]:
     """Listening sockets for every address `host` resolves to, as aiohttp's TCPSite would make
     them, but before anything starts: the sensors start only once the port is ours."""
-    infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    # An ASCII name as bytes: a str goes through the "idna" codec, whose import (with stringprep
+    # and unicodedata) costs ~1 ms of every start; the config checked the name already.
+    name = host.encode("ascii") if host.isascii() else host
+    infos = socket.getaddrinfo(name or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     socks: list[socket.socket] = []
     try:
         for family, _, _, _, address in dict.fromkeys(infos):

@@ -22,7 +22,6 @@ from typing import BinaryIO, TypeVar
 import orjson
 from aiohttp import web
 
-from pi_dashboard.history.export import duration_s, header, rows, select, slices
 from pi_dashboard.history.service import History, HistoryBusy
 from pi_dashboard.history.store import SeriesInfo, Store
 from pi_dashboard.history.tiers import Series
@@ -58,7 +57,9 @@ def _time(request: web.Request, name: str, default: float, now: float) -> float:
     if raw is None or raw == "":
         return default
     try:
-        if raw.startswith("-"):
+        if raw.startswith("-"):  # the CSV export's module (and csv) load on first use
+            from pi_dashboard.history.export import duration_s
+
             return now - duration_s(raw[1:])
         t = float(raw)
     except ValueError:
@@ -164,6 +165,8 @@ def _csv_selection(request: web.Request, have: list[SeriesInfo]) -> list[SeriesI
     """`sensor=a,b` and `channel=x,y` (each optional) -> the channels to export."""
     sensors = [x for x in request.query.get("sensor", "").split(",") if x]
     channels = [x for x in request.query.get("channel", "").split(",") if x]
+    from pi_dashboard.history.export import select
+
     try:
         return select(have, sensors, channels)
     except KeyError as e:
@@ -171,6 +174,8 @@ def _csv_selection(request: web.Request, have: list[SeriesInfo]) -> list[SeriesI
 
 
 async def api_history_csv(request: web.Request) -> web.StreamResponse:
+    from pi_dashboard.history.export import duration_s, header, rows, slices
+
     try:
         _only(request, {"sensor", "channel", "node", "from", "to", "points", "step"})
         t_from, t_to = _range(request)

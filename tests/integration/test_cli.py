@@ -3,6 +3,7 @@ error is tested in process (tests/unit/test_config.py); a few here check what th
 
 from __future__ import annotations
 
+import argparse
 import socket
 import subprocess
 import sys
@@ -10,6 +11,8 @@ from pathlib import Path
 
 import pytest
 from waiting import output_until, wait_until
+
+from pi_dashboard.cli import COMMANDS, build_parser
 
 GOOD = '[[sensors]]\nid = "a"\ntype = "demo"\n'
 
@@ -132,3 +135,31 @@ def test_demo_binds_loopback_and_says_how_to_share_it():
     assert "serving http://127.0.0.1:" in line
     assert "(this machine only; --host 0.0.0.0 shares it on the LAN)" in line
     assert "built-in demo config" in line
+
+
+def command_names(parser: argparse.ArgumentParser) -> list[str]:
+    (sub,) = (a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return list(sub.choices)
+
+
+def test_commands_name_every_command_and_its_module():
+    """`COMMANDS` is what a command line is routed by: every module's parsers are in it, in
+    order, and each command's own module builds its parser."""
+    assert command_names(build_parser()) == list(COMMANDS)
+    for command in COMMANDS:
+        assert command in command_names(build_parser(command))
+
+
+def test_a_command_loads_only_its_own_module():
+    code = (
+        "import sys\n"
+        "from pi_dashboard.cli import main\n"
+        "main(['check-config', sys.argv[1]])\n"
+        "print(sorted(m for m in sys.modules if m.startswith('pi_dashboard.cli.')))\n"
+    )
+    config = Path(__file__).parent.parent.parent / "pi_dashboard" / "demo.toml"
+    r = subprocess.run(
+        [sys.executable, "-c", code, str(config)], capture_output=True, text=True, timeout=30
+    )
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split("\n")[-2] == "['pi_dashboard.cli.checks', 'pi_dashboard.cli.codes']"
