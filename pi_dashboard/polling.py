@@ -256,7 +256,7 @@ class Poller:
         job = p.inflight = worker.submit(p.cfg.id, what, fn)
         timeout = p.cfg.read_timeout
         try:
-            await asyncio.wait((job.future,), timeout=timeout)
+            await job.wait(timeout)
             if not job.future.done() and worker.cancel(job):
                 holder = worker.current
                 if holder is None or holder.owner == p.cfg.id:
@@ -268,7 +268,7 @@ class Poller:
             if not job.future.done() and job.started is not None:
                 left = job.started + timeout - time.monotonic()
                 if left > 0:
-                    await asyncio.wait((job.future,), timeout=left)
+                    await job.wait(left)
         except asyncio.CancelledError:
             worker.cancel(job)
             raise
