@@ -174,6 +174,8 @@ class Alerts:
 
     def on_reading(self, reading: Reading) -> None:
         """State subscriber: a sensor failing (and recovering) is a condition."""
+        if reading.status is not Status.ERROR and not self._conditions:
+            return  # every good read of every sensor comes here: nothing to end, so no keys built
         aid = f"{sensor_key(reading.node, reading.sensor)}/!error"
         if reading.status is Status.ERROR:
             if self.cfg.error_after > 0:

@@ -152,15 +152,12 @@ def create_app(
         setup_mock_routes(app)
 
     async def hardware_ctx(_app: web.Application) -> AsyncIterator[None]:
-        ticker = None
-        if world is not None and world.in_use:
-            every = sim_tick(config, types)
-            ticker = asyncio.create_task(_tick(world, every), name="sim-world")
+        ticking = world if world is not None and world.in_use else None
+        if ticking is not None:
+            ticking.run(sim_tick(config, types))  # on a thread of its own: the loop is not woken
         yield
-        if ticker is not None:
-            ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await ticker
+        if ticking is not None:
+            ticking.stop()
         for c in closers:
             c.close()  # type: ignore[attr-defined]
 
@@ -374,23 +371,6 @@ def _replay_ctx(
             await task
 
     return ctx
-
-
-async def _tick(world: SimWorld, every: float) -> None:
-    """Advance the simulated room off the event loop: it writes files, as the kernel would.
-
-    Cancelled, it lets a tick in progress finish (briefly) so the tree is not removed under it."""
-    loop = asyncio.get_running_loop()
-    while True:
-        await asyncio.sleep(every)
-        tick = loop.run_in_executor(None, world.tick, every)
-        try:
-            await asyncio.shield(tick)
-        except asyncio.CancelledError:
-            await asyncio.wait((tick,), timeout=every)
-            raise
-        except Exception:
-            log.exception("simulated world tick failed")
 
 
 def scan(*, mock: bool, config: Config | None = None) -> ScanResult:

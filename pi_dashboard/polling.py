@@ -1,4 +1,8 @@
-"""One task per sensor on its own drift-free schedule, one worker thread per bus, timeouts, backoff.
+"""Each sensor on its own drift-free schedule, one worker thread per bus, timeouts, backoff.
+
+A sensor read in a worker has a task; one read on the event loop (`worker = ""`) has only a timer
+whose callback reads it: a poll is then one pass of the loop, with no task step, future or second
+wakeup, and its reading still goes out the moment it is read.
 
 Isolation in the spirit of Home Assistant's setup guards: each sensor's setup and read run inside
 their own try/except, a failure marks only that sensor `error` (logged once when it starts, and
@@ -142,6 +146,8 @@ class Poller:
         self._clock = clock
         self._workers: dict[str, Worker] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        self._timers: dict[str, asyncio.TimerHandle] = {}
+        """Sensors read on the loop: each one's next poll."""
         self._handoff: Handoff | None = None
         self.polled: dict[str, Polled] = {}
         for p in build(config, types, hardware):
@@ -161,7 +167,8 @@ class Poller:
         return w
 
     def start(self) -> None:
-        self._handoff = Handoff(asyncio.get_running_loop(), self._deliver)
+        loop = asyncio.get_running_loop()
+        self._handoff = Handoff(loop, self._deliver)
         by_interval: dict[float, list[Polled]] = {}
         for p in self.polled.values():
             by_interval.setdefault(p.cfg.interval, []).append(p)
@@ -171,9 +178,13 @@ class Poller:
             window = min(interval, PHASE_WINDOW_S)
             for k, p in enumerate(group):
                 phase = window * k / len(group)
-                self._tasks.append(
-                    asyncio.create_task(self._run(p, phase), name=f"poll-{p.cfg.id}")
-                )
+                if p.sensor.worker == "":
+                    due = loop.time() + phase
+                    self._timers[p.cfg.id] = loop.call_at(due, self._tick, loop, p, due)
+                else:
+                    self._tasks.append(
+                        asyncio.create_task(self._run(p, phase), name=f"poll-{p.cfg.id}")
+                    )
 
     async def stop(self) -> None:
         """At most STOP_TASKS_S + STOP_CLOSE_S, whatever the sensors do.
@@ -181,6 +192,9 @@ class Poller:
         Never awaits a task or a thread without a bound: a read that never returns keeps its
         worker (a daemon thread, abandoned), and the sensors queued behind it are not closed."""
         tasks, self._tasks = self._tasks, []
+        timers, self._timers = self._timers, {}
+        for timer in timers.values():
+            timer.cancel()
         for t in tasks:
             t.cancel()
         if tasks:
@@ -238,13 +252,11 @@ class Poller:
 
         A call still queued when the timeout passes is taken off the queue, and the error names
         the sensor whose call holds the worker: on a wedged bus only the wedged chip is blamed."""
-        if p.sensor.worker == "":
-            return fn()
         worker = self._worker(p.sensor.worker)
         job = p.inflight = worker.submit(p.cfg.id, what, fn)
         timeout = p.cfg.read_timeout
         try:
-            await asyncio.wait((job.future,), timeout=timeout)
+            await job.wait(timeout)
             if not job.future.done() and worker.cancel(job):
                 holder = worker.current
                 if holder is None or holder.owner == p.cfg.id:
@@ -256,7 +268,7 @@ class Poller:
             if not job.future.done() and job.started is not None:
                 left = job.started + timeout - time.monotonic()
                 if left > 0:
-                    await asyncio.wait((job.future,), timeout=left)
+                    await job.wait(left)
         except asyncio.CancelledError:
             worker.cancel(job)
             raise
@@ -266,7 +278,6 @@ class Poller:
 
     async def _run(self, p: Polled, phase: float) -> None:
         loop = asyncio.get_running_loop()
-        interval = p.cfg.interval
         due = loop.time() + phase
         while True:
             delay = due - loop.time()
@@ -274,13 +285,28 @@ class Poller:
                 await asyncio.sleep(delay)
             ok = await self._poll_once(loop, p)
             self.state.set_dropped(p.cfg.id, self._dropped(p))
-            if ok:
-                due += interval
-                now = loop.time()
-                if due <= now:  # fell behind (slow bus, suspended laptop): skip, do not burst
-                    due += math.ceil((now - due) / interval) * interval
-            else:
-                due = loop.time() + self.retry_delay(p)
+            due = self._next_due(p, due, ok, loop.time())
+
+    def _tick(self, loop: asyncio.AbstractEventLoop, p: Polled, due: float) -> None:
+        """A sensor read on the loop: read it now, in this timer's callback, and set the next."""
+        ok = False
+        try:
+            ok = self._poll_inline(loop, p)
+            self.state.set_dropped(p.cfg.id, self._dropped(p))
+        finally:  # whatever went wrong, the sensor keeps its schedule
+            if self._timers.get(p.cfg.id) is not None:
+                due = self._next_due(p, due, ok, loop.time())
+                self._timers[p.cfg.id] = loop.call_at(due, self._tick, loop, p, due)
+
+    def _next_due(self, p: Polled, due: float, ok: bool, now: float) -> float:
+        """The next poll: one interval on, skipping ticks it fell behind on; else a retry."""
+        if not ok:
+            return now + self.retry_delay(p)
+        interval = p.cfg.interval
+        due += interval
+        if due <= now:  # fell behind (slow bus, suspended laptop): skip, do not burst
+            due += math.ceil((now - due) / interval) * interval
+        return due
 
     def retry_delay(self, p: Polled) -> float:
         """Exponential backoff from the interval, capped at max(interval, max_backoff)."""
@@ -289,7 +315,6 @@ class Poller:
         )
 
     async def _poll_once(self, loop: asyncio.AbstractEventLoop, p: Polled) -> bool:
-        sid = p.cfg.id
         if p.inflight is not None and not p.inflight.future.done():
             return True  # its previous call is still stuck in the worker: skip this tick
         started: float | None = None
@@ -299,12 +324,7 @@ class Poller:
             # call finishes in the same loop turn, and the poll task then never ends.
             if not p.ready:
                 await self._call(p, "setup", p.sensor.setup)
-                p.ready = True
-                p.adopt_channels()
-                self.state.set_channels(sid, [display_meta(m, p.cfg) for m in p.sensor.channels])
-                if not p.watching:
-                    p.sensor.watch(self._pusher(p))
-                    p.watching = True
+                self._ready(p)
             ts = self._clock()
             started = time.monotonic()
             raw = await self._call(p, "read", p.sensor.read)
@@ -313,25 +333,61 @@ class Poller:
         except asyncio.CancelledError:
             started = None
             raise
-        except TimeoutError:
-            self._fail(p, f"no answer within {p.cfg.read_timeout:g} s")
-            return False
-        except (SensorError, OSError) as e:
-            self._fail(p, _describe(e))
-            return False
         except Exception as e:
-            # A bug: its traceback once, when it starts; the retries repeat it at debug level.
-            level = logging.ERROR if p.failures == 0 else logging.DEBUG
-            log.log(level, "sensor %s: unexpected error", sid, exc_info=True)
-            self._fail(p, f"internal error: {type(e).__name__}: {e}")
+            self._failed(p, e)
             return False
         finally:
             if started is not None and self._observe is not None:
-                self._observe(sid, time.monotonic() - started, ok)
+                self._observe(p.cfg.id, time.monotonic() - started, ok)
+        self._succeeded(p, ts, values)
+        return True
+
+    def _poll_inline(self, loop: asyncio.AbstractEventLoop, p: Polled) -> bool:
+        """`_poll_once` for a sensor read on the loop: nothing to await, so nothing to cancel."""
+        started: float | None = None
+        ok = False
+        try:
+            if not p.ready:
+                p.sensor.setup()
+                self._ready(p)
+            ts = self._clock()
+            started = time.monotonic()
+            values = self._process(p, p.sensor.read(), loop.time(), ts)
+            ok = True
+        except Exception as e:
+            self._failed(p, e)
+            return False
+        finally:
+            if started is not None and self._observe is not None:
+                self._observe(p.cfg.id, time.monotonic() - started, ok)
+        self._succeeded(p, ts, values)
+        return True
+
+    def _ready(self, p: Polled) -> None:
+        """Its setup() succeeded: channels it discovered, and its pushes from now on."""
+        p.ready = True
+        p.adopt_channels()
+        self.state.set_channels(p.cfg.id, [display_meta(m, p.cfg) for m in p.sensor.channels])
+        if not p.watching:
+            p.sensor.watch(self._pusher(p))
+            p.watching = True
+
+    def _succeeded(self, p: Polled, ts: float, values: dict[str, Value]) -> None:
         if p.failures:
             p.failures = 0
-        self.state.publish_values(sid, ts, values)
-        return True
+        self.state.publish_values(p.cfg.id, ts, values)
+
+    def _failed(self, p: Polled, e: Exception) -> None:
+        """A setup or read that raised: the sensor turns `error` with one line saying why."""
+        if isinstance(e, TimeoutError):
+            self._fail(p, f"no answer within {p.cfg.read_timeout:g} s")
+        elif isinstance(e, (SensorError, OSError)):
+            self._fail(p, _describe(e))
+        else:
+            # A bug: its traceback once, when it starts; the retries repeat it at debug level.
+            level = logging.ERROR if p.failures == 0 else logging.DEBUG
+            log.log(level, "sensor %s: unexpected error", p.cfg.id, exc_info=e)
+            self._fail(p, f"internal error: {type(e).__name__}: {e}")
 
     def _process(
         self, p: Polled, raw: Mapping[str, Value], now: float, ts: float

@@ -106,6 +106,8 @@ class Thresholds:
     def evaluate(self, sensor: str, ts: float, values: Mapping[str, Value]) -> dict[str, str]:
         """The level of each channel in `values` that has thresholds (binary values have none)."""
         out: dict[str, str] = {}
+        if not self.limits:  # no thresholds configured: every read of every sensor comes here
+            return out
         for cid, v in values.items():
             key = (sensor, cid)
             ch = self.limits.get(key)

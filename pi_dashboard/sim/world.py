@@ -10,6 +10,7 @@ sysfs, a pin wired to something). A chip may add the quantity it measures to the
 
 from __future__ import annotations
 
+import logging
 import math
 import pkgutil
 import random
@@ -27,6 +28,8 @@ from pi_dashboard.sim.fs import MemoryTree, SimFS
 
 if TYPE_CHECKING:
     from gpiozero import Factory
+
+log = logging.getLogger(__name__)
 
 
 class Simulated(Protocol):
@@ -127,6 +130,8 @@ class SimWorld:
         """`[sensors.mock]` and the fault panel: what each simulated device does wrong."""
         self._ticking = threading.Lock()
         self._closed = False
+        self._stop = threading.Event()
+        self._ticker: threading.Thread | None = None
 
     @property
     def factory(self) -> Factory:
@@ -166,9 +171,33 @@ class SimWorld:
             for fn in self.tickers:
                 fn(dt)
 
+    def run(self, every: float) -> None:
+        """Tick every `every` s on a daemon thread of its own until close(). The event loop,
+        which a tick never needs, is not woken for it: a tick sent to its executor cost the
+        loop a timer, a thread-pool job and a wakeup from it, with a task step each side."""
+
+        def ticking() -> None:
+            while not self._stop.wait(every):
+                try:
+                    self.tick(every)
+                except Exception:
+                    log.exception("simulated world tick failed")
+
+        self._stop.clear()
+        self._ticker = threading.Thread(target=ticking, name="sim-world", daemon=True)
+        self._ticker.start()
+
+    def stop(self, within_s: float = 2.0) -> None:
+        """No more ticks; one in progress gets `within_s` to end (it takes milliseconds)."""
+        self._stop.set()
+        if self._ticker is not None:
+            self._ticker.join(within_s)
+            self._ticker = None
+
     def close(self) -> None:
         """Also waits for a tick still writing files in another thread: removing the tree under
         it fails ("Directory not empty"), and a tick after close writes nothing."""
+        self.stop()
         self.faults.close()
         with self._ticking:
             self._closed = True

@@ -9,7 +9,7 @@ from waiting import until
 
 from pi_dashboard import PROTOCOL_VERSION
 from pi_dashboard.model import Status
-from pi_dashboard.web.keys import STATE
+from pi_dashboard.web.keys import SIO, STATE
 
 CONFIG = """
 [[sensors]]
@@ -121,3 +121,33 @@ async def test_snapshot_is_the_first_event_even_while_readings_stream(start_serv
                 assert (await ws.receive_str(timeout=5)).startswith("40{")
                 firsts.append((await ws.receive_str(timeout=5))[:14])
     assert set(firsts) == {'42["snapshot",'}, firsts
+
+
+async def test_nothing_is_encoded_while_nobody_is_connected(start_server):
+    """An idle daemon reads, keeps the latest values and history, and encodes no frame for
+    nobody; the first client still gets every latest value in its snapshot, then readings."""
+    server = await start_server(CONFIG)
+    state = server.app[STATE]
+    sio = server.app[SIO]
+    encoded: list[object] = []
+
+    class Counting(sio.packet_class):  # python-socketio's own hook for the packet encoder
+        def encode(self):
+            encoded.append(self.data)
+            return super().encode()
+
+    sio.packet_class = Counting
+    seen: list[float] = []
+    state.subscribe(lambda r: seen.append(r.ts) if r.sensor == "moving" else None)
+    await until(lambda: len(seen) >= 5)
+    assert encoded == [], f"{len(encoded)} packets encoded with no client connected"
+
+    url = str(server.make_url("/"))
+    events = await collect(url, lambda ev: len(readings_of("moving", ev)) >= 2)
+    kind, snap = events[0]
+    assert kind == "snapshot"
+    (moving,) = [s for s in snap["sensors"] if s["id"] == "moving"]
+    values = {c["id"]: c["value"] for c in moving["channels"]}
+    assert all(v is not None for v in values.values()), values
+    assert moving["ts"] >= seen[4]  # what was read while nobody watched, not a stale copy
+    assert encoded, "the connected client's readings were never encoded"

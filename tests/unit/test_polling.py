@@ -85,10 +85,24 @@ class Edge(Probe):
         self.push = push
 
 
+class Inline(Probe):
+    """Read on the event loop, as `demo` is: records the thread of every read."""
+
+    def __init__(self, config, hardware):
+        super().__init__(config, hardware)
+        self.worker = ""
+        self.threads: set[int] = set()
+
+    def read(self) -> Mapping[str, Value]:
+        self.threads.add(threading.get_ident())
+        return super().read()
+
+
 TEST_TYPES = {
     **TYPES,
     "probe": SensorType(name="probe", options=ProbeOptions, sensor=Probe, description="test"),
     "edge": SensorType(name="edge", options=ProbeOptions, sensor=Edge, description="test"),
+    "inline": SensorType(name="inline", options=ProbeOptions, sensor=Inline, description="test"),
 }
 
 
@@ -322,3 +336,60 @@ async def test_edge_floods_are_merged_and_counted(edge):
     assert len(events) - before < 5_000, "every edge went through the loop on its own"
     assert state.sensors["e"].dropped > 45_000
     assert state.snapshot()[0]["dropped"] == state.sensors["e"].dropped
+
+
+async def test_a_sensor_read_on_the_loop_is_polled_by_its_timer_alone():
+    """No task, no worker: each poll is one timer callback on the loop, and each read still
+    reaches State as it is read; failing and recovering work as for any sensor."""
+    state = State()
+    events: list[Reading] = []
+    state.subscribe(events.append)
+    loop = asyncio.get_running_loop()
+    created: list[str] = []
+    factory = loop.get_task_factory()
+
+    def counting(loop, coro, **kw):
+        created.append(getattr(coro, "__qualname__", repr(coro)))
+        return asyncio.Task(coro, loop=loop, **kw)
+
+    loop.set_task_factory(counting)
+    try:
+        poller = make_poller('[[sensors]]\nid = "i"\ntype = "inline"\ninterval = 0.01\n', state)
+        s = Probe.instances["i"]
+        poller.start()
+        try:
+            await until(lambda: len(s.reads) >= 5)
+            assert created == [], f"tasks created for a sensor read on the loop: {created}"
+            assert s.threads == {threading.get_ident()}
+            assert len([e for e in events if e.sensor == "i"]) >= 4  # each read, as it is read
+            s.broken = True
+            await until(lambda: state.sensors["i"].status is Status.ERROR)
+            assert "I2C NACK" in (state.sensors["i"].error or "")
+            s.broken = False
+            await until(lambda: state.sensors["i"].status is Status.OK)
+            assert s.setups == 2  # setup() again after the failure, as for a chip on a bus
+        finally:
+            await poller.stop()
+    finally:
+        loop.set_task_factory(factory)
+    assert created == []
+    assert s.closed
+
+
+async def test_stop_ends_the_polls_of_sensors_read_on_the_loop():
+    """After stop() its timer never fires again (another sensor reads meanwhile)."""
+    state = State()
+    poller = make_poller('[[sensors]]\nid = "i"\ntype = "inline"\ninterval = 0.01\n', state)
+    s = Probe.instances["i"]
+    poller.start()
+    await until(lambda: len(s.reads) >= 2)
+    await poller.stop()
+    stopped_at = len(s.reads)
+    other = make_poller('[[sensors]]\nid = "j"\ntype = "inline"\ninterval = 0.01\n', State())
+    j = Probe.instances["j"]
+    other.start()
+    try:
+        await until(lambda: len(j.reads) >= 5)
+    finally:
+        await other.stop()
+    assert len(s.reads) == stopped_at

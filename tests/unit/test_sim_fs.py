@@ -111,3 +111,24 @@ def test_the_simulated_world_ticks_at_half_the_shortest_simulated_interval():
     demo = '[[sensors]]\nid = "d"\ntype = "demo"\ninterval = 1\n'
     assert sim_tick(config(demo + probe.format(3)), TYPES) == 1.5
     assert sim_tick(demo_config(), TYPES) == 1.0  # its HC-SR04 reads every 2 s
+
+
+def test_the_world_ticks_on_a_thread_of_its_own_until_stopped():
+    """Not through the event loop (nothing of the loop's runs here), and stop() ends it."""
+    import threading
+
+    from waiting import wait_until
+
+    world = SimWorld(seed=1)
+    try:
+        world.run(0.01)
+        wait_until(lambda: world.env.t >= 0.05)
+        ticker = next(t for t in threading.enumerate() if t.name == "sim-world")
+        world.stop()
+        assert not ticker.is_alive()
+        stopped_at = world.env.t
+        world.run(0.01)  # started again (an app started twice on one world in tests)
+        wait_until(lambda: world.env.t >= stopped_at + 0.05)
+    finally:
+        world.close()
+    assert not any(t.name == "sim-world" for t in threading.enumerate())

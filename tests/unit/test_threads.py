@@ -67,6 +67,35 @@ async def test_a_stuck_worker_is_a_daemon_thread_and_refuses_work_once_closed(he
     assert not thread.is_alive(), "a closed worker ends once its last job returns"
 
 
+async def test_wait_ends_at_its_timeout_or_when_the_job_ends_and_never_ends_the_job(held):
+    """A poll waits so: the timeout leaves the job running (its owner decides), and the worker's
+    result wakes the waiter at once (a 30 s wait that did not end when the job did would fail)."""
+    _worker, gate, job = held
+    await job.wait(0.01)
+    assert not job.future.done(), "the timeout ended the job"
+    assert job.waiter is None
+    waiting = asyncio.create_task(job.wait(30))
+    await until(lambda: job.waiter is not None)
+    gate.set()
+    async with asyncio.timeout(5):
+        await waiting
+    assert job.future.result() is True
+    await job.wait(30)  # already ended: returns at once
+
+
+async def test_a_cancelled_wait_leaves_the_job_to_finish(held):
+    _worker, gate, job = held
+    waiting = asyncio.create_task(job.wait(30))
+    await until(lambda: job.waiter is not None)
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    assert job.waiter is None
+    assert not job.future.done()
+    gate.set()
+    assert await job.future is True
+
+
 async def test_handoff_merges_a_flood_into_a_few_loop_callbacks():
     loop = asyncio.get_running_loop()
     delivered: list[tuple[str, dict, float]] = []
