@@ -162,6 +162,8 @@ class History:
         self._events: asyncio.AbstractEventLoop | None = None
         self._refill_sids: dict[tuple[str, str], int] = {}
         """the sparklines filled from a preview at the open, to refill once the replay is done"""
+        self._refill_at = 0.0
+        """epoch s of the open: the refill covers the span before it, the live points after"""
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -450,8 +452,6 @@ class History:
         self._refill_at = now
         self._measure(store)
         return latest
-
-    _refill_at = 0.0
 
     def _refill(self, store: Store) -> None:
         """The replay is done: the sparklines the preview drew, from every sample before the
