@@ -200,11 +200,12 @@ async def serve(
         await runner.setup()  # starts the sensors: the port is already bound (cmd_run)
         if not stop.is_set():
             from pi_dashboard.web.keys import CONFIG
-            from pi_dashboard.web.server import settle_heap, start_site
+            from pi_dashboard.web.server import settle_heap, start_site, trim_heaps
 
             for sock in socks:  # [server] limits: docs/config.md
                 await start_site(runner, app[CONFIG].server, sock=sock, ssl_context=tls)
             settle_heap()
+            trim_heaps(loop)
             loop.add_signal_handler(signal.SIGHUP, reload, tls, app[CONFIG].server.tls)
             port = socks[0].getsockname()[1]  # --port 0: tests read the port from this line
             url = _display_url(host, port, "https" if tls is not None else "http")

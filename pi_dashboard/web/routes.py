@@ -128,7 +128,12 @@ async def index(request: web.Request) -> web.StreamResponse:
         kiosk=request.query.get("kiosk", "") not in ("", "0"),
         snapshot=snapshot,
     )
-    resp = web.Response(text=html, content_type="text/html", headers={"Cache-Control": "no-cache"})
+    resp = web.Response(
+        text=html,
+        content_type="text/html",
+        headers={"Cache-Control": "no-cache"},
+        zlib_executor=assets.thread,
+    )
     resp.enable_compression()
     return resp
 
@@ -259,5 +264,6 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/manifest.webmanifest", manifest)
     setup_history_routes(app)
     app[ASSETS] = Assets(app[STATIC_DIR])
+    app.on_cleanup.append(app[ASSETS].close)
     app.router.add_get("/static/v/{version:[0-9a-f]{12}}/{filename:.*}", release_file)
     app.router.add_get("/static/{filename:.*}", static_file)

@@ -19,8 +19,10 @@ import gc
 import logging
 import socket
 import ssl
+import sys
 import weakref
 from collections import OrderedDict
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
@@ -269,13 +271,53 @@ each among them; with `gc.freeze()` and this, 0.08-0.2 s and no full collection.
 little more and leaves more cyclic garbage waiting (RSS)."""
 
 
-def settle_heap() -> None:
+def settle_heap() -> bool:
     """Once the daemon serves: what exists now (modules, config, sensors) lives as long as the
     process, so move it out of the collector's scans, and collect young objects less often. Each
     connection keeps a few hundred objects (requests, tasks, queues) that the default thresholds
-    scan over and over. Process-wide: the daemon calls it, tests and libraries do not."""
+    scan over and over. Then the start's garbage goes back to the system (`trim_heap`, whose
+    answer it returns). Process-wide: the daemon calls it, tests and libraries do not."""
     gc.freeze()
     gc.set_threshold(GC_YOUNG, *gc.get_threshold()[1:])
+    return trim_heap()
+
+
+TRIM_EVERY_S = 3600.0
+"""After the start, the daemon trims its heap this often (`trim_heaps`): what a day's history
+queries and page loads freed goes back within the hour. A trim takes 0.1-0.3 ms."""
+
+
+def trim_heap() -> bool:
+    """Give the C heap's free pages back to the system (glibc's `malloc_trim(0)`); whether it ran.
+
+    Blocks bigger than pymalloc's (bytes, SQLite's pages, a query's buffers) are freed into
+    glibc's heap, where a free page below a live block stays resident until trimmed: 0.2-0.6 MB
+    at idle after the start (1 MB when the start compiled bytecode) and 0.5 MB after history
+    queries, measured (docs/performance.md, "Idle again"). Only where ctypes is loaded already
+    (smbus2 loads it for every I2C sensor; mock mode does not): importing it for this would
+    cost 0.35-0.6 MB, more than a trim gives back."""
+    ctypes = sys.modules.get("ctypes")
+    if ctypes is None:
+        return False
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc (musl, macOS): its own policy applies
+        return False
+    return True
+
+
+def trim_heaps(
+    loop: asyncio.AbstractEventLoop,
+    every_s: float = TRIM_EVERY_S,
+    trim: Callable[[], object] = trim_heap,
+) -> None:
+    """`trim` every `every_s` for the life of `loop` (a timer, no task: nothing to stop)."""
+
+    def again() -> None:
+        trim()
+        loop.call_later(every_s, again)
+
+    loop.call_later(every_s, again)
 
 
 async def start_site(

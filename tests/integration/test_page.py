@@ -4,10 +4,12 @@ its sources, the manifest; all relative, so a reverse proxy's sub-path works."""
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import json
 import re
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ import pytest
 from pi_dashboard.sensors.registry import TYPES
 from pi_dashboard.web.assets import IMMUTABLE, Assets, page_html
 from pi_dashboard.web.bundle import bundle_is_fresh
+from pi_dashboard.web.keys import ASSETS
 from pi_dashboard.web.routes import static_dir
 
 CONFIG = """
@@ -91,6 +94,32 @@ async def test_assets_are_named_by_release_gzipped_and_cached_for_a_year(client)
     assert stale.headers["Cache-Control"] == "no-cache", "an old release is not cached for a year"
     bare = await client.get("/static/js/store.js")
     assert bare.headers["Cache-Control"] == "no-cache"
+
+
+async def test_a_page_load_reads_and_gzips_on_one_thread_that_cleanup_ends(
+    aiohttp_client, world, make_config
+):
+    """The loop's default executor would start a thread per file asked for at once, and one to
+    gzip the page, and keep each for the life of the process (its stack and malloc arena)."""
+    from pi_dashboard.app import create_app
+
+    config = make_config(CONFIG)
+    world.populate(config, TYPES)
+    # the client inflating nothing: it would use the default executor too
+    client = await aiohttp_client(create_app(config, world=world), auto_decompress=False)
+    gz = {"Accept-Encoding": "gzip"}
+    before = set(threading.enumerate())
+    resp = await client.get("/", headers=gz)
+    assert resp.headers["Content-Encoding"] == "gzip"
+    urls = [m.group(1) for m in ASSET_RE.finditer(gzip.decompress(await resp.read()).decode())]
+    assert len(urls) > 1
+    for resp in await asyncio.gather(*(client.get("/" + u, headers=gz) for u in urls * 2)):
+        assert resp.status == 200
+    new = [t for t in threading.enumerate() if t not in before]
+    assert [t.name.rsplit("_", 1)[0] for t in new] == ["assets"], new
+    await client.app[ASSETS].close()
+    new[0].join(timeout=5)
+    assert not new[0].is_alive()
 
 
 async def test_missing_or_outside_files_are_json_404s(client):
