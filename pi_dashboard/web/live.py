@@ -513,19 +513,18 @@ async def broadcaster(app: web.Application) -> AsyncIterator[None]:
 
     def receive(item: Reading | NodeState) -> None:
         if not inbox and not overflow:
+            if not fanout.members:
+                return  # nobody to send it to (a client that joins gets it in its snapshot)
             now = time.monotonic()
             if now - burst[0] > BURST_S:
                 burst[0], burst[1] = now, 0
             burst[1] += 1
-        if not inbox and not overflow and burst[1] <= BURST:
-            # Nothing ahead of it: out now, in the pass of the loop that read it (Fanout never
-            # waits), not a pass later from the task, which drains only what a burst piles up.
-            if fanout.members:
-                if isinstance(item, Reading):
-                    send("reading", item.to_json())
-                else:
-                    send("node", item.to_json())
-            return  # nobody to send it to (a client that joins gets it in its snapshot)
+            if burst[1] <= BURST:
+                # Nothing ahead of it: out now, in the pass of the loop that read it (Fanout
+                # never waits), not a pass later from the task, which drains what a burst
+                # piles up.
+                send("reading" if isinstance(item, Reading) else "node", item.to_json())
+                return
         if overflow or len(inbox) >= INBOX:  # once merging, merge until drained: keeps order
             if isinstance(item, Reading):
                 overflow.add(item.to_json())
