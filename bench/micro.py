@@ -19,7 +19,7 @@ from pi_dashboard.model import ChannelMeta, Reading
 from pi_dashboard.state import State
 from pi_dashboard.web.credentials import hash_password, verify_password
 from pi_dashboard.web.live import create_sio, encode_event
-from pi_dashboard.web.wire import Outbox, frame_of
+from pi_dashboard.web.wire import Outbox, event_frame, frame_of
 
 # BMP280 datasheet 3.12's worked example (the BME280 shares the T and P formulas).
 CAL = Calibration(
@@ -91,7 +91,10 @@ def cases() -> dict[str, Callable[[], object]]:
         "pipeline.process (one channel)": lambda: pipeline.process(20.0 + next(raw) % 7 / 10, 0.0),
         "state.publish_values (3 channels)": publish,
         "Reading.to_json": Reading(sensor="s", ts=1.0, values={"t": 1.0}).to_json,
-        "encode reading + websocket frame": lambda: frame_of(encode_event(sio, "reading", READING)),
+        "encode reading + websocket frame": lambda: event_frame("reading", READING),
+        "the same through the library's packets": lambda: frame_of(
+            encode_event(sio, "reading", READING)
+        ),
         "fanout, 100 clients, fast path": fanout(100, direct=True),
         "fanout, 100 clients, queued": fanout(100, direct=False),
         **auth_cases(),

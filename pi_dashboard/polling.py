@@ -328,7 +328,7 @@ class Poller:
             ts = self._clock()
             started = time.monotonic()
             raw = await self._call(p, "read", p.sensor.read)
-            values = self._process(p, raw, loop.time(), ts)  # type: ignore[arg-type]
+            values, sampled = self._process(p, raw, loop.time())  # type: ignore[arg-type]
             ok = True
         except asyncio.CancelledError:
             started = None
@@ -339,7 +339,7 @@ class Poller:
         finally:
             if started is not None and self._observe is not None:
                 self._observe(p.cfg.id, time.monotonic() - started, ok)
-        self._succeeded(p, ts, values)
+        self._succeeded(p, ts, values, sampled)
         return True
 
     def _poll_inline(self, loop: asyncio.AbstractEventLoop, p: Polled) -> bool:
@@ -352,7 +352,7 @@ class Poller:
                 self._ready(p)
             ts = self._clock()
             started = time.monotonic()
-            values = self._process(p, p.sensor.read(), loop.time(), ts)
+            values, sampled = self._process(p, p.sensor.read(), loop.time())
             ok = True
         except Exception as e:
             self._failed(p, e)
@@ -360,7 +360,7 @@ class Poller:
         finally:
             if started is not None and self._observe is not None:
                 self._observe(p.cfg.id, time.monotonic() - started, ok)
-        self._succeeded(p, ts, values)
+        self._succeeded(p, ts, values, sampled)
         return True
 
     def _ready(self, p: Polled) -> None:
@@ -372,10 +372,20 @@ class Poller:
             p.sensor.watch(self._pusher(p))
             p.watching = True
 
-    def _succeeded(self, p: Polled, ts: float, values: dict[str, Value]) -> None:
+    def _succeeded(
+        self, p: Polled, ts: float, values: dict[str, Value], sampled: dict[str, Value]
+    ) -> None:
+        """The reading goes out first: history's copy is taken after the browsers have it."""
         if p.failures:
             p.failures = 0
         self.state.publish_values(p.cfg.id, ts, values)
+        self._record(p, ts, sampled)
+
+    def _record(self, p: Polled, ts: float, sampled: Mapping[str, Value] | None) -> None:
+        try:
+            self._sink(p.cfg.id, ts, sampled)
+        except Exception:  # history's problem, not the sensor's
+            log.exception("recording sensor %s failed", p.cfg.id)
 
     def _failed(self, p: Polled, e: Exception) -> None:
         """A setup or read that raised: the sensor turns `error` with one line saying why."""
@@ -390,8 +400,10 @@ class Poller:
             self._fail(p, f"internal error: {type(e).__name__}: {e}")
 
     def _process(
-        self, p: Polled, raw: Mapping[str, Value], now: float, ts: float
-    ) -> dict[str, Value]:
+        self, p: Polled, raw: Mapping[str, Value], now: float
+    ) -> tuple[dict[str, Value], dict[str, Value]]:
+        """(values past their gates: what is published, values before them: what history
+        keeps); SensorError for a physically impossible value."""
         for cid, v in raw.items():
             rng = p.ranges.get(cid)
             if rng is not None and not isinstance(v, bool) and not (rng[0] <= v <= rng[1]):
@@ -410,8 +422,7 @@ class Poller:
             sampled[cid] = value
             if pipe.gate.offer(value, now):
                 out[cid] = value
-        self._sink(p.cfg.id, ts, sampled)
-        return out
+        return out, sampled
 
     def _fail(self, p: Polled, message: str) -> None:
         p.failures += 1
@@ -423,8 +434,8 @@ class Poller:
         for pipe in p.pipelines.values():
             pipe.gate.reset()
         ts = self._clock()
-        self._sink(p.cfg.id, ts, None)
         self.state.publish_error(p.cfg.id, ts, message)
+        self._record(p, ts, None)
 
     def _pusher(self, p: Polled) -> Push:
         """Edges and stream lines arrive on other threads: through the bounded hand-off."""
@@ -442,11 +453,12 @@ class Poller:
         if p is None or sid not in self.state.sensors:
             return
         try:
-            values = self._process(p, raw, asyncio.get_running_loop().time(), ts)
+            values, sampled = self._process(p, raw, asyncio.get_running_loop().time())
         except SensorError as e:
             self._fail(p, str(e))
             return
         self.state.publish_values(sid, ts, values)
+        self._record(p, ts, sampled)
         self.state.set_dropped(sid, self._dropped(p))
 
     def _dropped(self, p: Polled) -> int:

@@ -35,7 +35,7 @@ from pi_dashboard.state import NodeState, State
 from pi_dashboard.web.hosts import HostAllowList
 from pi_dashboard.web.inbound import SOCKETIO_TYPES, ClientGuard
 from pi_dashboard.web.keys import SIO, STATE
-from pi_dashboard.web.wire import Outbox, frame_of
+from pi_dashboard.web.wire import Outbox, event_frame, frame_of
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,9 @@ TICK_S = 0.5
 """How often clients that are behind are looked at (flushed when caught up, or dropped)."""
 INBOX = 4096
 """Readings waiting for the broadcaster; past that they are merged like a slow client's."""
+BURST, BURST_S = 64, 0.01
+"""At most BURST changes within BURST_S go out in the call that publishes them; the rest of a
+burst (10,000 published in one go) go through the inbox, whose task lets the loop breathe."""
 ALIVE_S = 1.0
 """How often clients hear which sensors were read without a change (the `alive` event)."""
 
@@ -193,24 +196,24 @@ class Fanout:
             self.behind[eio_sid].nodes[data["id"]] = data
 
     def reading(self, data: dict[str, Any]) -> None:
-        pkts = encode_event(self.sio, "reading", data)
-        frame: bytes | None = None
+        frame = event_frame("reading", data)
+        pkts: Packets | None = None
+        """The library's packets, for a client that goes through its queue: built only then."""
         gone: list[str] = []
         for eio_sid, sock in self.members.items():
             q = sock.queue
             if eio_sid not in self.behind:
                 t = q.direct() if isinstance(q, Outbox) else None
                 if t is not None:
-                    if frame is None:
-                        frame = frame_of(pkts)
-                    if frame is not None:
-                        t.write(frame)
-                        self.direct += 1
-                        continue
+                    t.write(frame)
+                    self.direct += 1
+                    continue
                 if sock.closed:
                     gone.append(eio_sid)
                     continue
                 if q.qsize() < self.limit:
+                    if pkts is None:
+                        pkts = encode_event(self.sio, "reading", data)
                     for p in pkts:
                         q.put_nowait(p)
                     continue
@@ -495,9 +498,33 @@ async def broadcaster(app: web.Application) -> AsyncIterator[None]:
     overflow = Backlog()
     wake = asyncio.Event()
 
+    def send(event: str, data: dict[str, Any]) -> None:
+        if fanout.members:
+            try:
+                if event == "reading":
+                    fanout.reading(data)
+                else:
+                    fanout.node(data)
+            except Exception:
+                log.exception("emitting a %s failed", event)
+
+    burst = [0.0, 0]
+    """[when the current burst began (monotonic s), readings sent at once in it]"""
+
     def receive(item: Reading | NodeState) -> None:
-        if not fanout.members and not inbox and not overflow:
-            return  # nobody to send it to (a client that joins gets it in its snapshot)
+        if not inbox and not overflow:
+            if not fanout.members:
+                return  # nobody to send it to (a client that joins gets it in its snapshot)
+            now = time.monotonic()
+            if now - burst[0] > BURST_S:
+                burst[0], burst[1] = now, 0
+            burst[1] += 1
+            if burst[1] <= BURST:
+                # Nothing ahead of it: out now, in the pass of the loop that read it (Fanout
+                # never waits), not a pass later from the task, which drains what a burst
+                # piles up.
+                send("reading" if isinstance(item, Reading) else "node", item.to_json())
+                return
         if overflow or len(inbox) >= INBOX:  # once merging, merge until drained: keeps order
             if isinstance(item, Reading):
                 overflow.add(item.to_json())
@@ -526,14 +553,7 @@ async def broadcaster(app: web.Application) -> AsyncIterator[None]:
                 else:
                     batch = overflow.drain_events()
                 for event, data in batch:
-                    if fanout.members:
-                        try:
-                            if event == "reading":
-                                fanout.reading(data)
-                            else:
-                                fanout.node(data)
-                        except Exception:
-                            log.exception("emitting a %s failed", event)
+                    send(event, data)
                 sent += 1
                 if sent % 64 == 0:
                     await asyncio.sleep(0)  # queueing never waits: let the loop breathe

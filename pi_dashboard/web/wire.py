@@ -27,6 +27,7 @@ import asyncio
 import struct
 from typing import Any
 
+import orjson
 from engineio import packet as eio_packet
 
 TEXT = 0x81
@@ -35,13 +36,26 @@ TEXT = 0x81
 
 def text_frame(text: str) -> bytes:
     """One unmasked text frame (RFC 6455, section 5.2), as aiohttp's writer frames `send_str`."""
-    data = text.encode()
+    return utf8_frame(text.encode())
+
+
+def utf8_frame(data: bytes) -> bytes:
+    """`text_frame` of text already encoded as UTF-8."""
     n = len(data)
     if n < 126:
         return struct.pack("!BB", TEXT, n) + data
     if n < 65536:
         return struct.pack("!BBH", TEXT, 126, n) + data
     return struct.pack("!BBQ", TEXT, 127, n) + data
+
+
+def event_frame(event: str, data: object) -> bytes:
+    """The frame python-socketio and python-engineio send for `emit(event, data)` on namespace
+    "/" with web/live.py's orjson codec: Engine.IO MESSAGE "4", Socket.IO EVENT "2", then the
+    JSON array [event, data]. Built straight from orjson's bytes: going through their packet
+    classes (a walk of the data for binary parts, str concatenations, a decode and an encode)
+    cost 8 µs of the 8.5 here. For data without bytes (a reading), which never has attachments."""
+    return utf8_frame(b"42" + orjson.dumps([event, data]))
 
 
 def frame_of(pkts: list[eio_packet.Packet]) -> bytes | None:

@@ -182,6 +182,50 @@ async def test_a_slow_client_never_delays_the_fast_ones(listen):
     slow_writer.close()
 
 
+async def test_a_reading_goes_out_in_the_call_that_publishes_it(listen):
+    """No task or queue between a sensor's read and the sockets: by the time State's publish
+    returns, the frame is written to every client that keeps up (python-socketio's AsyncClient
+    and a raw websocket), and they decode it; the rest of a burst goes through the inbox."""
+    from pi_dashboard.web.live import BURST
+
+    server = await listen("", QUIET)
+    sio = live_server(server)
+    fanout, state = sio.fanout, server._runner.app[STATE]
+    url = f"http://127.0.0.1:{server.port}/"
+    got: list[dict] = []
+    client = socketio.AsyncClient(reconnection=False)
+    client.on("reading", got.append)
+    await client.connect(url, transports=["websocket"], wait_timeout=5)
+    reader, writer = await open_raw(server.port)
+    await until(lambda: len(fanout.members) == 2)
+    queues = [outbox(sio, eio_sid) for eio_sid in fanout.members]
+    t0 = time.time()
+    for i in range(3):
+        await until(lambda: all(q.waiting and q.empty() for q in queues))
+        direct = fanout.direct
+        state.publish_values("d", t0 + i, {"temperature": 20.0 + i})
+        assert fanout.direct == direct + 2, "not written within the publish"
+        raw = orjson.loads((await read_frame(reader))[2:])
+        assert raw == ["reading", await until_got(got, i + 1)]
+    assert [r["ts"] for r in got] == [t0 + i for i in range(3)]
+
+    await until(lambda: all(q.waiting and q.empty() for q in queues))
+    direct = fanout.direct
+    n = BURST * 3
+    for i in range(n):  # one go, no await: BURST at once, the rest from the inbox's task
+        state.publish_values("d", t0 + 10 + i, {"temperature": float(i)})
+    assert fanout.direct - direct <= 2 * BURST
+    await until(lambda: len(got) == 3 + n)
+    assert [r["values"]["temperature"] for r in got[3:]] == [float(i) for i in range(n)]
+    await client.disconnect()
+    writer.close()
+
+
+async def until_got(got: list[dict], n: int) -> dict:
+    await until(lambda: len(got) >= n)
+    return got[n - 1]
+
+
 async def test_python_socketio_clients_decode_both_paths_alike(listen):
     """python-socketio's AsyncClient over websocket (fast path) and over long-polling (the
     library's path) get the same readings, in the same order."""

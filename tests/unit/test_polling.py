@@ -393,3 +393,66 @@ async def test_stop_ends_the_polls_of_sensors_read_on_the_loop():
     finally:
         await other.stop()
     assert len(s.reads) == stopped_at
+
+
+@pytest.mark.parametrize("kind", ["inline", "probe"])
+async def test_history_gets_its_copy_after_the_reading_is_published(kind):
+    """What browsers wait for goes first: State's subscribers (the broadcaster) have each
+    reading before history's sink is handed it, for a sensor read on the loop or in a worker;
+    a failed read's gap comes after its error too."""
+    state = State()
+    order: list[tuple[str, float]] = []
+    state.subscribe(lambda r: order.append(("published", r.ts)))
+    poller = make_poller(
+        f'[[sensors]]\nid = "h"\ntype = "{kind}"\ninterval = 0.01\n',
+        state,
+        sink=lambda _sid, ts, values: order.append(("recorded" if values else "gap", ts)),
+    )
+    s = Probe.instances["h"]
+    poller.start()
+    try:
+        await until(lambda: sum(what == "recorded" for what, _ in order) >= 3)
+        s.broken = True
+        await until(lambda: any(what == "gap" for what, _ in order))
+    finally:
+        await poller.stop()
+    first_gap = next(i for i, (what, _) in enumerate(order) if what == "gap")
+    for i, (what, ts) in enumerate(order[: first_gap + 1]):
+        if what != "published":
+            assert order[i - 1] == ("published", ts), order
+
+
+async def test_pushed_values_reach_history_after_state():
+    state = State()
+    order: list[tuple[str, object]] = []
+    state.subscribe(lambda r: order.append(("published", r.values.get("t"))))
+    sink = lambda _sid, _ts, values: order.append(("recorded", (values or {}).get("t")))  # noqa: E731
+    poller = make_poller('[[sensors]]\nid = "e"\ntype = "edge"\ninterval = 60\n', state, sink=sink)
+    poller.start()
+    try:
+        await until(lambda: state.sensors["e"].status is Status.OK)
+        threading.Thread(target=Probe.instances["e"].push, args=({"t": 42.0},)).start()
+        await until(lambda: ("recorded", 42.0) in order)
+    finally:
+        await poller.stop()
+    i = order.index(("recorded", 42.0))
+    assert order[i - 1] == ("published", 42.0), order
+
+
+async def test_a_failing_history_sink_never_fails_the_sensor(caplog):
+    state = State()
+
+    def sink(*_args: object) -> None:
+        raise RuntimeError("disk gone")
+
+    poller = make_poller(
+        '[[sensors]]\nid = "k"\ntype = "inline"\ninterval = 0.01\n', state, sink=sink
+    )
+    s = Probe.instances["k"]
+    poller.start()
+    try:
+        await until(lambda: len(s.reads) >= 3)
+    finally:
+        await poller.stop()
+    assert state.sensors["k"].status is Status.OK
+    assert "recording sensor k failed" in caplog.text
