@@ -79,6 +79,8 @@ class ClientGuard:
         self.total = TokenBucket(cfg.messages_per_s, burst_for(cfg.messages_per_s), clock)
         self.refused: Counter[str] = Counter()
         """Reason -> count, for tests and the reliability figures."""
+        self.written_at_once = 0
+        """Handshake writes made by `GuardedWebSocket.send_queued`, for tests and bench."""
         self._buckets: dict[str, TokenBucket] = {}
         self._websockets: dict[str, GuardedWebSocket] = {}
         self.eio: engineio.AsyncServer | None = None
@@ -282,4 +284,5 @@ class GuardedWebSocket(eio_aiohttp.WebSocket):
             frames.append(text_frame(q.get_nowait().encode()))
             q.task_done()
         t.write(b"".join(frames) + extra)
+        self.guard.written_at_once += 1
         return True

@@ -4,6 +4,7 @@ rate limits, the Host allow-list and Origin, and the python-engineio seam we rel
 from __future__ import annotations
 
 import asyncio
+import collections
 import inspect
 import time
 
@@ -93,6 +94,15 @@ def test_engineio_seam():
     assert "await ws.send(pkt.encode())" in handler
     assert "self.upgraded = True" in handler
     assert "await self.queue.put(pkt)" in inspect.getsource(AsyncSocket.send)
+    # GuardedWebSocket.send_queued: OPEN is queued before the websocket opens, the writer task is
+    # created before the first read, and a None in the queue stops the writer (put back, as here)
+    connect = inspect.getsource(socketio.AsyncServer().eio._handle_connect)
+    assert connect.index("await s.send(pkt)") < connect.index("s.handle_get_request(environ)")
+    assert handler.index("ensure_future(writer())") < handler.index("websocket_wait())")
+    poll = inspect.getsource(AsyncSocket.poll)
+    assert "self.queue.task_done()" in poll
+    assert "self.queue.put_nowait(None)" in poll
+    assert isinstance(sock.queue._queue, collections.deque)
 
 
 async def test_fake_reserved_events_are_never_dispatched(start_server):
