@@ -366,6 +366,7 @@ class LiveServer(socketio.AsyncServer):
         if isinstance(handler, LiveNamespace) and self.manager.sid_from_eio_sid(eio_sid, namespace):
             snapshot = handler.snapshot()
             await self.fanout.join(eio_sid, snapshot, handler.snapshot_frame())
+            slim_environ(self.environ.get(eio_sid))
 
     async def _handle_eio_disconnect(self, eio_sid: str, reason: Any = None) -> None:
         self.guard.forget(eio_sid)
@@ -376,6 +377,22 @@ class LiveServer(socketio.AsyncServer):
             # Answer a pending long-poll GET now: the library leaves it hanging until the ping
             # timeout, holding a connection for 20 s after every polling client that leaves.
             sock.queue.put_nowait(None)
+
+
+ENVIRON_KEPT = ("aiohttp.request",)
+"""What a client's WSGI environ keeps once it is connected: the request (a connect check reads
+it, and it has all the rest)."""
+
+
+def slim_environ(environ: dict[str, Any] | None) -> None:
+    """python-engineio builds a WSGI environ from every request header (1.5-2.5 KB a client, a
+    browser sends more headers) and python-socketio keeps it for the connection's life, to pass
+    to a namespace's connect handler. Once the client is connected nothing reads the rest; in
+    place, as python-engineio's websocket driver holds the same dict."""
+    if environ is not None and len(environ) > len(ENVIRON_KEPT):
+        kept = {k: environ[k] for k in ENVIRON_KEPT if k in environ}
+        environ.clear()
+        environ.update(kept)
 
 
 class ClientCount:

@@ -15,7 +15,7 @@ import pytest
 import socketio
 from waiting import until
 
-from pi_dashboard.web.keys import SIO, STATE
+from pi_dashboard.web.keys import CLIENTS, SIO, STATE
 from pi_dashboard.web.live import ClientCount, LiveNamespace, SnapshotCache
 
 SLOW = """
@@ -93,6 +93,24 @@ async def test_the_handshake_goes_out_as_it_is_queued_and_in_the_librarys_order(
     await until(lambda: "snapshot" in events, what="a snapshot")
     assert events == ["connect", "snapshot"]
     assert sio.guard.written_at_once == 4
+    await client.disconnect()
+
+
+async def test_a_connected_client_keeps_only_its_request_of_the_environ(start_server):
+    """The WSGI environ of every header is dropped once the client is connected (memory per
+    client); what a connect check needs, the request, stays, and so does the connection."""
+    server = await start_server(SLOW)
+    sio = server.app[SIO]
+    client, _ = await snapshot_of(str(server.make_url("/")))
+    (sid,) = server.app[CLIENTS]
+    environ = sio.get_environ(sid)
+    assert list(environ) == ["aiohttp.request"]
+    assert environ["aiohttp.request"].headers["Upgrade"] == "websocket"
+    state = server.app[STATE]
+    got: list[dict] = []
+    client.on("reading", got.append)
+    state.publish_error("slow", time.time(), "still delivered")
+    await until(lambda: got, what="a reading after the environ was dropped")
     await client.disconnect()
 
 
