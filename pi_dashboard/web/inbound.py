@@ -155,6 +155,11 @@ class ClientGuard:
             return None, None
         if request.method != "POST" or sid is None or sid not in self.eio.sockets:
             return None, None
+        if self.eio.sockets[sid].closed:
+            # python-engineio answers a POST to a session closed meanwhile (a logout, a drop)
+            # with an uncaught KeyError, a 500; its answer to an unknown session is a 400
+            del self.eio.sockets[sid]
+            return json_error(400, "Socket.IO session closed"), None
         length = request.content_length
         if length is None or length > self.max_bytes:
             status, what = (411, "length required") if length is None else (413, "too large")

@@ -198,6 +198,21 @@ async def test_an_oversize_polling_post_is_answered_413(start_server):
         assert sid not in server.app[SIO].eio.sockets or server.app[SIO].eio.sockets[sid].closed
 
 
+async def test_a_post_to_a_session_closed_meanwhile_is_answered_400(start_server):
+    """A logout or a drop closes a session while its polling client posts: 400, not a 500."""
+    server = await start_server(SENSOR)
+    sio = server.app[SIO]
+    async with aiohttp.ClientSession() as http:
+        sid = await polling_session(http, server)
+        await sio.guard.drop(sid)
+        assert sio.eio.sockets[sid].closed
+        url = server.make_url(f"/socket.io/?EIO=4&transport=polling&sid={sid}")
+        async with asyncio.timeout(5), http.post(url, data=b"3") as r:
+            assert r.status == 400
+            assert (await r.json())["error"] == "Socket.IO session closed"
+        assert sid not in sio.eio.sockets
+
+
 @pytest.mark.parametrize(
     ("body", "status"),
     [
