@@ -34,7 +34,7 @@ from socketio import packet as sio_packet
 from pi_dashboard.config import ServerConfig
 from pi_dashboard.web.limits import TokenBucket, burst_for
 from pi_dashboard.web.routes import json_error
-from pi_dashboard.web.wire import Outbox
+from pi_dashboard.web.wire import Outbox, text_frame
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +79,10 @@ class ClientGuard:
         self.total = TokenBucket(cfg.messages_per_s, burst_for(cfg.messages_per_s), clock)
         self.refused: Counter[str] = Counter()
         """Reason -> count, for tests and the reliability figures."""
+        self.written_at_once = 0
+        """Handshake writes made by `GuardedWebSocket.send_queued`, for tests and bench."""
         self._buckets: dict[str, TokenBucket] = {}
-        self._websockets: dict[str, web.Request] = {}
+        self._websockets: dict[str, GuardedWebSocket] = {}
         self.eio: engineio.AsyncServer | None = None
 
     def admit(self, sid: str, count: int = 1) -> bool:
@@ -91,8 +93,11 @@ class ClientGuard:
             bucket = self._buckets[sid] = TokenBucket(rate, burst_for(rate), self.clock)
         return all(bucket.take() and self.total.take() for _ in range(count))
 
-    def websocket_opened(self, sid: str, request: web.Request) -> None:
-        self._websockets[sid] = request
+    def websocket_opened(self, sid: str, ws: GuardedWebSocket) -> None:
+        self._websockets[sid] = ws
+
+    def websocket(self, sid: str) -> GuardedWebSocket | None:
+        return self._websockets.get(sid)
 
     def forget(self, sid: str) -> None:
         self._buckets.pop(sid, None)
@@ -109,9 +114,9 @@ class ClientGuard:
         if sock is not None:
             await sock.close(wait=False, abort=True)
             sock.queue.put_nowait(None)  # releases a long-poll GET or the websocket writer
-        request = self._websockets.pop(sid, None)
-        if request is not None and request.transport is not None:
-            request.transport.abort()
+        ws = self._websockets.pop(sid, None)
+        if ws is not None and ws.request.transport is not None:
+            ws.request.transport.abort()
         self.forget(sid)
 
     def install(self, eio: engineio.AsyncServer) -> None:
@@ -150,6 +155,11 @@ class ClientGuard:
             return None, None
         if request.method != "POST" or sid is None or sid not in self.eio.sockets:
             return None, None
+        if self.eio.sockets[sid].closed:
+            # python-engineio answers a POST to a session closed meanwhile (a logout, a drop)
+            # with an uncaught KeyError, a 500; its answer to an unknown session is a 400
+            del self.eio.sockets[sid]
+            return json_error(400, "Socket.IO session closed"), None
         length = request.content_length
         if length is None or length > self.max_bytes:
             status, what = (411, "length required") if length is None else (413, "too large")
@@ -202,9 +212,10 @@ class GuardedWebSocket(eio_aiohttp.WebSocket):
     async def __call__(self, environ: dict[str, Any]) -> Any:
         owner = self.owner = getattr(self.handler, "__self__", None)
         self.sid: str | None = getattr(owner, "sid", None)
-        self.remote = environ["aiohttp.request"].remote
+        self.request: web.Request = environ["aiohttp.request"]
+        self.remote = self.request.remote
         if self.sid is not None:
-            self.guard.websocket_opened(self.sid, environ["aiohttp.request"])
+            self.guard.websocket_opened(self.sid, self)
         try:
             # python-engineio's WebSocket.__call__, with compress=False: permessage-deflate is
             # declined (readings are ~100 bytes; compressing each one for each client costs the
@@ -231,8 +242,10 @@ class GuardedWebSocket(eio_aiohttp.WebSocket):
             self.opened = True
             queue = getattr(self.owner, "queue", None)
             if isinstance(queue, Outbox):
-                request = self.environ["aiohttp.request"]
-                queue.attach(self.owner, request.transport, bool(self._sock.compress))
+                queue.attach(self.owner, self.request.transport, bool(self._sock.compress))
+            # the library's writer task is created but has not run yet: the Engine.IO OPEN goes
+            # out now, right behind the 101, not three loop passes later
+            self.send_queued(writer_idle=True)
         data = await super().wait()
         reason = check_eio(data, WEBSOCKET_TYPES)
         if reason is None and self.sid is not None and not self.guard.admit(self.sid):
@@ -241,3 +254,40 @@ class GuardedWebSocket(eio_aiohttp.WebSocket):
             self.guard.refuse(self.remote, reason)
             raise OSError(reason)
         return data
+
+    def send_queued(self, extra: bytes = b"", *, writer_idle: bool = False) -> bool:
+        """Write what python-engineio has queued for this client, then `extra` (whole frames), in
+        one write, now. The library's writer task would write each packet in turns of its own:
+        three loop passes after it is queued (the task's `wait_for` on the queue), each a syscall
+        of its own; during a burst of connections a loop pass is milliseconds, on the critical
+        path of every handshake (Engine.IO OPEN; Socket.IO CONNECT answer and our snapshot).
+
+        Only when nothing can be reordered or overtaken: the writer is idle (`writer_idle`: not
+        run yet; or it waits in `Outbox.get()`), the socket buffer is empty (else the writer's
+        backpressure applies), the socket is open on this websocket, uncompressed, and nothing
+        queued is the writer's stop (None) or binary. Else False, and the library sends it all."""
+        owner, t = self.owner, self.request.transport
+        q = getattr(owner, "queue", None)
+        if (
+            owner is None
+            or q is None
+            or t is None
+            or t.is_closing()
+            or t.get_write_buffer_size()
+            or self._sock is None
+            or self._sock.compress
+            or not (writer_idle or (isinstance(q, Outbox) and q.waiting))
+            or not owner.upgraded
+            or owner.upgrading
+            or owner.closing
+            or owner.closed
+            or any(p is None or p.binary for p in q._queue)
+        ):
+            return False
+        frames = []
+        while not q.empty():
+            frames.append(text_frame(q.get_nowait().encode()))
+            q.task_done()
+        t.write(b"".join(frames) + extra)
+        self.guard.written_at_once += 1
+        return True

@@ -167,9 +167,13 @@ class Fanout:
             for p in pkts:
                 await self.sio.eio.send_packet(eio_sid, p)
 
-    async def join(self, eio_sid: str, snapshot: Packets) -> None:
-        """Send a new client its snapshot; readings follow it from then on."""
-        await self.send(eio_sid, snapshot)
+    async def join(self, eio_sid: str, snapshot: Packets, frame: bytes | None = None) -> None:
+        """Send a new client its snapshot; readings follow it from then on. With its websocket
+        `frame`, the snapshot goes out now in one write with what is queued before it (the
+        CONNECT answer) when the connection allows (`GuardedWebSocket.send_queued`)."""
+        ws = self.guard.websocket(eio_sid) if frame is not None else None
+        if ws is None or not ws.send_queued(frame or b""):
+            await self.send(eio_sid, snapshot)
         sock = self.sio.eio.sockets.get(eio_sid)
         if sock is not None and not sock.closed:
             self.members[eio_sid] = sock
@@ -273,6 +277,7 @@ class SnapshotCache:
     ) -> None:
         self.sio, self.state, self.recent, self.clock = sio, state, recent, clock
         self._pkts: Packets = []
+        self._frame: bytes | None = None
         self._version = -1
         self._built = 0.0
         self.builds = 0
@@ -284,8 +289,15 @@ class SnapshotCache:
             self._pkts = encode_event(
                 self.sio, "snapshot", snapshot_payload(self.state, self.recent)
             )
+            self._frame = None
             self.builds += 1
         return self._pkts
+
+    def frame(self) -> bytes | None:
+        """The websocket frame of the last `packets()`, built once for every client."""
+        if self._frame is None:
+            self._frame = frame_of(self._pkts)
+        return self._frame
 
 
 Recent = Callable[[], dict[str, dict[str, dict[str, object]]]]
@@ -355,7 +367,9 @@ class LiveServer(socketio.AsyncServer):
         of our own per connection."""
         handler = self.namespace_handlers.get(namespace)
         if isinstance(handler, LiveNamespace) and self.manager.sid_from_eio_sid(eio_sid, namespace):
-            await self.fanout.join(eio_sid, handler.snapshot())
+            snapshot = handler.snapshot()
+            await self.fanout.join(eio_sid, snapshot, handler.snapshot_frame())
+            slim_environ(self.environ.get(eio_sid))
 
     async def _handle_eio_disconnect(self, eio_sid: str, reason: Any = None) -> None:
         self.guard.forget(eio_sid)
@@ -366,6 +380,22 @@ class LiveServer(socketio.AsyncServer):
             # Answer a pending long-poll GET now: the library leaves it hanging until the ping
             # timeout, holding a connection for 20 s after every polling client that leaves.
             sock.queue.put_nowait(None)
+
+
+ENVIRON_KEPT = ("aiohttp.request",)
+"""What a client's WSGI environ keeps once it is connected: the request (a connect check reads
+it, and it has all the rest)."""
+
+
+def slim_environ(environ: dict[str, Any] | None) -> None:
+    """python-engineio builds a WSGI environ from every request header (1.5-2.5 KB a client, a
+    browser sends more headers) and python-socketio keeps it for the connection's life, to pass
+    to a namespace's connect handler. Once the client is connected nothing reads the rest; in
+    place, as python-engineio's websocket driver holds the same dict."""
+    if environ is not None and len(environ) > len(ENVIRON_KEPT):
+        kept = {k: environ[k] for k in ENVIRON_KEPT if k in environ}
+        environ.clear()
+        environ.update(kept)
 
 
 class ClientCount:
@@ -445,6 +475,10 @@ class LiveNamespace(socketio.AsyncNamespace):
         if self.snapshots is None:
             self.snapshots = SnapshotCache(self.server, self.state, self.recent)
         return self.snapshots.packets()
+
+    def snapshot_frame(self) -> bytes | None:
+        """The websocket frame of the last `snapshot()`."""
+        return self.snapshots.frame() if self.snapshots is not None else None
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         if self.gate is not None and (why := self.gate.admit_socket(sid, environ, auth)):

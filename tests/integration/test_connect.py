@@ -1,5 +1,6 @@
-"""The connect path: one snapshot encoding per state change shared by every client, the client
-count logged per burst rather than per connection, and the daemon's heap settled once it serves."""
+"""The connect path: the handshake's packets written as soon as they are queued, one snapshot
+encoding per state change shared by every client, the client count logged per burst rather than
+per connection, and the daemon's heap settled once it serves."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ import subprocess
 import sys
 import time
 
+import aiohttp
 import pytest
 import socketio
 from waiting import until
 
-from pi_dashboard.web.keys import SIO, STATE
+from pi_dashboard.web.keys import CLIENTS, SIO, STATE
 from pi_dashboard.web.live import ClientCount, LiveNamespace, SnapshotCache
 
 SLOW = """
@@ -57,6 +59,73 @@ async def test_clients_between_changes_share_one_snapshot_and_a_change_rebuilds_
     assert [s["status"] for s in first["sensors"]] == ["ok"]
     for client in (a, b, c):
         await client.disconnect()
+
+
+async def test_the_handshake_goes_out_as_it_is_queued_and_in_the_librarys_order(start_server):
+    """Engine.IO OPEN right behind the 101, and the CONNECT answer and the snapshot in one write,
+    without python-engineio's writer task; what a client receives is what the library sends:
+    the same frames in the same order (a raw websocket), and python-socketio's client gets
+    `connect` before `snapshot` (strict clients drop events that come before it)."""
+    server = await start_server(SLOW)
+    sio = server.app[SIO]
+    state = server.app[STATE]
+    await until(lambda: state.sensors["slow"].ts is not None, what="the first read")
+    live = server.app[SIO].namespace_handlers["/"]
+    url = str(server.make_url("/"))
+    ws_url = str(server.make_url("/socket.io/?EIO=4&transport=websocket"))
+
+    async with aiohttp.ClientSession() as http, http.ws_connect(ws_url) as ws:
+        opened = await ws.receive_str(timeout=5)
+        assert opened.startswith('0{"sid":')
+        assert sio.guard.written_at_once == 1
+        await ws.send_str("40")
+        answer = await ws.receive_str(timeout=5)
+        snapshot = await ws.receive_str(timeout=5)
+        assert answer.startswith('40{"sid":')
+        assert snapshot == live.snapshot()[0].encode()  # the shared encoding, byte for byte
+        assert sio.guard.written_at_once == 2
+
+    events: list[str] = []
+    client = socketio.AsyncClient(reconnection=False)
+    client.on("connect", lambda: events.append("connect"))
+    client.on("snapshot", lambda data: events.append("snapshot"))
+    await client.connect(url, transports=["websocket"], wait_timeout=5)
+    await until(lambda: "snapshot" in events, what="a snapshot")
+    assert events == ["connect", "snapshot"]
+    assert sio.guard.written_at_once == 4
+    await client.disconnect()
+
+
+async def test_a_connected_client_keeps_only_its_request_of_the_environ(start_server):
+    """The WSGI environ of every header is dropped once the client is connected (memory per
+    client); what a connect check needs, the request, stays, and so does the connection."""
+    server = await start_server(SLOW)
+    sio = server.app[SIO]
+    client, _ = await snapshot_of(str(server.make_url("/")))
+    (sid,) = server.app[CLIENTS]
+    environ = sio.get_environ(sid)
+    assert list(environ) == ["aiohttp.request"]
+    assert environ["aiohttp.request"].headers["Upgrade"] == "websocket"
+    state = server.app[STATE]
+    got: list[dict] = []
+    client.on("reading", got.append)
+    state.publish_error("slow", time.time(), "still delivered")
+    await until(lambda: got, what="a reading after the environ was dropped")
+    await client.disconnect()
+
+
+async def test_a_polling_client_gets_its_handshake_through_the_library(start_server):
+    """No websocket to write to: the library's path, unchanged."""
+    server = await start_server(SLOW)
+    sio = server.app[SIO]
+    got: list[dict] = []
+    client = socketio.AsyncClient(reconnection=False)
+    client.on("snapshot", got.append)
+    await client.connect(str(server.make_url("/")), transports=["polling"], wait_timeout=5)
+    await until(lambda: got, what="a snapshot over long-polling")
+    assert got[0]["sensors"][0]["id"] == "slow"
+    assert sio.guard.written_at_once == 0
+    await client.disconnect()
 
 
 async def test_a_burst_of_connections_is_one_line_with_the_count(caplog):

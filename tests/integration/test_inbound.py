@@ -4,6 +4,7 @@ rate limits, the Host allow-list and Origin, and the python-engineio seam we rel
 from __future__ import annotations
 
 import asyncio
+import collections
 import inspect
 import time
 
@@ -93,6 +94,15 @@ def test_engineio_seam():
     assert "await ws.send(pkt.encode())" in handler
     assert "self.upgraded = True" in handler
     assert "await self.queue.put(pkt)" in inspect.getsource(AsyncSocket.send)
+    # GuardedWebSocket.send_queued: OPEN is queued before the websocket opens, the writer task is
+    # created before the first read, and a None in the queue stops the writer (put back, as here)
+    connect = inspect.getsource(socketio.AsyncServer().eio._handle_connect)
+    assert connect.index("await s.send(pkt)") < connect.index("s.handle_get_request(environ)")
+    assert handler.index("ensure_future(writer())") < handler.index("websocket_wait())")
+    poll = inspect.getsource(AsyncSocket.poll)
+    assert "self.queue.task_done()" in poll
+    assert "self.queue.put_nowait(None)" in poll
+    assert isinstance(sock.queue._queue, collections.deque)
 
 
 async def test_fake_reserved_events_are_never_dispatched(start_server):
@@ -186,6 +196,21 @@ async def test_an_oversize_polling_post_is_answered_413(start_server):
             assert r.status == 413
             assert "limit 2048 bytes" in (await r.json())["error"]
         assert sid not in server.app[SIO].eio.sockets or server.app[SIO].eio.sockets[sid].closed
+
+
+async def test_a_post_to_a_session_closed_meanwhile_is_answered_400(start_server):
+    """A logout or a drop closes a session while its polling client posts: 400, not a 500."""
+    server = await start_server(SENSOR)
+    sio = server.app[SIO]
+    async with aiohttp.ClientSession() as http:
+        sid = await polling_session(http, server)
+        await sio.guard.drop(sid)
+        assert sio.eio.sockets[sid].closed
+        url = server.make_url(f"/socket.io/?EIO=4&transport=polling&sid={sid}")
+        async with asyncio.timeout(5), http.post(url, data=b"3") as r:
+            assert r.status == 400
+            assert (await r.json())["error"] == "Socket.IO session closed"
+        assert sid not in sio.eio.sockets
 
 
 @pytest.mark.parametrize(
